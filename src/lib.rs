@@ -1,0 +1,20 @@
+//! shoal: a nightly batch data warehouse for community analytics.
+//!
+//! The modules follow the data as it flows through a run:
+//!
+//! ```text
+//! config    → YAML into typed structs, env references, overrides, validation
+//! catalog   → object stores by URL scheme, sources registered as listing tables
+//! models    → discover sql/ files, parse header, render template, infer deps, DAG, selection
+//! engine    → SessionContext (UDFs, memory pool, spill), run the DAG, keep going past failures
+//! sink      → write Parquet, stage, audit and commit partitions
+//! runlog    → run records, JSON logs, progress
+//! functions → window_funnel, retention, sequence_match, JSON helpers (UDFs and UDAFs)
+//! generate  → synthetic event sets in the events schema
+//! ```
+
+pub mod error;
+pub mod functions;
+pub mod generate;
+
+pub use error::{Error, ExitStatus, Result};
