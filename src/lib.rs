@@ -13,8 +13,14 @@
 //! generate  → synthetic event sets in the events schema
 //! ```
 
+pub mod catalog;
+pub mod config;
+pub mod engine;
 pub mod error;
 pub mod functions;
 pub mod generate;
+pub mod models;
+pub mod runlog;
+pub mod sink;
 
 pub use error::{Error, ExitStatus, Result};

@@ -1,3 +1,612 @@
-//! The `shoal` binary: parses the command line, calls the library, exits.
+//! The `shoal` binary: parses the command line, calls the library, turns the
+//! result into an exit code (SPEC §4).
 
-fn main() {}
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use shoal::engine::{self, Project, RunOptions};
+use shoal::runlog::{LogFormat, RunLog, RunRecord, Status};
+use shoal::{Error, ExitStatus, Result};
+
+/// shoal — nightly SQL models over community event data, in Apache DataFusion.
+///
+/// Reads day-partitioned Parquet events from object storage, runs the SQL
+/// models in `sql/` in dependency order and commits each result as Parquet.
+///
+/// Examples:
+///   shoal run                         # the whole pack for run.ds from config
+///   shoal run --ds 2026-11-21 --select user_daily+
+///   shoal retry                       # rerun what failed last time, same ds
+///   shoal backfill --from 2026-10-01 --to 2026-10-31
+///   shoal query "select * from dq_daily order by dt desc limit 5"
+#[derive(Debug, Parser)]
+#[command(name = "shoal", version, about, long_about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    global: Global,
+}
+
+#[derive(Debug, Args)]
+struct Global {
+    /// Configuration file (relative paths are taken from --project-dir).
+    #[arg(
+        long,
+        global = true,
+        env = "SHOAL_CONFIG",
+        default_value = "config/shoal.yaml",
+        help_heading = "Global"
+    )]
+    config: PathBuf,
+    /// Project directory: `sql/` and relative locations are resolved against it.
+    #[arg(
+        long,
+        global = true,
+        env = "SHOAL_PROJECT_DIR",
+        default_value = ".",
+        help_heading = "Global"
+    )]
+    project_dir: PathBuf,
+    /// Log format on stderr.
+    #[arg(long, global = true, env = "SHOAL_LOG_FORMAT", value_enum, default_value_t = LogArg::Auto, help_heading = "Global")]
+    log_format: LogArg,
+    /// Worker threads (default: number of cores).
+    #[arg(long, global = true, env = "SHOAL_THREADS", help_heading = "Global")]
+    threads: Option<usize>,
+    /// Memory pool size, e.g. 2GiB; operators spill to disk beyond it.
+    #[arg(
+        long,
+        global = true,
+        env = "SHOAL_MEMORY_LIMIT",
+        help_heading = "Global"
+    )]
+    memory_limit: Option<String>,
+    /// Engine: `local` or `ballista://HOST:PORT`.
+    #[arg(long, global = true, env = "SHOAL_ENGINE", help_heading = "Global")]
+    engine: Option<String>,
+    /// Override any config value: --set run.lookback_days=30 (repeatable).
+    /// Environment variables SHOAL__RUN__LOOKBACK_DAYS=30 do the same.
+    #[arg(
+        long = "set",
+        global = true,
+        value_name = "KEY=VALUE",
+        help_heading = "Global"
+    )]
+    set: Vec<String>,
+    /// More log output (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Global")]
+    verbose: u8,
+    /// Only warnings and errors.
+    #[arg(short, long, global = true, help_heading = "Global")]
+    quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogArg {
+    /// Text on a terminal, JSON lines otherwise.
+    Auto,
+    /// Human-readable text.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+struct Selection {
+    /// Models to run: NAME, NAME+ (and downstream), +NAME (and upstream), tag:TAG; comma-separated or repeated.
+    #[arg(long, short = 's')]
+    select: Vec<String>,
+    /// Models to leave out (same syntax as --select).
+    #[arg(long)]
+    exclude: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the model DAG for one day.
+    ///
+    /// Example: shoal run --ds 2026-11-21 --select +uvi_scores
+    Run {
+        /// Run day: YYYY-MM-DD, yesterday or latest (default: run.ds from config).
+        #[arg(long, env = "SHOAL_DS")]
+        ds: Option<String>,
+        #[command(flatten)]
+        selection: Selection,
+        /// Recompute from every events partition up to the day, not only the late window.
+        #[arg(long)]
+        full_refresh: bool,
+    },
+    /// Rerun the failed and skipped models of the last run, with that run's ds.
+    Retry,
+    /// Run every day from --from to --to in order; days already committed are skipped.
+    ///
+    /// Example: shoal backfill --from 2026-10-01 --to 2026-10-31
+    Backfill {
+        /// First day.
+        #[arg(long)]
+        from: NaiveDate,
+        /// Last day.
+        #[arg(long)]
+        to: NaiveDate,
+        #[command(flatten)]
+        selection: Selection,
+        /// Rerun days already committed, with full refresh on the first day.
+        #[arg(long)]
+        full_refresh: bool,
+    },
+    /// List the models, their materialization, dependencies and tags (reads no data).
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        output: ListFormat,
+    },
+    /// Print a model's rendered SQL.
+    Compile {
+        /// The model.
+        model: String,
+        /// Run day (default: run.ds from config).
+        #[arg(long)]
+        ds: Option<String>,
+    },
+    /// Parse, resolve and plan every model against the source schemas (reads no event data).
+    Validate,
+    /// Run the data tests of the models on their committed outputs.
+    Test {
+        #[command(flatten)]
+        selection: Selection,
+    },
+    /// Run ad-hoc SQL over the sources and the committed outputs.
+    ///
+    /// Example: shoal query "select dt, rows_valid from dq_daily order by dt" --format csv
+    Query {
+        /// The SQL.
+        sql: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
+        format: QueryFormat,
+    },
+    /// Write a synthetic event set (events/ and users/) in the events schema.
+    ///
+    /// Example: shoal generate --out data --users 3000 --days 60 --seed 7
+    Generate {
+        /// Where to write: a path or URL; events go to OUT/events, users to OUT/users.
+        #[arg(long)]
+        out: String,
+        /// Number of users.
+        #[arg(long, default_value_t = 5_000)]
+        users: u64,
+        /// Number of days.
+        #[arg(long, default_value_t = 60)]
+        days: u32,
+        /// First day (default 2026-09-01).
+        #[arg(long)]
+        start: Option<NaiveDate>,
+        /// Random seed; the same seed gives the same data.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ListFormat {
+    /// One line per model.
+    Text,
+    /// A JSON array, for schedulers.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum QueryFormat {
+    /// An aligned table.
+    Table,
+    /// CSV with a header.
+    Csv,
+    /// A JSON array of objects.
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stderr_tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let format = match cli.global.log_format {
+        LogArg::Json => LogFormat::Json,
+        LogArg::Text => LogFormat::Text,
+        LogArg::Auto if stderr_tty => LogFormat::Text,
+        LogArg::Auto => LogFormat::Json,
+    };
+    let verbosity = if cli.global.quiet {
+        -1
+    } else {
+        cli.global.verbose.min(2) as i8
+    };
+    shoal::runlog::init_logging(format, verbosity);
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(n) = cli.global.threads.filter(|n| *n > 0) {
+        builder.worker_threads(n);
+    }
+    let runtime = match builder.build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let progress = stderr_tty && format == LogFormat::Text && !cli.global.quiet;
+    match runtime.block_on(dispatch(cli, progress)) {
+        Ok(status) => ExitCode::from(status as u8),
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            tracing::error!("{e}");
+            if format == LogFormat::Json {
+                // Also a plain line, for people reading the scheduler's log.
+                eprintln!("error: {e}");
+            }
+            ExitCode::from(e.exit_status() as u8)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &Error) -> bool {
+    matches!(e, Error::Usage(m) if m.contains("Broken pipe"))
+}
+
+fn open_project(g: &Global) -> Result<Project> {
+    let mut overrides = g.set.clone();
+    if let Some(m) = &g.memory_limit {
+        overrides.push(format!("run.memory_limit={m}"));
+    }
+    if let Some(t) = g.threads {
+        overrides.push(format!("run.threads={t}"));
+    }
+    if let Some(e) = &g.engine {
+        overrides.push(format!("engine={e}"));
+    }
+    // A relative --config is taken from the project directory, like dbt's profiles.
+    let config = g.project_dir.join(&g.config);
+    let project = Project::open(&config, &g.project_dir, &overrides)?;
+    if project.config().engine != "local" {
+        return Err(Error::Usage(format!(
+            "engine {:?}: this build runs models locally only; use --engine local",
+            project.config().engine
+        )));
+    }
+    Ok(project)
+}
+
+async fn dispatch(cli: Cli, progress: bool) -> Result<ExitStatus> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Run {
+            ds,
+            selection,
+            full_refresh,
+        } => {
+            let project = open_project(g)?;
+            let opts = RunOptions {
+                ds,
+                select: selection.select,
+                exclude: selection.exclude,
+                full_refresh,
+                command: "run".into(),
+                progress,
+            };
+            let record = engine::run(&project, &opts).await?;
+            Ok(summarize(&record))
+        }
+        Command::Retry => {
+            let project = open_project(g)?;
+            let log = RunLog::new(project.output.clone());
+            let Some(last) = log.latest().await? else {
+                return Err(engine::EngineError::NothingToRetry(format!(
+                    "{}_shoal/latest.json: no earlier run to retry",
+                    project.output.root
+                ))
+                .into());
+            };
+            let names: Vec<String> = last
+                .models
+                .iter()
+                .filter(|m| matches!(m.status, Status::Failed | Status::Skipped))
+                .map(|m| m.name.clone())
+                .collect();
+            if names.is_empty() {
+                eprintln!(
+                    "nothing to retry: run {} for {} had no failed or skipped model",
+                    last.run_id, last.ds
+                );
+                return Ok(ExitStatus::Success);
+            }
+            eprintln!(
+                "retrying {} model(s) of run {} for ds {}: {}",
+                names.len(),
+                last.run_id,
+                last.ds,
+                names.join(", ")
+            );
+            let opts = RunOptions {
+                ds: Some(last.ds.to_string()),
+                select: vec![names.join(",")],
+                exclude: vec![],
+                full_refresh: last.full_refresh,
+                command: "retry".into(),
+                progress,
+            };
+            let record = engine::run(&project, &opts).await?;
+            Ok(summarize(&record))
+        }
+        Command::Backfill {
+            from,
+            to,
+            selection,
+            full_refresh,
+        } => {
+            if from > to {
+                return Err(Error::Usage(format!("--from {from} is after --to {to}")));
+            }
+            let project = open_project(g)?;
+            let log = RunLog::new(project.output.clone());
+            let dag = project.dag(to, false, None)?;
+            let wanted = dag.select(&selection.select, &selection.exclude)?;
+            let mut day = from;
+            let mut first = true;
+            while day <= to {
+                let covered = log
+                    .day_mark(day)
+                    .await
+                    .is_some_and(|done| wanted.iter().all(|w| done.contains(w)));
+                if covered && !full_refresh {
+                    tracing::info!(%day, "already committed, skipped");
+                } else {
+                    let opts = RunOptions {
+                        ds: Some(day.to_string()),
+                        select: selection.select.clone(),
+                        exclude: selection.exclude.clone(),
+                        full_refresh: full_refresh && first,
+                        command: "backfill".into(),
+                        progress,
+                    };
+                    let record = engine::run(&project, &opts).await?;
+                    let status = summarize(&record);
+                    if status != ExitStatus::Success {
+                        eprintln!(
+                            "backfill stopped at {day}; rerun the same command to resume from there"
+                        );
+                        return Ok(status);
+                    }
+                    first = false;
+                }
+                day = day.succ_opt().expect("date in range");
+            }
+            Ok(ExitStatus::Success)
+        }
+        Command::List { output } => {
+            let project = open_project(g)?;
+            let ds = chrono::Utc::now().date_naive();
+            let dag = project.dag(ds, false, None)?;
+            let mut out = std::io::stdout().lock();
+            match output {
+                ListFormat::Json => {
+                    let items: Vec<serde_json::Value> = dag
+                        .models
+                        .iter()
+                        .map(|m| {
+                            serde_json::json!({
+                                "name": m.name, "file": m.file,
+                                "materialized": m.header.materialized.as_str(),
+                                "depends_on": m.deps, "sources": m.sources,
+                                "tags": m.header.tags, "description": m.header.description,
+                            })
+                        })
+                        .collect();
+                    writeln!(
+                        out,
+                        "{}",
+                        serde_json::to_string_pretty(&items).expect("json")
+                    )
+                    .map_err(io_err)?;
+                }
+                ListFormat::Text => {
+                    for m in &dag.models {
+                        let mut deps: Vec<String> = m.deps.clone();
+                        deps.extend(m.sources.iter().map(|s| format!("source:{s}")));
+                        writeln!(
+                            out,
+                            "{:<28} {:<6} <- {}{}",
+                            m.name,
+                            m.header.materialized.as_str(),
+                            if deps.is_empty() {
+                                "-".into()
+                            } else {
+                                deps.join(", ")
+                            },
+                            if m.header.tags.is_empty() {
+                                String::new()
+                            } else {
+                                format!("  [{}]", m.header.tags.join(", "))
+                            }
+                        )
+                        .map_err(io_err)?;
+                    }
+                }
+            }
+            Ok(ExitStatus::Success)
+        }
+        Command::Compile { model, ds } => {
+            let project = open_project(g)?;
+            let ds = project.resolve_ds(ds.as_deref()).await?;
+            let dag = project.dag(ds, false, None)?;
+            let Some(m) = dag.get(&model) else {
+                let hint =
+                    shoal::models::suggest(&model, dag.models.iter().map(|m| m.name.as_str()))
+                        .map(|s| format!(" (did you mean {s:?}?)"))
+                        .unwrap_or_default();
+                return Err(Error::Usage(format!("no model named {model:?}{hint}")));
+            };
+            print!("{}", m.sql);
+            Ok(ExitStatus::Success)
+        }
+        Command::Validate => {
+            let project = open_project(g)?;
+            let ds = chrono::Utc::now().date_naive();
+            let dag = engine::validate(&project, ds).await?;
+            eprintln!("{} models parse, resolve and plan", dag.models.len());
+            Ok(ExitStatus::Success)
+        }
+        Command::Test { selection } => {
+            let project = open_project(g)?;
+            let ds = project
+                .resolve_ds(None)
+                .await
+                .unwrap_or_else(|_| chrono::Utc::now().date_naive());
+            let results = engine::test_models(&project, ds, &selection.select).await?;
+            let mut failed = 0;
+            let mut total = 0;
+            for (model, outcomes) in &results {
+                for o in outcomes {
+                    total += 1;
+                    let verdict = if o.failures == 0 {
+                        "pass"
+                    } else if o.blocks() {
+                        failed += 1;
+                        "FAIL"
+                    } else {
+                        "warn"
+                    };
+                    println!("{verdict:<4} {model}: {} ({} rows)", o.name, o.failures);
+                }
+            }
+            println!("{} passed, {} failed", total - failed, failed);
+            Ok(if failed > 0 {
+                ExitStatus::ModelFailed
+            } else {
+                ExitStatus::Success
+            })
+        }
+        Command::Query { sql, format } => {
+            let project = open_project(g)?;
+            let ds = project
+                .resolve_ds(None)
+                .await
+                .unwrap_or_else(|_| chrono::Utc::now().date_naive());
+            let (ctx, _) = engine::query_session(&project, ds).await?;
+            let batches = ctx
+                .sql(&sql)
+                .await
+                .map_err(|e| Error::Usage(engine::locate_error("query", &e)))?
+                .collect()
+                .await
+                .map_err(|e| Error::Usage(engine::locate_error("query", &e)))?;
+            print_batches(&batches, format)?;
+            Ok(ExitStatus::Success)
+        }
+        Command::Generate {
+            out,
+            users,
+            days,
+            start,
+            seed,
+        } => {
+            let dir = std::env::current_dir().map_err(|e| Error::Usage(e.to_string()))?;
+            let location = shoal::catalog::Location::parse(&out, &dir)?;
+            let storage = match open_project(g) {
+                Ok(p) => p.config().storage.clone(),
+                Err(_) => Default::default(),
+            };
+            let stores = shoal::catalog::Stores::new(storage);
+            let store = stores.store_for(&location)?;
+            let mut opts = shoal::generate::GenerateOptions {
+                users,
+                days,
+                seed,
+                ..Default::default()
+            };
+            if let Some(s) = start {
+                opts.start = s;
+            }
+            let t = std::time::Instant::now();
+            let report = shoal::generate::generate(store, &location.prefix(), &opts).await?;
+            eprintln!(
+                "wrote {} events of {} users over {} days ({} to {}) in {} files, {:.1} MB, to {} in {:.1}s",
+                report.events,
+                report.users,
+                report.days,
+                report.first_day,
+                report.last_day,
+                report.files,
+                report.bytes as f64 / 1e6,
+                location,
+                t.elapsed().as_secs_f64()
+            );
+            Ok(ExitStatus::Success)
+        }
+    }
+}
+
+fn io_err(e: std::io::Error) -> Error {
+    Error::Usage(format!("writing output: {e}"))
+}
+
+fn print_batches(
+    batches: &[datafusion::arrow::array::RecordBatch],
+    format: QueryFormat,
+) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        QueryFormat::Table => {
+            let table = datafusion::arrow::util::pretty::pretty_format_batches(batches)
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            writeln!(out, "{table}").map_err(io_err)?;
+        }
+        QueryFormat::Csv => {
+            let mut w = datafusion::arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut out);
+            for b in batches {
+                w.write(b).map_err(|e| Error::Usage(e.to_string()))?;
+            }
+        }
+        QueryFormat::Json => {
+            let mut w = datafusion::arrow::json::ArrayWriter::new(&mut out);
+            let refs: Vec<&datafusion::arrow::array::RecordBatch> = batches.iter().collect();
+            w.write_batches(&refs)
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            w.finish().map_err(|e| Error::Usage(e.to_string()))?;
+            writeln!(out).map_err(io_err)?;
+        }
+    }
+    Ok(())
+}
+
+fn summarize(record: &RunRecord) -> ExitStatus {
+    let (ok, failed, skipped, _) = record.counts();
+    let secs = record
+        .finished_at
+        .map(|f| (f - record.started_at).num_milliseconds() as f64 / 1000.0)
+        .unwrap_or(0.0);
+    eprintln!(
+        "run {} for {}: {ok} ok, {failed} failed, {skipped} skipped in {secs:.1}s",
+        record.run_id, record.ds
+    );
+    for m in record.models.iter().filter(|m| m.status == Status::Failed) {
+        eprintln!("  failed {}: {}", m.name, m.error.as_deref().unwrap_or(""));
+    }
+    ExitStatus::from_code(record.exit_code.unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,9 @@
+/*---
+materialized: view
+description: >
+  The valid, deduplicated events of the partitions the run needs, without
+  the users in `deletions` (SPEC §5.1). Every model reads events through it.
+---*/
+select *
+from stg_valid_events
+where not is_deleted

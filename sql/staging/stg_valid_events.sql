@@ -1,0 +1,94 @@
+/*---
+materialized: view
+description: >
+  Valid, deduplicated events of the partitions this run reads (SPEC §5.1),
+  deleted users flagged but kept, so dq_daily can count them. Models read
+  stg_events, which drops the deleted users.
+columns:
+  event_date: UTC day of event_time
+  is_known_type: event_type is in the vocabulary (var.event_types)
+  is_deleted: the user is in the deletions source
+  session_key: session_id, or a session derived per user and UTC day with a 30-minute gap
+---*/
+with raw as (
+    select
+        e.*,
+        cast(e.event_time as date) as event_date
+    from events e
+    -- incremental: dt in [ds - late_days, ds]; --full-refresh: every partition <= ds
+    where e.dt between date '{{ run.scan_from }}' and date '{{ ds }}'
+),
+
+valid as (
+    select *
+    from raw
+    where event_id is not null
+      and user_id is not null
+      and event_time is not null
+      and event_type is not null
+      -- SPEC §5.1: the event date lies in [dt - late_days, dt]
+      and event_date between dt - interval '{{ run.late_days }} days' and dt
+),
+
+deduplicated as (
+    -- duplicate event_ids keep the earliest event_time, then the earliest partition
+    select distinct on (event_id) *
+    from valid
+    order by event_id, event_time, dt
+),
+
+-- Sessions where session_id is null: per user and UTC day, a new session
+-- starts after a gap of more than 30 minutes (so incremental and full
+-- refresh runs derive the same sessions).
+sessionless as (
+    select
+        event_id,
+        user_id,
+        event_date,
+        event_time,
+        case
+            when lag(event_time) over w is null
+              or event_time - lag(event_time) over w > interval '30 minutes' then 1
+            else 0
+        end as starts_session
+    from deduplicated
+    where session_id is null
+    window w as (partition by user_id, event_date order by event_time, event_id)
+),
+
+derived as (
+    select
+        event_id,
+        concat(user_id, '/', cast(event_date as varchar), '/',
+               cast(sum(starts_session) over (
+                   partition by user_id, event_date order by event_time, event_id
+                   rows between unbounded preceding and current row) as varchar)) as derived_session
+    from sessionless
+),
+
+final as (
+    select
+        d.event_id,
+        d.event_time,
+        d.user_id,
+        d.community_id,
+        d.event_type,
+        d.content_id,
+        d.session_id,
+        d.amount,
+        d.order_id,
+        d.referrer_id,
+        d.channel,
+        d.properties,
+        d.dt,
+        d.event_date,
+        coalesce(d.session_id, s.derived_session) as session_key,
+        d.event_type in ({% for t in var.event_types %}'{{ t }}'{% if not loop.last %}, {% endif %}{% endfor %}) as is_known_type,
+        x.user_id is not null as is_deleted
+    from deduplicated d
+    left join derived s on s.event_id = d.event_id
+    left join (select distinct user_id from deletions where user_id is not null) x
+        on x.user_id = d.user_id
+)
+
+select * from final

@@ -1,0 +1,1022 @@
+//! Execution: the DataFusion session and the run of a model DAG.
+//!
+//! Takes a [`Project`] (config, stores, models) and [`RunOptions`]; builds
+//! a `SessionContext` (shoal's functions, a spilling memory pool, the
+//! sources), runs the selected models in dependency order — independent
+//! ones concurrently — stages, audits and commits each result, keeps going
+//! past a failed model (its downstream is skipped) and hands on the
+//! [`RunRecord`].
+
+use std::collections::{BTreeSet, HashMap};
+use std::num::NonZeroUsize;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{Duration, NaiveDate, Utc};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::datasource::listing::{ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::physical_plan::FileScanConfig;
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::error::DataFusionError;
+use datafusion::execution::disk_manager::DiskManagerBuilder;
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::{cast, col};
+use datafusion::physical_plan::{ExecutionPlan, execute_stream};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use object_store::ObjectStoreExt;
+use tokio::task::JoinSet;
+
+use crate::catalog::{self, DT, Location, Stores};
+use crate::config::{self, LoadedConfig, MissingPartition};
+use crate::models::{self, Dag, DsSpec, Materialization, Model, TemplateContext};
+use crate::runlog::{ModelRun, RunLog, RunRecord, Status};
+use crate::sink::{self, DayRange, Output};
+use crate::{Error, Result};
+
+/// Errors of the engine itself (not of one model).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A model does not plan (unknown column, type error).
+    #[error("{0}")]
+    Plan(String),
+    /// Several models do not plan.
+    #[error("{} models do not plan:\n{}", .0.len(), .0.join("\n"))]
+    PlanMany(Vec<String>),
+    /// DataFusion failed outside a model.
+    #[error("{0}")]
+    DataFusion(#[from] DataFusionError),
+    /// There is no events partition to run on.
+    #[error("{url}: {message}")]
+    NoData {
+        /// The events location.
+        url: String,
+        /// What is missing.
+        message: String,
+    },
+    /// Another run holds the output lock.
+    #[error("{url}: {message}")]
+    Locked {
+        /// The lock object.
+        url: String,
+        /// Who holds it and what to do.
+        message: String,
+    },
+    /// `retry` found nothing to retry.
+    #[error("{0}")]
+    NothingToRetry(String),
+    /// The tokio task running a model panicked or was cancelled.
+    #[error("model task failed: {0}")]
+    Join(String),
+}
+
+/// A project: configuration, object stores, output location and model files.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The loaded configuration.
+    pub loaded: LoadedConfig,
+    /// Object stores by URL.
+    pub stores: Stores,
+    /// The events location.
+    pub events: Location,
+    /// The output location and store.
+    pub output: Output,
+    /// Discovered model files (not yet rendered).
+    pub models: Vec<Model>,
+}
+
+impl Project {
+    /// Loads config and models from `project_dir`.
+    pub fn open(config_path: &FsPath, project_dir: &FsPath, overrides: &[String]) -> Result<Self> {
+        let loaded = config::load_config(config_path, project_dir, overrides)?;
+        let stores = Stores::new(loaded.config.storage.clone());
+        Self::with_stores(loaded, stores)
+    }
+
+    /// A project with given stores (tests wrap stores to inject faults).
+    pub fn with_stores(loaded: LoadedConfig, stores: Stores) -> Result<Self> {
+        let c = &loaded.config;
+        let events = Location::parse(&c.sources.events.location, &loaded.project_dir)?;
+        let root = Location::parse(&c.output.location, &loaded.project_dir)?;
+        let store = stores.store_for(&root)?;
+        let models_dir: PathBuf = loaded.project_dir.join(&c.models_dir);
+        let models = models::discover_models(&loaded.project_dir, &models_dir)?;
+        Ok(Self {
+            output: Output { root, store },
+            events,
+            stores,
+            loaded,
+            models,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &config::Config {
+        &self.loaded.config
+    }
+
+    /// Resolves `run.ds` (or an override) to a day; `latest` lists the events partitions.
+    pub async fn resolve_ds(&self, ds: Option<&str>) -> Result<NaiveDate> {
+        let text = ds.unwrap_or(&self.config().run.ds);
+        match DsSpec::parse(text).map_err(models::ModelError::Ds)? {
+            DsSpec::Day(d) => Ok(d),
+            DsSpec::Yesterday => Ok(Utc::now().date_naive() - Duration::days(1)),
+            DsSpec::Latest => {
+                let store = self.stores.store_for(&self.events)?;
+                let parts = catalog::list_partitions(store.as_ref(), &self.events).await?;
+                parts.last().map(|p| p.day).ok_or_else(|| {
+                    EngineError::NoData {
+                        url: self.events.to_string(),
+                        message: "no dt=YYYY-MM-DD partitions, so ds `latest` has no day; check sources.events.location or pass --ds".into(),
+                    }
+                    .into()
+                })
+            }
+        }
+    }
+
+    /// Renders every model for `ds` and builds the DAG.
+    pub fn dag(
+        &self,
+        ds: NaiveDate,
+        full_refresh: bool,
+        first_partition: Option<NaiveDate>,
+    ) -> Result<Dag> {
+        let ctx = TemplateContext::new(self.config(), ds, full_refresh, first_partition);
+        Ok(Dag::build(self.models.clone(), &ctx)?)
+    }
+
+    /// A session with shoal's functions, the memory pool and the stores registered.
+    pub fn session(&self) -> Result<SessionContext> {
+        let run = &self.config().run;
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        let target_partitions = if run.target_partitions == 0 {
+            cores
+        } else {
+            run.target_partitions
+        };
+        let mut cfg = SessionConfig::new()
+            .with_target_partitions(target_partitions)
+            .with_information_schema(true);
+        cfg.options_mut().sql_parser.collect_spans = true;
+        let limit = config::parse_size(&run.memory_limit).unwrap_or(4 << 30);
+        let pool = TrackConsumersPool::new(
+            FairSpillPool::new(limit),
+            NonZeroUsize::new(5).expect("5 > 0"),
+        );
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_pool(Arc::new(pool))
+            .with_disk_manager_builder(DiskManagerBuilder::default())
+            .build_arc()
+            .map_err(EngineError::from)?;
+        let ctx = SessionContext::new_with_config_rt(cfg, runtime);
+        crate::functions::register_all(&ctx);
+        self.stores.register(&ctx, &self.events)?;
+        self.stores.register(&ctx, &self.output.root)?;
+        Ok(ctx)
+    }
+
+    /// Registers `events`, `users` and `deletions`. The events table has the
+    /// schema of SPEC §1 and a `dt` DATE partition column; nothing is read.
+    pub async fn register_sources(&self, ctx: &SessionContext) -> Result<()> {
+        catalog::register_listing(ctx, "events", &self.events, catalog::events_schema(), true)?;
+        let dir = &self.loaded.project_dir;
+        let s = &self.config().sources;
+        catalog::register_side_source(
+            ctx,
+            &self.stores,
+            "users",
+            s.users.as_ref(),
+            dir,
+            catalog::users_schema(),
+        )
+        .await?;
+        catalog::register_side_source(
+            ctx,
+            &self.stores,
+            "deletions",
+            s.deletions.as_ref(),
+            dir,
+            catalog::deletions_schema(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Registers the committed output of a materialized model, if it has any
+    /// files. Returns whether it did.
+    pub async fn register_committed(&self, ctx: &SessionContext, model: &Model) -> Result<bool> {
+        let dir = self.output.model_dir(&model.name);
+        let files = catalog::list_files(self.output.store.as_ref(), &dir, &dir.prefix()).await?;
+        if !files
+            .iter()
+            .any(|f| f.location.as_ref().ends_with(".parquet"))
+        {
+            return Ok(false);
+        }
+        let daily = model.header.materialized == Materialization::Daily;
+        let url = ListingTableUrl::parse(dir.url().as_str()).map_err(EngineError::from)?;
+        let config = ListingTableConfig::new(url)
+            .with_listing_options(catalog::parquet_listing_options(daily))
+            .infer_schema(&ctx.state())
+            .await
+            .map_err(EngineError::from)?;
+        let table = ListingTable::try_new(config).map_err(EngineError::from)?;
+        ctx.deregister_table(model.name.as_str())
+            .map_err(EngineError::from)?;
+        ctx.register_table(model.name.as_str(), Arc::new(table))
+            .map_err(EngineError::from)?;
+        Ok(true)
+    }
+}
+
+/// What to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Run day (`--ds`); None = `run.ds` from config.
+    pub ds: Option<String>,
+    /// `--select` selectors.
+    pub select: Vec<String>,
+    /// `--exclude` selectors.
+    pub exclude: Vec<String>,
+    /// `--full-refresh`.
+    pub full_refresh: bool,
+    /// `run`, `retry` or `backfill` (recorded).
+    pub command: String,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+/// Places a DataFusion error in a model file: `file:line:col: message`.
+pub fn locate_error(file: &str, err: &DataFusionError) -> String {
+    let root = err.find_root();
+    let diag = err.diagnostic().or_else(|| root.diagnostic());
+    let text = root.strip_backtrace();
+    let text = text
+        .trim_start_matches("Error during planning: ")
+        .to_string();
+    match diag.and_then(|d| d.span) {
+        Some(span) => format!("{file}:{}:{}: {text}", span.start.line, span.start.column),
+        None => format!("{file}: {text}"),
+    }
+}
+
+/// Whether a DataFusion error comes from reading input (exit 3).
+fn is_input_error(err: &DataFusionError) -> bool {
+    fn walk(e: &(dyn std::error::Error + 'static)) -> bool {
+        if let Some(df) = e.downcast_ref::<DataFusionError>() {
+            match df {
+                DataFusionError::ParquetError(_) | DataFusionError::ObjectStore(_) => return true,
+                DataFusionError::ArrowError(a, _) => {
+                    if matches!(
+                        a.as_ref(),
+                        datafusion::arrow::error::ArrowError::ParquetError(_)
+                            | datafusion::arrow::error::ArrowError::IoError(..)
+                    ) {
+                        return true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        e.source().is_some_and(walk)
+    }
+    walk(err)
+}
+
+/// Every file a physical plan scans (after partition pruning), as URLs.
+pub fn scanned_files(plan: &Arc<dyn ExecutionPlan>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![Arc::clone(plan)];
+    while let Some(p) = stack.pop() {
+        if let Some(ds) = p.downcast_ref::<DataSourceExec>()
+            && let Some(fsc) = ds.data_source().downcast_ref::<FileScanConfig>()
+        {
+            let base = fsc
+                .object_store_url
+                .as_str()
+                .trim_end_matches('/')
+                .to_string();
+            for g in &fsc.file_groups {
+                for f in g.iter() {
+                    out.push(format!("{base}/{}", f.object_meta.location));
+                }
+            }
+        }
+        stack.extend(p.children().into_iter().cloned());
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The state one run shares with its model tasks.
+struct RunShared {
+    project: Project,
+    ctx: SessionContext,
+    run_id: String,
+    ds: NaiveDate,
+    full_refresh: bool,
+    late_days: u32,
+    events_prefix: String,
+}
+
+/// Failure class of a model, for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FailKind {
+    Model,
+    Input,
+    Output,
+}
+
+/// Runs the selected models for one day and returns the run record.
+///
+/// Errors before any model runs (bad selection, missing input, lock) are
+/// returned as `Err`; model failures are in the record.
+pub async fn run(project: &Project, opts: &RunOptions) -> Result<RunRecord> {
+    let started = Utc::now();
+    let ds = project.resolve_ds(opts.ds.as_deref()).await?;
+    let run_id = crate::runlog::new_run_id();
+    let config = project.config();
+    let lock = acquire_lock(&project.output, &run_id).await?;
+    let result = run_locked(project, opts, ds, &run_id, started).await;
+    release_lock(&project.output, &lock).await;
+    let _ = config;
+    result
+}
+
+async fn run_locked(
+    project: &Project,
+    opts: &RunOptions,
+    ds: NaiveDate,
+    run_id: &str,
+    started: chrono::DateTime<Utc>,
+) -> Result<RunRecord> {
+    let config = project.config();
+    let mut warnings: Vec<String> = project.output.recover().await?;
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+    let events_store = project.stores.store_for(&project.events)?;
+    let partitions = catalog::list_partitions(events_store.as_ref(), &project.events).await?;
+    let first_partition = partitions.first().map(|p| p.day);
+    let dag = project.dag(ds, opts.full_refresh, first_partition)?;
+    let selected = dag.select(&opts.select, &opts.exclude)?;
+    // Views that selected models read run too: they are cheap and not written.
+    let mut run_set: BTreeSet<String> = selected.clone();
+    for name in &selected {
+        for up in dag.upstream(name) {
+            if dag
+                .get(&up)
+                .is_some_and(|m| m.header.materialized == Materialization::View)
+            {
+                run_set.insert(up);
+            }
+        }
+    }
+    let tctx = TemplateContext::new(config, ds, opts.full_refresh, first_partition);
+    let scan_from =
+        NaiveDate::parse_from_str(&tctx.run.scan_from, "%Y-%m-%d").expect("formatted day");
+    let needed: Vec<&catalog::Partition> = partitions
+        .iter()
+        .filter(|p| p.day >= scan_from && p.day <= ds)
+        .collect();
+    if !partitions.iter().any(|p| p.day == ds) {
+        let msg = format!(
+            "{}dt={ds}/: the events partition of the run day is missing",
+            project.events
+        );
+        match config.run.missing_partition {
+            MissingPartition::Fail => {
+                return Err(catalog::CatalogError::Missing {
+                    url: format!("{}dt={ds}/", project.events),
+                    message: "the events partition of the run day is missing; load it, pick another --ds, or set run.missing_partition: warn".into(),
+                }
+                .into());
+            }
+            MissingPartition::Warn => {
+                tracing::warn!("{msg}; running with the partitions that exist");
+                warnings.push(msg);
+            }
+        }
+    }
+    let ctx = project.session()?;
+    // Check the schema of every file the run will read (footers only).
+    let mut files = Vec::new();
+    for p in &needed {
+        files.extend(catalog::list_files(events_store.as_ref(), &project.events, &p.prefix).await?);
+    }
+    let schema = catalog::events_schema();
+    catalog::check_parquet_schemas(
+        &ctx.state(),
+        Arc::clone(&events_store),
+        &project.events,
+        &files,
+        &schema,
+        &["event_id", "event_time", "user_id", "event_type"],
+    )
+    .await?;
+
+    project.register_sources(&ctx).await?;
+    for m in &dag.models {
+        if !run_set.contains(&m.name) && m.header.materialized != Materialization::View {
+            project.register_committed(&ctx, m).await?;
+        }
+    }
+
+    let mut record = RunRecord {
+        run_id: run_id.to_string(),
+        project: config.project.clone(),
+        command: if opts.command.is_empty() {
+            "run".into()
+        } else {
+            opts.command.clone()
+        },
+        ds,
+        full_refresh: opts.full_refresh,
+        select: opts.select.clone(),
+        exclude: opts.exclude.clone(),
+        config_fingerprint: project.loaded.fingerprint.clone(),
+        shoal_version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: started,
+        finished_at: None,
+        status: "running".into(),
+        exit_code: None,
+        input_partitions: needed.iter().map(|p| format!("dt={}", p.day)).collect(),
+        warnings,
+        models: vec![],
+    };
+    let runlog = RunLog::new(project.output.clone());
+    if let Err(e) = runlog.checkpoint(&record).await {
+        tracing::warn!("cannot write the run record: {e}");
+    }
+    tracing::info!(run_id, %ds, models = run_set.len(), full_refresh = opts.full_refresh, "run started");
+
+    let shared = Arc::new(RunShared {
+        project: project.clone(),
+        ctx,
+        run_id: run_id.to_string(),
+        ds,
+        full_refresh: opts.full_refresh,
+        late_days: config.run.late_days,
+        events_prefix: project.events.prefix().to_string(),
+    });
+    let progress = opts.progress.then(|| {
+        let pb = indicatif::ProgressBar::new(run_set.len() as u64);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+            )
+            .expect("valid template"),
+        );
+        pb
+    });
+
+    let order: Vec<Model> = dag
+        .models
+        .iter()
+        .filter(|m| run_set.contains(&m.name))
+        .cloned()
+        .collect();
+    let mut done: HashMap<String, Status> = HashMap::new();
+    let mut fail_kinds: Vec<FailKind> = Vec::new();
+    let mut started_set: BTreeSet<String> = BTreeSet::new();
+    let mut tasks: JoinSet<(ModelRun, Option<FailKind>)> = JoinSet::new();
+    let concurrency = config.run.concurrency.max(1);
+    loop {
+        // Start what is ready, skip what cannot run.
+        let mut progressed = true;
+        while progressed {
+            progressed = false;
+            for m in &order {
+                if started_set.contains(&m.name) {
+                    continue;
+                }
+                let deps_in_run: Vec<&String> =
+                    m.deps.iter().filter(|d| run_set.contains(*d)).collect();
+                if deps_in_run.iter().any(|d| !done.contains_key(*d)) {
+                    continue;
+                }
+                if let Some(bad) = deps_in_run
+                    .iter()
+                    .find(|d| matches!(done.get(**d), Some(Status::Failed | Status::Skipped)))
+                {
+                    let mr = ModelRun::not_run(
+                        &m.name,
+                        m.header.materialized.as_str(),
+                        Status::Skipped,
+                        format!("upstream model {bad} did not succeed"),
+                    );
+                    tracing::warn!(model = %m.name, "skipped: upstream model {bad} did not succeed");
+                    started_set.insert(m.name.clone());
+                    done.insert(m.name.clone(), Status::Skipped);
+                    record.models.push(mr);
+                    if let Some(pb) = &progress {
+                        pb.inc(1);
+                    }
+                    progressed = true;
+                    continue;
+                }
+                if tasks.len() >= concurrency {
+                    continue;
+                }
+                // An upstream model outside the run must have committed output.
+                let missing = m.deps.iter().find(|d| {
+                    !run_set.contains(*d)
+                        && shared
+                            .ctx
+                            .table_exist(d.as_str())
+                            .map(|e| !e)
+                            .unwrap_or(true)
+                });
+                if let Some(missing) = missing {
+                    let mr = ModelRun::not_run(
+                        &m.name,
+                        m.header.materialized.as_str(),
+                        Status::Failed,
+                        format!(
+                            "{}: upstream model {missing} has no committed output; run it first (shoal run --select +{})",
+                            m.file, m.name
+                        ),
+                    );
+                    tracing::error!(model = %m.name, "{}", mr.error.as_deref().unwrap_or(""));
+                    started_set.insert(m.name.clone());
+                    done.insert(m.name.clone(), Status::Failed);
+                    fail_kinds.push(FailKind::Model);
+                    record.models.push(mr);
+                    progressed = true;
+                    continue;
+                }
+                started_set.insert(m.name.clone());
+                let shared = Arc::clone(&shared);
+                let model = m.clone();
+                if let Some(pb) = &progress {
+                    pb.set_message(m.name.clone());
+                }
+                tasks.spawn(async move { run_model(&shared, &model).await });
+                progressed = true;
+            }
+        }
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
+        let (mr, kind) = joined.map_err(|e| EngineError::Join(e.to_string()))?;
+        if let Some(k) = kind {
+            fail_kinds.push(k);
+        }
+        done.insert(mr.name.clone(), mr.status);
+        match mr.status {
+            Status::Success => tracing::info!(
+                model = %mr.name,
+                rows = mr.rows.unwrap_or(0),
+                ms = mr.duration_ms,
+                partitions = %mr.partitions_written.join(","),
+                "ok"
+            ),
+            _ => tracing::error!(model = %mr.name, "failed: {}", mr.error.as_deref().unwrap_or("")),
+        }
+        record.models.push(mr);
+        if let Some(pb) = &progress {
+            pb.inc(1);
+        }
+        if let Err(e) = runlog.checkpoint(&record).await {
+            tracing::warn!("cannot write the run record: {e}");
+        }
+    }
+    if let Some(pb) = progress {
+        pb.finish_and_clear();
+    }
+    // Object stores have no directories; on local disk remove the empty ones staging left.
+    if let Ok(dir) = project
+        .output
+        .meta_dir()
+        .join("staging")
+        .url()
+        .to_file_path()
+    {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    let code = if fail_kinds.contains(&FailKind::Output) {
+        4
+    } else if fail_kinds.contains(&FailKind::Input) {
+        3
+    } else if fail_kinds.is_empty() {
+        0
+    } else {
+        1
+    };
+    record.finished_at = Some(Utc::now());
+    record.status = if code == 0 {
+        "success".into()
+    } else {
+        "failed".into()
+    };
+    record.exit_code = Some(code);
+    runlog.finish(&record).await?;
+    if code == 0 {
+        runlog
+            .mark_day(ds, &selected.iter().cloned().collect::<Vec<_>>(), run_id)
+            .await?;
+    }
+    let (ok, failed, skipped, _) = record.counts();
+    tracing::info!(run_id, %ds, ok, failed, skipped, exit_code = code, "run finished");
+    Ok(record)
+}
+
+/// Runs one model: plan, execute into staging, audit, commit, register.
+async fn run_model(shared: &RunShared, model: &Model) -> (ModelRun, Option<FailKind>) {
+    let start = Instant::now();
+    let started_at = Utc::now();
+    let mut mr = ModelRun::not_run(
+        &model.name,
+        model.header.materialized.as_str(),
+        Status::Success,
+        String::new(),
+    );
+    mr.error = None;
+    mr.started_at = Some(started_at);
+    let result = execute_model(shared, model, &mut mr).await;
+    mr.duration_ms = start.elapsed().as_millis() as u64;
+    match result {
+        Ok(()) => (mr, None),
+        Err((kind, message)) => {
+            mr.status = Status::Failed;
+            mr.error = Some(message);
+            let staging = shared
+                .project
+                .output
+                .staging_dir(&shared.run_id, &model.name);
+            let _ = shared.project.output.remove_prefix(&staging).await;
+            (mr, Some(kind))
+        }
+    }
+}
+
+async fn execute_model(
+    shared: &RunShared,
+    model: &Model,
+    mr: &mut ModelRun,
+) -> Result<(), (FailKind, String)> {
+    let ctx = &shared.ctx;
+    let plan_err = |e: DataFusionError| (FailKind::Model, locate_error(&model.file, &e));
+    let df = ctx.sql(&model.sql).await.map_err(plan_err)?;
+    let materialized = model.header.materialized;
+    if materialized == Materialization::View {
+        ctx.deregister_table(model.name.as_str())
+            .map_err(plan_err)?;
+        ctx.register_table(model.name.as_str(), df.into_view())
+            .map_err(plan_err)?;
+        return Ok(());
+    }
+    let range = match materialized {
+        Materialization::Daily => {
+            let back = model.header.rewrites_days.days(shared.late_days);
+            Some(if shared.full_refresh && back > 0 {
+                DayRange {
+                    from: None,
+                    to: shared.ds,
+                }
+            } else {
+                DayRange {
+                    from: Some(shared.ds - Duration::days(i64::from(back))),
+                    to: shared.ds,
+                }
+            })
+        }
+        _ => None,
+    };
+    let mut df = df;
+    let mut sort = Vec::new();
+    if range.is_some() {
+        let Ok(dt_field) = df.schema().field_with_unqualified_name(DT) else {
+            return Err((
+                FailKind::Model,
+                format!(
+                    "{}: a daily model needs a `dt` column (the partition day); add e.g. `date '{}' as dt`",
+                    model.file, shared.ds
+                ),
+            ));
+        };
+        if dt_field.data_type() != &DataType::Date32 {
+            df = df
+                .with_column(DT, cast(col(DT), DataType::Date32))
+                .map_err(plan_err)?;
+        }
+        if range.is_some_and(|r| r.from != Some(r.to)) {
+            sort.push(col(DT).sort(true, false));
+        }
+    }
+    for c in &model.header.sort_by {
+        if df.schema().field_with_unqualified_name(c).is_err() {
+            return Err((
+                FailKind::Model,
+                format!(
+                    "{}: header sort_by names column {c:?}, which the model does not produce",
+                    model.file
+                ),
+            ));
+        }
+        sort.push(col(format!("\"{c}\"")).sort(true, true));
+    }
+    if !sort.is_empty() {
+        df = df.sort(sort).map_err(plan_err)?;
+    }
+    let plan = df.create_physical_plan().await.map_err(plan_err)?;
+    let output = &shared.project.output;
+    let staging = output.staging_dir(&shared.run_id, &model.name);
+    let props = sink::writer_properties(&shared.project.config().output.compression);
+    let stream = execute_stream(Arc::clone(&plan), ctx.task_ctx()).map_err(plan_err)?;
+    let staged = sink::write_staged(
+        Arc::clone(&output.store),
+        staging.clone(),
+        stream,
+        range,
+        &props,
+    )
+    .await
+    .map_err(|e| match e {
+        sink::SinkError::Execute(df) => {
+            let kind = if is_input_error(&df) {
+                FailKind::Input
+            } else {
+                FailKind::Model
+            };
+            (kind, locate_error(&model.file, &df))
+        }
+        e if e.is_storage() => (FailKind::Output, e.to_string()),
+        e => (FailKind::Model, format!("{}: {e}", model.file)),
+    })?;
+    mr.files_read = scanned_files(&plan);
+    mr.partitions_read = mr
+        .files_read
+        .iter()
+        .filter(|f| f.contains(&shared.events_prefix))
+        .filter_map(|f| {
+            f.split('/')
+                .find(|s| s.starts_with("dt="))
+                .map(str::to_string)
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    mr.rows = Some(staged.rows());
+    mr.bytes = Some(staged.bytes());
+    mr.files = Some(staged.files.len() as u64);
+
+    // Audit the staged result before anything becomes visible.
+    if !model.header.tests.is_empty() {
+        let audit_name =
+            format!("__audit_{}_{}", model.name, shared.run_id.replace('-', "_")).to_lowercase();
+        catalog::register_listing(
+            ctx,
+            &audit_name,
+            &staging,
+            Arc::clone(&staged.file_schema),
+            range.is_some(),
+        )
+        .map_err(|e| (FailKind::Model, e.to_string()))?;
+        let outcomes = sink::run_tests(ctx, &audit_name, &model.header.tests).await;
+        let _ = ctx.deregister_table(audit_name.as_str());
+        let outcomes = outcomes.map_err(|e| {
+            (
+                FailKind::Model,
+                format!(
+                    "{}: data tests do not run: {}",
+                    model.file,
+                    locate_error(&model.file, &e)
+                ),
+            )
+        })?;
+        for o in outcomes.iter().filter(|o| o.failures > 0) {
+            tracing::warn!(model = %model.name, test = %o.name, failures = o.failures, severity = ?o.severity, "data test failed");
+        }
+        let blocking: Vec<String> = outcomes
+            .iter()
+            .filter(|o| o.blocks())
+            .map(|o| format!("{} ({} rows)", o.name, o.failures))
+            .collect();
+        mr.tests = outcomes;
+        if !blocking.is_empty() {
+            return Err((
+                FailKind::Model,
+                format!(
+                    "{}: data tests failed, nothing committed (the previous output stays visible): {}",
+                    model.file,
+                    blocking.join("; ")
+                ),
+            ));
+        }
+    }
+    mr.partitions_written = output
+        .commit(&shared.run_id, &model.name, &staged, range)
+        .await
+        .map_err(|e| (FailKind::Output, e.to_string()))?;
+    let _ = output.remove_prefix(&staging).await;
+    let dir = output.model_dir(&model.name);
+    ctx.deregister_table(model.name.as_str())
+        .map_err(plan_err)?;
+    catalog::register_listing(
+        ctx,
+        &model.name,
+        &dir,
+        Arc::clone(&staged.file_schema),
+        range.is_some(),
+    )
+    .map_err(|e| (FailKind::Model, e.to_string()))?;
+    Ok(())
+}
+
+/// The lock object that keeps two runs from writing one output at once.
+#[derive(Debug, Clone)]
+pub struct Lock {
+    path: object_store::path::Path,
+    taken: bool,
+}
+
+async fn acquire_lock(output: &Output, run_id: &str) -> Result<Lock> {
+    use object_store::{PutMode, PutOptions, PutPayload};
+    let path = output.meta_dir().prefix().join("lock");
+    let host = std::fs::read_to_string("/etc/hostname")
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let body = serde_json::json!({
+        "run_id": run_id, "pid": std::process::id(), "host": host, "started_at": Utc::now(),
+    })
+    .to_string();
+    for _ in 0..2 {
+        let put = output
+            .store
+            .put_opts(
+                &path,
+                PutPayload::from(body.clone().into_bytes()),
+                PutOptions {
+                    mode: PutMode::Create,
+                    ..Default::default()
+                },
+            )
+            .await;
+        match put {
+            Ok(_) => return Ok(Lock { path, taken: true }),
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                let holder = match output.store.get(&path).await {
+                    Ok(r) => r
+                        .bytes()
+                        .await
+                        .ok()
+                        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()),
+                    Err(_) => None,
+                };
+                // A lock left by a dead process on this host is taken over.
+                let stale = holder.as_ref().is_some_and(|h| {
+                    h["host"].as_str() == Some(host.as_str())
+                        && h["pid"]
+                            .as_u64()
+                            .is_some_and(|pid| !FsPath::new(&format!("/proc/{pid}")).exists())
+                });
+                if stale {
+                    let _ = output.store.delete(&path).await;
+                    continue;
+                }
+                return Err(EngineError::Locked {
+                    url: output.root.object_url(&path),
+                    message: format!(
+                        "another shoal run holds the output lock ({}); wait for it to finish, or delete the lock object if that run is dead",
+                        holder.map(|h| h.to_string()).unwrap_or_else(|| "unreadable lock".into())
+                    ),
+                }
+                .into());
+            }
+            Err(object_store::Error::NotImplemented { .. }) => {
+                tracing::warn!(
+                    "the output store does not support conditional writes: running without a lock"
+                );
+                return Ok(Lock { path, taken: false });
+            }
+            Err(e) => {
+                return Err(crate::sink::SinkError::Storage {
+                    url: output.root.object_url(&path),
+                    message: e.to_string(),
+                }
+                .into());
+            }
+        }
+    }
+    Err(EngineError::Locked {
+        url: output.root.object_url(&path),
+        message: "could not take the output lock".into(),
+    }
+    .into())
+}
+
+async fn release_lock(output: &Output, lock: &Lock) {
+    if lock.taken
+        && let Err(e) = output.store.delete(&lock.path).await
+    {
+        tracing::warn!("cannot remove the lock {}: {e}", lock.path);
+    }
+}
+
+/// Plans every model against the source schemas without reading event data.
+/// Returns the DAG; errors list every model that does not plan.
+pub async fn validate(project: &Project, ds: NaiveDate) -> Result<Dag> {
+    let dag = project.dag(ds, false, None)?;
+    let ctx = project.session()?;
+    project.register_sources(&ctx).await?;
+    let mut errors = Vec::new();
+    let mut broken: BTreeSet<String> = BTreeSet::new();
+    for m in &dag.models {
+        if m.deps.iter().any(|d| broken.contains(d)) {
+            broken.insert(m.name.clone());
+            continue;
+        }
+        let planned = async {
+            let df = ctx.sql(&m.sql).await?;
+            if m.header.materialized == Materialization::Daily
+                && df.schema().field_with_unqualified_name(DT).is_err()
+            {
+                return Err(DataFusionError::Plan(format!(
+                    "a daily model needs a `dt` column (the partition day); add e.g. `date '{ds}' as dt`"
+                )));
+            }
+            ctx.register_table(m.name.as_str(), df.into_view())?;
+            Ok::<_, DataFusionError>(())
+        }
+        .await;
+        if let Err(e) = planned {
+            errors.push(locate_error(&m.file, &e));
+            broken.insert(m.name.clone());
+        }
+    }
+    match errors.len() {
+        0 => Ok(dag),
+        1 => Err(EngineError::Plan(errors.remove(0)).into()),
+        _ => Err(EngineError::PlanMany(errors).into()),
+    }
+}
+
+/// A session with sources and every committed output registered, for
+/// `query` and `test`.
+pub async fn query_session(project: &Project, ds: NaiveDate) -> Result<(SessionContext, Dag)> {
+    let dag = project.dag(ds, false, None)?;
+    let ctx = project.session()?;
+    project.register_sources(&ctx).await?;
+    for m in &dag.models {
+        match m.header.materialized {
+            Materialization::View => {
+                if let Ok(df) = ctx.sql(&m.sql).await {
+                    let _ = ctx.register_table(m.name.as_str(), df.into_view());
+                }
+            }
+            _ => {
+                project.register_committed(&ctx, m).await?;
+            }
+        }
+    }
+    Ok((ctx, dag))
+}
+
+/// Runs the data tests of the selected models on their committed outputs.
+pub async fn test_models(
+    project: &Project,
+    ds: NaiveDate,
+    select: &[String],
+) -> Result<Vec<(String, Vec<sink::TestOutcome>)>> {
+    let (ctx, dag) = query_session(project, ds).await?;
+    let chosen = dag.select(select, &[])?;
+    let mut out = Vec::new();
+    for m in dag
+        .models
+        .iter()
+        .filter(|m| chosen.contains(&m.name) && !m.header.tests.is_empty())
+    {
+        if !ctx
+            .table_exist(m.name.as_str())
+            .map_err(EngineError::from)?
+        {
+            out.push((
+                m.name.clone(),
+                vec![sink::TestOutcome {
+                    name: "has committed output".into(),
+                    severity: models::Severity::Error,
+                    failures: 1,
+                }],
+            ));
+            continue;
+        }
+        let outcomes = sink::run_tests(&ctx, &m.name, &m.header.tests)
+            .await
+            .map_err(|e| EngineError::Plan(locate_error(&m.file, &e)))?;
+        out.push((m.name.clone(), outcomes));
+    }
+    Ok(out)
+}
+
+impl From<EngineError> for Error {
+    fn from(e: EngineError) -> Self {
+        Error::Engine(e)
+    }
+}

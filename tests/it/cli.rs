@@ -1,0 +1,444 @@
+//! The binary end to end: runs, reruns, failures, write–audit–publish,
+//! retry, validate, configuration and input errors with their exit codes.
+
+use crate::common::{Ev, TempProject, ev};
+
+/// Three days of events for users u1..u3 (the run day is the latest, 2026-11-21).
+fn three_days(p: &TempProject) {
+    p.events(
+        "2026-11-19",
+        "a",
+        &[
+            ev("e1", "2026-11-19 10:00:00", "u1", "view"),
+            ev("e2", "2026-11-19 11:00:00", "u2", "like"),
+        ],
+    );
+    p.events(
+        "2026-11-20",
+        "a",
+        &[
+            ev("e3", "2026-11-20 09:00:00", "u1", "comment"),
+            ev("e4", "2026-11-20 09:30:00", "u3", "view"),
+        ],
+    );
+    p.events(
+        "2026-11-21",
+        "a",
+        &[
+            ev("e5", "2026-11-21 08:00:00", "u1", "view"),
+            ev("e6", "2026-11-21 08:05:00", "u2", "purchase"),
+            ev("e7", "2026-11-20 23:00:00", "u3", "share"),
+        ],
+    );
+}
+
+/// A small DAG: `a` (daily, counts events of ds), `b` (fails when var.fail is true),
+/// `c` reads `b`, `d` reads `a`.
+fn small_dag(p: &TempProject) {
+    p.write(
+        "config/shoal.yaml",
+        &format!(
+            "{}  fail: false\n  max_events: 100\n",
+            crate::common::CONFIG
+        ),
+    );
+    p.write(
+        "sql/a.sql",
+        "/*---\ntests:\n  - { expression: \"n <= {{ var.max_events }}\" }\n---*/\nselect date '{{ ds }}' as dt, count(*) as n\nfrom events\nwhere dt = date '{{ ds }}'\n",
+    );
+    p.write(
+        "sql/b.sql",
+        "select date '{{ ds }}' as dt, {% if var.fail %}cast('not a number' as int){% else %}1{% endif %} as x\n",
+    );
+    p.write(
+        "sql/c.sql",
+        "select dt, x + 1 as y from b where dt = date '{{ ds }}'\n",
+    );
+    p.write(
+        "sql/d.sql",
+        "/*---\nmaterialized: table\n---*/\nselect dt, n from a\n",
+    );
+}
+
+#[test]
+fn full_run_commits_every_model_and_writes_run_record() {
+    let p = TempProject::with_repo_models();
+    three_days(&p);
+    p.shoal(&["run"]).expect_code(0);
+    // user_daily rewrites 2026-11-18..21; days with activity get a partition.
+    let files = p.files("user_daily");
+    assert_eq!(files.len(), 3, "{files:?}");
+    assert!(
+        files
+            .iter()
+            .all(|f| f.contains("/part-") && f.ends_with(".parquet")),
+        "{files:?}"
+    );
+    assert!(p.path().join("warehouse/dq_daily/dt=2026-11-21").is_dir());
+    let latest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(p.path().join("warehouse/_shoal/latest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(latest["ds"], "2026-11-21");
+    assert_eq!(latest["status"], "success");
+    assert_eq!(latest["exit_code"], 0);
+    let run_id = latest["run_id"].as_str().unwrap();
+    assert!(
+        p.path()
+            .join(format!("warehouse/_shoal/runs/{run_id}.json"))
+            .is_file()
+    );
+    let jsonl = std::fs::read_to_string(
+        p.path()
+            .join(format!("warehouse/_shoal/runs/{run_id}.jsonl")),
+    )
+    .unwrap();
+    // header line + one line per model
+    assert_eq!(
+        jsonl.lines().count(),
+        1 + latest["models"].as_array().unwrap().len()
+    );
+    let ud = latest["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "user_daily")
+        .unwrap();
+    assert_eq!(ud["status"], "success");
+    assert_eq!(
+        ud["rows"], 6,
+        "u1@19,u2@19,u1@20,u3@20,u1@21,u2@21 (e7 is late: u3@20)"
+    );
+    // no staging or lock left behind
+    assert!(!p.path().join("warehouse/_shoal/lock").exists());
+    let staging = p.path().join("warehouse/_shoal/staging");
+    assert!(!staging.exists(), "staging is removed after the run");
+}
+
+#[test]
+fn rerun_of_the_same_day_is_idempotent() {
+    let p = TempProject::with_repo_models();
+    three_days(&p);
+    p.shoal(&["run"]).expect_code(0);
+    let first = p.table("user_daily", "dt, user_id");
+    let files_first = p.files("user_daily");
+    p.shoal(&["run"]).expect_code(0);
+    assert_eq!(p.table("user_daily", "dt, user_id"), first);
+    let files_second = p.files("user_daily");
+    assert_eq!(
+        files_second.len(),
+        files_first.len(),
+        "one copy per partition: {files_second:?}"
+    );
+    assert_ne!(files_second, files_first, "new files carry the new run id");
+}
+
+#[test]
+fn failing_model_skips_its_downstream_and_commits_the_rest() {
+    let p = TempProject::new();
+    three_days(&p);
+    small_dag(&p);
+    let run = p.shoal(&["run", "--set", "vars.fail=true"]);
+    run.expect_code(1);
+    assert!(run.stderr().contains("failed b"), "{}", run.stderr());
+    assert_eq!(p.table("a", "dt"), ["n=3 dt=2026-11-21"]);
+    assert_eq!(p.table("d", "dt"), ["dt=2026-11-21 n=3"]);
+    assert!(p.files("b").is_empty());
+    assert!(p.files("c").is_empty());
+    let latest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(p.path().join("warehouse/_shoal/latest.json")).unwrap(),
+    )
+    .unwrap();
+    let status = |n: &str| {
+        latest["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == n)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(status("a"), "success");
+    assert_eq!(status("b"), "failed");
+    assert_eq!(status("c"), "skipped");
+    assert_eq!(status("d"), "success");
+}
+
+#[test]
+fn failing_blocking_test_keeps_previous_partition_visible() {
+    let p = TempProject::new();
+    three_days(&p);
+    small_dag(&p);
+    p.shoal(&["run"]).expect_code(0);
+    let before = p.table("a", "dt");
+    let files_before = p.files("a");
+    // n = 3 rows on 2026-11-21; a limit of 2 makes the audit fail.
+    let run = p.shoal(&["run", "--set", "vars.max_events=2"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr().contains("data tests failed"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(p.table("a", "dt"), before);
+    assert_eq!(
+        p.files("a"),
+        files_before,
+        "the previous partition is untouched"
+    );
+    let latest = std::fs::read_to_string(p.path().join("warehouse/_shoal/latest.json")).unwrap();
+    let latest: serde_json::Value = serde_json::from_str(&latest).unwrap();
+    let d = latest["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "d")
+        .unwrap();
+    assert_eq!(d["status"], "skipped");
+}
+
+#[test]
+fn retry_reruns_only_failed_and_skipped_models_with_recorded_ds() {
+    let p = TempProject::new();
+    three_days(&p);
+    small_dag(&p);
+    p.shoal(&["run", "--ds", "2026-11-20", "--set", "vars.fail=true"])
+        .expect_code(1);
+    let run = p.shoal(&["retry"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr().contains("for ds 2026-11-20"),
+        "{}",
+        run.stderr()
+    );
+    let latest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(p.path().join("warehouse/_shoal/latest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(latest["command"], "retry");
+    assert_eq!(latest["ds"], "2026-11-20");
+    let mut names: Vec<String> = latest["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["b", "c"]);
+    assert_eq!(p.table("c", "dt"), ["y=2 dt=2026-11-20"]);
+}
+
+#[test]
+fn validate_reports_file_line_and_column_of_a_broken_model() {
+    let p = TempProject::new();
+    three_days(&p);
+    p.write(
+        "sql/ok.sql",
+        "select date '{{ ds }}' as dt, user_id from events\n",
+    );
+    p.write(
+        "sql/broken.sql",
+        "select dt,\n       user_idd\nfrom events\n",
+    );
+    let run = p.shoal(&["validate"]);
+    run.expect_code(2);
+    let err = run.stderr();
+    assert!(err.contains("sql/broken.sql:2:8"), "{err}");
+    assert!(err.contains("user_idd"), "{err}");
+}
+
+#[test]
+fn unknown_table_and_syntax_errors_exit_2_with_position() {
+    let p = TempProject::new();
+    three_days(&p);
+    p.write("sql/user_daily.sql", "select dt from events\n");
+    p.write("sql/m.sql", "select *\nfrom user_dayly\n");
+    let run = p.shoal(&["run"]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("sql/m.sql:2:6"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("did you mean \"user_daily\""),
+        "{}",
+        run.stderr()
+    );
+    p.write("sql/m.sql", "select a\nfrom events wher x\n");
+    let run = p.shoal(&["run"]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("sql/m.sql:2:18"), "{}", run.stderr());
+}
+
+#[test]
+fn bad_config_names_the_key_and_line() {
+    let p = TempProject::new();
+    p.write(
+        "config/shoal.yaml",
+        "project: p\nsources:\n  events: { location: data/events, partitioning: hive_dt }\nrun:\n  late_dayz: 3\n",
+    );
+    let run = p.shoal(&["list"]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("shoal.yaml:5:"), "{}", run.stderr());
+    assert!(run.stderr().contains("late_dayz"), "{}", run.stderr());
+    p.write(
+        "config/shoal.yaml",
+        "project: p\nsources:\n  events: { location: \"s3//bucket\", partitioning: hive_dt }\n",
+    );
+    let run = p.shoal(&["list"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr().contains("sources.events.location"),
+        "{}",
+        run.stderr()
+    );
+    p.write(
+        "config/shoal.yaml",
+        "project: p\nsources:\n  events: { location: \"${env:SHOAL_TEST_UNSET_VARIABLE}\", partitioning: hive_dt }\n",
+    );
+    let run = p.shoal(&["list"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr()
+            .contains("SHOAL_TEST_UNSET_VARIABLE is not set"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn missing_source_column_exits_3_naming_file_and_column() {
+    use datafusion::arrow::array::{RecordBatch, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+    let p = TempProject::with_repo_models();
+    three_days(&p);
+    // A file without event_type.
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "event_id",
+        DataType::Utf8,
+        true,
+    )]));
+    let batch = RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(vec!["x"]))]).unwrap();
+    crate::common::write_parquet(
+        &p.path().join("data/events/dt=2026-11-21/bad.parquet"),
+        &batch,
+    );
+    let run = p.shoal(&["run"]);
+    run.expect_code(3);
+    let err = run.stderr();
+    assert!(err.contains("dt=2026-11-21/bad.parquet"), "{err}");
+    assert!(err.contains("event_time"), "{err}");
+    assert!(
+        !p.path().join("warehouse/user_daily").exists(),
+        "nothing written"
+    );
+}
+
+#[test]
+fn missing_run_day_partition_exits_3() {
+    let p = TempProject::with_repo_models();
+    three_days(&p);
+    let run = p.shoal(&["run", "--ds", "2026-11-22"]);
+    run.expect_code(3);
+    assert!(run.stderr().contains("dt=2026-11-22"), "{}", run.stderr());
+}
+
+#[test]
+fn a_run_reads_only_the_partitions_it_needs() {
+    let p = TempProject::with_repo_models();
+    for d in 10..=21 {
+        let day: &'static str = Box::leak(format!("2026-11-{d}").into_boxed_str());
+        let time: &'static str = Box::leak(format!("2026-11-{d} 12:00:00").into_boxed_str());
+        let id: &'static str = Box::leak(format!("e{d}").into_boxed_str());
+        p.events(day, "a", &[ev(id, time, "u1", "view")]);
+    }
+    p.shoal(&["run"]).expect_code(0);
+    let latest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(p.path().join("warehouse/_shoal/latest.json")).unwrap(),
+    )
+    .unwrap();
+    let ud = latest["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "user_daily")
+        .unwrap();
+    let parts: Vec<&str> = ud["partitions_read"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    // late_days = 3: partitions 18..21 of the 12 present
+    assert_eq!(
+        parts,
+        [
+            "dt=2026-11-18",
+            "dt=2026-11-19",
+            "dt=2026-11-20",
+            "dt=2026-11-21"
+        ]
+    );
+    assert_eq!(ud["files_read"].as_array().unwrap().len(), 4);
+    let dq = latest["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "dq_daily")
+        .unwrap();
+    assert!(dq["partitions_read"].as_array().unwrap().len() <= 4);
+}
+
+#[test]
+fn list_json_reads_no_data() {
+    let p = TempProject::with_repo_models();
+    // no data/ at all: list must still answer
+    let run = p.shoal(&["list", "--output", "json"]);
+    run.expect_code(0);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    let ud = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "user_daily")
+        .unwrap();
+    assert_eq!(ud["materialized"], "daily");
+    assert_eq!(ud["depends_on"], serde_json::json!(["stg_events"]));
+}
+
+#[test]
+fn query_prints_csv_and_json() {
+    let p = TempProject::with_repo_models();
+    three_days(&p);
+    p.shoal(&["run"]).expect_code(0);
+    let run = p.shoal(&[
+        "query",
+        "select dt, rows_read from dq_daily",
+        "--format",
+        "csv",
+    ]);
+    run.expect_code(0);
+    assert_eq!(run.stdout().trim(), "dt,rows_read\n2026-11-21,3");
+    let run = p.shoal(&[
+        "query",
+        "select count(*) as n from user_daily",
+        "--format",
+        "json",
+    ]);
+    run.expect_code(0);
+    assert_eq!(run.stdout().trim(), "[{\"n\":6}]");
+}
+
+#[test]
+fn unused_fields_in_fixtures_compile() {
+    // Keeps the fixture struct honest: every field is writable.
+    let e = Ev {
+        amount: Some(1.0),
+        order: Some("o"),
+        referrer: Some("r"),
+        channel: Some("app"),
+        properties: Some("{}"),
+        content: Some("x"),
+        session: Some("s"),
+        ..ev("i", "2026-01-01 00:00:00", "u", "purchase")
+    };
+    assert_eq!(crate::common::events_batch(&[e]).num_rows(), 1);
+}

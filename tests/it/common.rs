@@ -1,0 +1,307 @@
+//! Shared helpers: temp projects, event fixtures, running the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::prelude::SessionContext;
+
+/// One event row of a fixture. Times are `YYYY-MM-DD HH:MM:SS` UTC.
+#[derive(Debug, Clone, Default)]
+pub struct Ev {
+    pub id: Option<&'static str>,
+    pub time: Option<&'static str>,
+    pub user: Option<&'static str>,
+    pub community: Option<&'static str>,
+    pub kind: Option<&'static str>,
+    pub content: Option<&'static str>,
+    pub session: Option<&'static str>,
+    pub amount: Option<f64>,
+    pub order: Option<&'static str>,
+    pub referrer: Option<&'static str>,
+    pub channel: Option<&'static str>,
+    pub properties: Option<&'static str>,
+}
+
+/// A plain event: id, time, user, type.
+pub fn ev(id: &'static str, time: &'static str, user: &'static str, kind: &'static str) -> Ev {
+    Ev {
+        id: Some(id),
+        time: Some(time),
+        user: Some(user),
+        kind: Some(kind),
+        community: Some("c1"),
+        ..Default::default()
+    }
+}
+
+fn micros(t: &str) -> i64 {
+    chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
+        .unwrap_or_else(|e| panic!("bad fixture time {t:?}: {e}"))
+        .and_utc()
+        .timestamp_micros()
+}
+
+pub fn events_schema() -> Arc<Schema> {
+    let s = |n: &str| Field::new(n, DataType::Utf8, true);
+    Arc::new(Schema::new(vec![
+        s("event_id"),
+        Field::new(
+            "event_time",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        ),
+        s("user_id"),
+        s("community_id"),
+        s("event_type"),
+        s("content_id"),
+        s("session_id"),
+        Field::new("amount", DataType::Float64, true),
+        s("order_id"),
+        s("referrer_id"),
+        s("channel"),
+        s("properties"),
+    ]))
+}
+
+pub fn events_batch(rows: &[Ev]) -> RecordBatch {
+    let strs = |f: fn(&Ev) -> Option<&'static str>| {
+        Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
+    };
+    RecordBatch::try_new(
+        events_schema(),
+        vec![
+            strs(|e| e.id),
+            Arc::new(
+                TimestampMicrosecondArray::from(
+                    rows.iter().map(|e| e.time.map(micros)).collect::<Vec<_>>(),
+                )
+                .with_timezone("UTC"),
+            ),
+            strs(|e| e.user),
+            strs(|e| e.community),
+            strs(|e| e.kind),
+            strs(|e| e.content),
+            strs(|e| e.session),
+            Arc::new(Float64Array::from(
+                rows.iter().map(|e| e.amount).collect::<Vec<_>>(),
+            )),
+            strs(|e| e.order),
+            strs(|e| e.referrer),
+            strs(|e| e.channel),
+            strs(|e| e.properties),
+        ],
+    )
+    .expect("fixture batch")
+}
+
+pub fn write_parquet(path: &Path, batch: &RecordBatch) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    w.write(batch).unwrap();
+    w.close().unwrap();
+}
+
+/// A temporary project: config, sql/ and data/ in a temp dir.
+pub struct TempProject {
+    pub dir: tempfile::TempDir,
+}
+
+pub const CONFIG: &str = "project: test\n\
+sources:\n  events: { location: data/events, partitioning: hive_dt }\n  users: { location: data/users, optional: true }\n  deletions: { location: data/deletions, optional: true }\n\
+output: { location: warehouse }\n\
+run: { ds: latest, late_days: 3, memory_limit: 1GiB, concurrency: 2 }\n\
+vars:\n  event_types: [exposure, view, click, like, comment, share, message, join, quit, checkin, activity_join, signup, add_to_cart, purchase, invite, nps]\n";
+
+impl TempProject {
+    /// An empty project with the standard config and no models.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        std::fs::create_dir_all(dir.path().join("sql")).unwrap();
+        std::fs::write(dir.path().join("config/shoal.yaml"), CONFIG).unwrap();
+        Self { dir }
+    }
+
+    /// A project with the repository's own sql/ folder.
+    pub fn with_repo_models() -> Self {
+        let p = Self::new();
+        copy_dir(&repo_root().join("sql"), &p.path().join("sql"));
+        p
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    /// Writes events into `data/events/dt=DAY/NAME.parquet`.
+    pub fn events(&self, day: &str, name: &str, rows: &[Ev]) {
+        let p = self
+            .path()
+            .join(format!("data/events/dt={day}/{name}.parquet"));
+        write_parquet(&p, &events_batch(rows));
+    }
+
+    /// Runs the binary in the project; prints everything on failure of an expectation.
+    pub fn shoal(&self, args: &[&str]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_shoal"))
+            .args(args)
+            .arg("--project-dir")
+            .arg(self.path())
+            .arg("--log-format")
+            .arg("text")
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("run shoal");
+        Run {
+            args: args.iter().map(|s| s.to_string()).collect(),
+            out,
+            dir: self.path().to_path_buf(),
+        }
+    }
+
+    /// Rows of a committed output table as sorted text lines, read with DataFusion.
+    pub fn table(&self, model: &str, order_by: &str) -> Vec<String> {
+        query_dir(&self.path().join("warehouse").join(model), order_by)
+    }
+
+    /// Files (relative paths) under the output dir of a model.
+    pub fn files(&self, model: &str) -> Vec<String> {
+        let root = self.path().join("warehouse").join(model);
+        let mut out = vec![];
+        for e in walkdir(&root) {
+            out.push(e.strip_prefix(&root).unwrap().display().to_string());
+        }
+        out.sort();
+        out
+    }
+}
+
+fn walkdir(p: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                out.extend(walkdir(&path));
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    for f in walkdir(from) {
+        let rel = f.strip_prefix(from).unwrap();
+        let dest = to.join(rel);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(&f, &dest).unwrap();
+    }
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Reads a Parquet directory (hive dt partitions if present) and returns rows as text.
+pub fn query_dir(dir: &Path, order_by: &str) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let ctx = SessionContext::new();
+        let hive = walkdir(dir)
+            .iter()
+            .any(|p| p.display().to_string().contains("dt="));
+        let mut opts = datafusion::prelude::ParquetReadOptions::default();
+        let cols = vec![("dt".to_string(), DataType::Date32)];
+        if hive {
+            opts = opts.table_partition_cols(cols);
+        }
+        ctx.register_parquet("t", format!("{}/", dir.display()), opts)
+            .await
+            .unwrap();
+        let batches = ctx
+            .sql(&format!("select * from t order by {order_by}"))
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        batches_to_lines(&batches)
+    })
+}
+
+pub fn batches_to_lines(batches: &[RecordBatch]) -> Vec<String> {
+    use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+    let mut out = vec![];
+    let opts = FormatOptions::default().with_null("NULL");
+    for b in batches {
+        let fmts: Vec<_> = b
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).unwrap())
+            .collect();
+        for r in 0..b.num_rows() {
+            let cells: Vec<String> = b
+                .schema()
+                .fields()
+                .iter()
+                .zip(&fmts)
+                .map(|(f, fm)| format!("{}={}", f.name(), fm.value(r)))
+                .collect();
+            out.push(cells.join(" "));
+        }
+    }
+    out
+}
+
+/// A finished run of the binary.
+pub struct Run {
+    pub args: Vec<String>,
+    pub out: Output,
+    pub dir: PathBuf,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.out.status.code().unwrap_or(-1)
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+    /// Asserts the exit code, printing the command, directory listing and output otherwise.
+    pub fn expect_code(&self, code: i32) -> &Self {
+        if self.code() != code {
+            let listing: Vec<String> = walkdir(&self.dir)
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            panic!(
+                "shoal {:?} exited {} (expected {code})\n--- files\n{}\n--- stdout\n{}\n--- stderr\n{}",
+                self.args,
+                self.code(),
+                listing.join("\n"),
+                self.stdout(),
+                self.stderr()
+            );
+        }
+        self
+    }
+}
