@@ -922,7 +922,7 @@ impl Ctx {
     /// Cheap pre-check of [`Ctx::late_session`]'s lag without a plan.
     fn late_lag(&self, u: u32, d: u32) -> Option<u32> {
         let h = key(self.seed, Stream::Late, u as u64, d as u64);
-        (unit(h) < self.late_day_p).then(|| match (h >> 4) % 20 {
+        (unit(h) < self.late_day_p).then_some(match (h >> 4) % 20 {
             0..=11 => 1,
             12..=16 => 2,
             _ => 3,
@@ -958,19 +958,19 @@ impl Ctx {
             }
             // Sessions of earlier days that arrive today.
             for d in day.saturating_sub(3).max(p.signup)..day {
-                if self.late_lag(u, d) == Some(day - d) {
-                    if let Some(plan) = self.day_plan(u, d) {
-                        if let Some((s, _)) = self.late_session(u, d, &plan) {
-                            self.gen_session(u, d, s, &plan, &mut rows);
-                        }
-                    }
+                if self.late_lag(u, d) == Some(day - d)
+                    && let Some(plan) = self.day_plan(u, d)
+                    && let Some((s, _)) = self.late_session(u, d, &plan)
+                {
+                    self.gen_session(u, d, s, &plan, &mut rows);
                 }
-                if d + 1 == day && self.resend_hit(u, d) {
-                    if let Some(plan) = self.day_plan(u, d) {
-                        if let Some(s) = self.resent_session(u, d, &plan) {
-                            self.gen_session(u, d, s, &plan, &mut rows);
-                        }
-                    }
+                // A session re-sent (same event ids) into the next day.
+                if d + 1 == day
+                    && self.resend_hit(u, d)
+                    && let Some(plan) = self.day_plan(u, d)
+                    && let Some(s) = self.resent_session(u, d, &plan)
+                {
+                    self.gen_session(u, d, s, &plan, &mut rows);
                 }
             }
             // Today's sessions that arrive on time.
