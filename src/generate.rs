@@ -21,8 +21,10 @@
 //!   a lifetime, and a 12 % chance of coming back 7–30 days after churning.
 //! * **Communities** `c001` … have Zipf (s = 1.2) sizes; each user joins 1–3
 //!   (the first on signup day, the others later), 8 % of memberships end with
-//!   a `quit`. Communities differ in interaction and purchase propensity and
-//!   have rare "hot hours" with bursts of messages (anomalies).
+//!   a `quit`. Communities differ in interaction (×0.6–1.5), purchase
+//!   (×0.5–1.5) and bounce (4–18 % of sessions) propensity, so the SPEC §5
+//!   KPI targets are met by some and missed by others, and have rare "hot
+//!   hours" with bursts of messages (anomalies).
 //! * **Referrals**: 22 % of later users are invited by an ambassador (4–14 %
 //!   of users, older ones inviting more) who sent an `invite` 1–5 days
 //!   before; the invitee's `signup` and first `join` carry `referrer_id` and
@@ -34,13 +36,16 @@
 //!   later `join`s, `checkin` (30 % of users run 1–7 day streaks, with
 //!   `properties.streak`), `invite`s, and at its end `quit`s and `nps`
 //!   answers (`{"nps_score":0..10}`, 1.5 % of active days).
-//! * **Sessions** are one of: *feed* (exposures of posts → click → view,
+//! * **Sessions** either bounce (an exposure or two, a view, or chat
+//!   messages only: no core action) or contain at least one core action.
+//!   They are one of: *feed* (exposures of posts → click → view,
 //!   direct views, likes/comments/shares; posts are published daily and
 //!   popularity is Zipf with a recency bias), *shop* (exposure of a product
 //!   → click → view → add_to_cart → purchase with `amount` and `order_id`;
 //!   coupons; 1 % of purchases without amount; 40 % of users are in the
 //!   `checkout_v2` experiment, tagged on shop exposures, treatment converts
-//!   ×1.25 at checkout), *chat* (`message`s in a community, some likes),
+//!   ×1.12 at checkout), *chat* (`message`s in a community, links clicked,
+//!   some likes and shares),
 //!   *activity* (campaign banner exposure → `activity_join`, with
 //!   `campaign_id`). 5 % of sessions have no `session_id`. Channels: a
 //!   per-user primary (wechat 34 %, mini_program 22 %, wecom 14 %, app 14 %,
@@ -643,6 +648,8 @@ struct CommunityProfile {
     interact: f64,
     /// Multiplies the checkout probability.
     buy: f64,
+    /// Probability that a session bounces.
+    bounce: f64,
 }
 
 /// Generation context shared by all day workers.
@@ -764,6 +771,7 @@ impl Ctx {
                 CommunityProfile {
                     interact: 0.6 + 0.9 * rng.f64(),
                     buy: 0.5 + rng.f64(),
+                    bounce: 0.04 + 0.14 * rng.f64(),
                 }
             })
             .collect();
@@ -914,7 +922,7 @@ impl Ctx {
     /// Cheap pre-check of [`Ctx::late_session`]'s lag without a plan.
     fn late_lag(&self, u: u32, d: u32) -> Option<u32> {
         let h = key(self.seed, Stream::Late, u as u64, d as u64);
-        (unit(h) < self.late_day_p).then(|| match (h >> 4) % 20 {
+        (unit(h) < self.late_day_p).then_some(match (h >> 4) % 20 {
             0..=11 => 1,
             12..=16 => 2,
             _ => 3,
@@ -950,19 +958,19 @@ impl Ctx {
             }
             // Sessions of earlier days that arrive today.
             for d in day.saturating_sub(3).max(p.signup)..day {
-                if self.late_lag(u, d) == Some(day - d) {
-                    if let Some(plan) = self.day_plan(u, d) {
-                        if let Some((s, _)) = self.late_session(u, d, &plan) {
-                            self.gen_session(u, d, s, &plan, &mut rows);
-                        }
-                    }
+                if self.late_lag(u, d) == Some(day - d)
+                    && let Some(plan) = self.day_plan(u, d)
+                    && let Some((s, _)) = self.late_session(u, d, &plan)
+                {
+                    self.gen_session(u, d, s, &plan, &mut rows);
                 }
-                if d + 1 == day && self.resend_hit(u, d) {
-                    if let Some(plan) = self.day_plan(u, d) {
-                        if let Some(s) = self.resent_session(u, d, &plan) {
-                            self.gen_session(u, d, s, &plan, &mut rows);
-                        }
-                    }
+                // A session re-sent (same event ids) into the next day.
+                if d + 1 == day
+                    && self.resend_hit(u, d)
+                    && let Some(plan) = self.day_plan(u, d)
+                    && let Some(s) = self.resent_session(u, d, &plan)
+                {
+                    self.gen_session(u, d, s, &plan, &mut rows);
                 }
             }
             // Today's sessions that arrive on time.
@@ -1034,8 +1042,11 @@ impl Ctx {
             g.chores_start(p, d, plan, community);
         }
         let cf = community.map(|c| &self.communities[c as usize]);
-        let interact = cf.map_or(0.9, |c| c.interact);
-        let buy = cf.map_or(0.8, |c| c.buy);
+        let mood = Mood {
+            interact: cf.map_or(0.9, |c| c.interact),
+            buy: cf.map_or(0.8, |c| c.buy),
+            bounce: g.rng.chance(cf.map_or(0.12, |c| c.bounce)),
+        };
         let w = p.intensity as f64;
         let kinds = [
             1.0,
@@ -1048,10 +1059,10 @@ impl Ctx {
             0.12,
         ];
         match pick_weighted(&mut g.rng, &kinds) {
-            0 => g.feed(d, community, interact, w),
-            1 => g.shop(p, community, buy),
-            2 => g.chat(d, community, interact, w),
-            _ => g.activity(d, community),
+            0 => g.feed(d, community, mood, w),
+            1 => g.shop(p, community, mood),
+            2 => g.chat(d, community, mood, w),
+            _ => g.activity(d, community, mood),
         }
         if s == 0 {
             g.chores_end(p, d, plan, community);
@@ -1427,18 +1438,36 @@ impl SessionGen<'_> {
     }
 
     /// Browsing the feed: exposures, clicks, views and interactions.
-    fn feed(&mut self, d: u32, community: Option<u16>, interact: f64, w: f64) {
+    fn feed(&mut self, d: u32, community: Option<u16>, mood: Mood, w: f64) {
         let c = if self.rng.chance(0.1) {
             None
         } else {
             community
         };
-        let items = 1 + self.rng.geometric(2.5 + w).min(60);
-        for _ in 0..items {
+        if mood.bounce {
+            // Scrolled past a post or two, or opened one and left.
             let post = self.post(d);
-            let viewed = if self.rng.chance(0.75) {
+            if self.rng.chance(0.7) {
                 self.simple(Ty::Exposure, c, post);
-                if self.rng.chance(0.3) {
+                if self.rng.chance(0.4) {
+                    let post = self.post(d);
+                    self.simple(Ty::Exposure, c, post);
+                }
+            } else {
+                self.simple(Ty::View, c, post);
+            }
+            return;
+        }
+        let items = 1 + self.rng.geometric(2.5 + w).min(60);
+        for item in 0..items {
+            for _ in 0..self.rng.geometric(1.2).min(10) {
+                let scrolled_past = self.post(d);
+                self.simple(Ty::Exposure, c, scrolled_past);
+            }
+            let post = self.post(d);
+            let viewed = if item == 0 || self.rng.chance(0.75) {
+                self.simple(Ty::Exposure, c, post);
+                if item == 0 || self.rng.chance(0.3) {
                     self.simple(Ty::Click, c, post);
                     true
                 } else {
@@ -1449,13 +1478,13 @@ impl SessionGen<'_> {
             };
             if viewed {
                 self.simple(Ty::View, c, post);
-                if self.rng.chance(0.16 * interact) {
+                if self.rng.chance(0.10 * mood.interact) {
                     self.simple(Ty::Like, c, post);
                 }
-                if self.rng.chance(0.06 * interact) {
+                if self.rng.chance(0.04 * mood.interact) {
                     self.simple(Ty::Comment, c, post);
                 }
-                if self.rng.chance(0.045 * interact) {
+                if self.rng.chance(0.03 * mood.interact) {
                     self.simple(Ty::Share, c, post);
                 }
             }
@@ -1463,14 +1492,18 @@ impl SessionGen<'_> {
     }
 
     /// Shopping: the exposure → click → view → cart → purchase funnel.
-    fn shop(&mut self, p: &Profile, community: Option<u16>, buy: f64) {
+    fn shop(&mut self, p: &Profile, community: Option<u16>, mood: Mood) {
         let c = if self.rng.chance(0.35) {
             None
         } else {
             community
         };
-        let items = 1 + self.rng.geometric(2.0).min(30);
-        for _ in 0..items {
+        let items = if mood.bounce {
+            1 + self.rng.below(3)
+        } else {
+            1 + self.rng.geometric(2.0).min(30)
+        };
+        for item in 0..items {
             let sku = self.ctx.sku_zipf.sample(&mut self.rng);
             let content = Content::Sku(sku);
             let mut ev = self.ev(Ty::Exposure, c, content, true);
@@ -1479,7 +1512,7 @@ impl SessionGen<'_> {
                 ev.props.campaign = Campaign::Promo(self.promo(ev.time));
             }
             self.emit(ev);
-            if !self.rng.chance(0.14) {
+            if mood.bounce || !(item == 0 || self.rng.chance(0.3)) {
                 continue;
             }
             self.simple(Ty::Click, c, content);
@@ -1491,15 +1524,11 @@ impl SessionGen<'_> {
             let mut ev = self.ev(Ty::AddToCart, c, content, true);
             ev.props.coupon = coupon;
             self.emit(ev);
-            let lift = if p.variant == 2 { 1.25 } else { 1.0 };
-            if !self.rng.chance((0.35 * lift * buy).min(0.95)) {
+            let lift = if p.variant == 2 { 1.12 } else { 1.0 };
+            if !self.rng.chance((0.35 * lift * mood.buy).min(0.95)) {
                 continue;
             }
-            let price_h = key(self.ctx.seed, Stream::Price, sku, 0);
-            let z = {
-                let mut r = Rng::new(price_h);
-                r.normal()
-            };
+            let z = Rng::new(key(self.ctx.seed, Stream::Price, sku, 0)).normal();
             let price = ((79.0f64.ln() + 0.7 * z).exp().round() - 0.1).max(0.9);
             let qty = 1 + self.rng.chance(0.2) as u64 + self.rng.chance(0.05) as u64;
             let mut amount = price * qty as f64 * if coupon { 0.9 } else { 1.0 };
@@ -1518,8 +1547,8 @@ impl SessionGen<'_> {
         week as u64 * 4 + self.ctx.campaign_zipf.sample(&mut self.rng)
     }
 
-    /// Chatting in a community group.
-    fn chat(&mut self, d: u32, community: Option<u16>, interact: f64, w: f64) {
+    /// Chatting in a community group; engaged chats open a shared link.
+    fn chat(&mut self, d: u32, community: Option<u16>, mood: Mood, w: f64) {
         let mut n = 1 + self.rng.geometric(3.0 + w / 2.0).min(80);
         if let Some(c) = community {
             let h = key(self.ctx.seed, Stream::Hot, c as u64, d as u64);
@@ -1528,45 +1557,61 @@ impl SessionGen<'_> {
                 n *= 6; // a hot thread: an anomaly to find
             }
         }
-        for _ in 0..n {
+        let link = if mood.bounce {
+            u64::MAX
+        } else {
+            self.rng.below(n)
+        };
+        for m in 0..n {
             self.simple(Ty::Message, community, Content::None);
-            if self.rng.chance(0.08) {
+            if m == link || (!mood.bounce && self.rng.chance(0.05)) {
                 let post = self.post(d);
+                self.simple(Ty::Click, community, post);
                 self.simple(Ty::View, community, post);
-                if self.rng.chance(0.5 * interact) {
+                if self.rng.chance(0.3 * mood.interact) {
                     self.simple(Ty::Like, community, post);
                 }
-                if self.rng.chance(0.15 * interact) {
+                if self.rng.chance(0.1 * mood.interact) {
                     self.simple(Ty::Share, community, post);
                 }
             }
         }
-        if self.rng.chance(0.5 * interact) {
-            let post = self.post(d);
-            self.simple(Ty::Like, community, post);
-        }
     }
 
-    /// A campaign: banner exposure → activity_join.
-    fn activity(&mut self, d: u32, community: Option<u16>) {
+    /// A campaign: banner exposure → click → activity_join.
+    fn activity(&mut self, d: u32, community: Option<u16>, mood: Mood) {
         let promo = self.promo(self.t);
         let content = Content::Campaign(promo);
         let mut ev = self.ev(Ty::Exposure, community, content, true);
         ev.props.campaign = Campaign::Promo(promo);
         self.emit(ev);
-        if self.rng.chance(0.65) {
-            self.simple(Ty::Click, community, content);
+        if mood.bounce {
+            if self.rng.chance(0.5) {
+                let post = self.post(d);
+                self.simple(Ty::View, community, post);
+            }
+            return;
+        }
+        self.simple(Ty::Click, community, content);
+        if self.rng.chance(0.7) {
             let mut ev = self.ev(Ty::ActivityJoin, community, content, true);
             ev.props.campaign = Campaign::Promo(promo);
             self.emit(ev);
             if self.rng.chance(0.2) {
                 self.simple(Ty::Share, community, content);
             }
-        } else if self.rng.chance(0.5) {
-            let post = self.post(d);
-            self.simple(Ty::View, community, post);
         }
     }
+}
+
+/// How a session goes: the community's propensities and whether it bounces
+/// (no core action: click, like, comment, share, checkin, activity_join,
+/// add_to_cart, purchase).
+#[derive(Clone, Copy)]
+struct Mood {
+    interact: f64,
+    buy: f64,
+    bounce: bool,
 }
 
 // ---------------------------------------------------------------------------
@@ -2244,6 +2289,107 @@ mod tests {
                 .await
                 .unwrap_err();
             assert!(matches!(err, GenerateError::InvalidOptions(_)), "{err}");
+        }
+    }
+
+    /// Prints the distributions the SPEC §5 metrics will see:
+    /// `cargo test --release --lib generate::tests::profile -- --ignored --nocapture`
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "diagnostics; run by hand"]
+    async fn profile() {
+        let opts = GenerateOptions {
+            users: 20_000,
+            ..GenerateOptions::default()
+        };
+        let (store, report) = generate_into(&opts).await;
+        println!("{report:?}");
+        let ctx = session(store).await;
+        let e = report.events as f64;
+        for (name, sql) in [
+            (
+                "late",
+                "select count(*) from events where cast(event_time as date) < cast(dt as date)",
+            ),
+            (
+                "duplicates",
+                "select count(*) - count(distinct event_id) from events",
+            ),
+            (
+                "unknown types",
+                "select count(*) from events where event_type in ('badge', 'refund', 'poll_vote')",
+            ),
+            (
+                "null user_id",
+                "select count(*) from events where user_id is null",
+            ),
+            (
+                "null session_id",
+                "select count(*) from events where session_id is null",
+            ),
+        ] {
+            let n = count(&ctx, sql).await;
+            println!("{name}: {n} = {:.3} %", 100.0 * n as f64 / e);
+        }
+        for sql in [
+            "select event_type, count(*) as n, round(100.0 * count(*) / sum(count(*)) over (), 2) as pct \
+             from events group by event_type order by n desc",
+            "select date_trunc('week', event_time) as week, count(distinct user_id) as wau, count(*) as events \
+             from events group by 1 order by 1",
+            "select community_id, count(distinct user_id) as users, \
+             round(sum(case when event_type in ('like','comment','share') then 1 else 0 end) * 1.0 \
+               / sum(case when event_type = 'view' then 1 else 0 end), 3) as interaction_rate, \
+             round(sum(case when event_type = 'click' then 1 else 0 end) * 1.0 \
+               / sum(case when event_type = 'exposure' then 1 else 0 end), 3) as click_conv, \
+             round(count(distinct case when event_type = 'purchase' then user_id end) * 1.0 \
+               / count(distinct case when event_type = 'view' then user_id end), 3) as buyers_per_viewer_60d \
+             from events group by 1 order by users desc",
+            "with s as (select session_id, max(case when event_type in ('click','like','comment','share',\
+             'checkin','activity_join','add_to_cart','purchase') then 1 else 0 end) as core \
+             from events where session_id is not null group by 1) \
+             select count(*) as sessions, round(1.0 - avg(core), 3) as bounce_rate from s",
+            "with d as (select dt, community_id, \
+             count(distinct case when event_type = 'purchase' then user_id end) * 1.0 \
+               / nullif(count(distinct case when event_type = 'view' then user_id end), 0) as pc \
+             from events where dt >= '2026-10-01' group by 1, 2) \
+             select round(avg(pc), 4) as daily_purchase_conversion, round(min(pc), 4) as min, round(max(pc), 4) as max from d",
+            "with u as (select user_id, count(*) as n, count(distinct cast(event_time as date)) as days \
+             from events where user_id is not null group by 1) \
+             select count(*) as users, approx_percentile_cont(n, 0.5) as p50_events, \
+             approx_percentile_cont(n, 0.9) as p90, approx_percentile_cont(n, 0.99) as p99, max(n) as max, \
+             approx_percentile_cont(days, 0.5) as p50_days, max(days) as max_days from u",
+            "with a as (select distinct user_id, cast(event_time as date) as d from events \
+             where user_id is not null), f as (select user_id, min(d) as c from a group by 1) \
+             select count(distinct f.user_id) as cohort_users, \
+             round(count(distinct case when a.d = f.c + interval '1 day' then f.user_id end) * 1.0 \
+               / count(distinct f.user_id), 3) as d1, \
+             round(count(distinct case when a.d = f.c + interval '7 days' then f.user_id end) * 1.0 \
+               / count(distinct f.user_id), 3) as d7, \
+             round(count(distinct case when a.d = f.c + interval '30 days' then f.user_id end) * 1.0 \
+               / count(distinct f.user_id), 3) as d30 \
+             from f join a on a.user_id = f.user_id where f.c < date '2026-09-20'",
+            "with ex as (select user_id, min(event_time) as t, \
+             max(case when properties like '%treatment%' then 'treatment' else 'control' end) as variant \
+             from events where properties like '%checkout_v2%' group by 1), \
+             b as (select distinct e.user_id from events e join ex on e.user_id = ex.user_id \
+             where e.event_type = 'purchase' and e.event_time > ex.t) \
+             select variant, count(*) as users, count(b.user_id) as converters, \
+             round(count(b.user_id) * 1.0 / count(*), 4) as rate from ex left join b on ex.user_id = b.user_id group by 1 order by 1",
+            "select count(distinct user_id) as inviters, count(*) as invites from events where event_type = 'invite'",
+            "select count(*) as referred_joins from events where event_type = 'join' and referrer_id is not null",
+            "select extract(hour from event_time) as hour, count(*) as messages from events \
+             where event_type = 'message' group by 1 order by 2 desc limit 3",
+            "select properties, count(*) as n from events where event_type = 'checkin' group by 1 order by 1",
+            "select round(avg(amount), 2) as avg_amount, count(*) as purchases, count(amount) as with_amount \
+             from events where event_type = 'purchase'",
+        ] {
+            match ctx.sql(sql).await {
+                Ok(df) => {
+                    if let Err(err) = df.show().await {
+                        println!("{sql}: {err}");
+                    }
+                }
+                Err(err) => println!("{sql}: {err}"),
+            }
         }
     }
 
