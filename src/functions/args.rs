@@ -135,7 +135,9 @@ pub(crate) fn time_values(fname: &str, arr: &ArrayRef) -> Result<Int64Array> {
         dt if dt.is_integer() => cast(arr, &DataType::Int64)?,
         other => return exec_err!("{fname}: unexpected event time type {other}"),
     };
-    Ok(arr.as_primitive().clone())
+    Ok(arr
+        .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+        .clone())
 }
 
 /// For each row, the bitmask of the conditions that are true (bit `j` for

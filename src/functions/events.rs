@@ -75,8 +75,8 @@ pub(crate) fn state_fields(name: &str) -> Vec<FieldRef> {
 /// Builds the two state columns from per-group event lists.
 fn build_state<'a>(groups: impl Iterator<Item = &'a [Event]> + Clone) -> Vec<ArrayRef> {
     let offsets = OffsetBuffer::from_lengths(groups.clone().map(|g| g.len()));
-    let times: Int64Array = groups.clone().flatten().map(|e| e.0).collect();
-    let masks: UInt32Array = groups.flatten().map(|e| e.1).collect();
+    let times = Int64Array::from_iter_values(groups.clone().flatten().map(|e| e.0));
+    let masks = UInt32Array::from_iter_values(groups.flatten().map(|e| e.1));
     let times = ListArray::new(times_item(), offsets.clone(), Arc::new(times), None);
     let masks = ListArray::new(masks_item(), offsets, Arc::new(masks), None);
     vec![Arc::new(times), Arc::new(masks)]
@@ -243,8 +243,8 @@ impl<F: Finalizer> GroupsAccumulator for EventsGroupsAccumulator<F> {
         let mut per_row: Vec<Option<Event>> = vec![None; rows];
         for_each_event(&self.cfg, values, opt_filter, |i, e| per_row[i] = Some(e))?;
         let offsets = OffsetBuffer::from_lengths(per_row.iter().map(|e| usize::from(e.is_some())));
-        let times: Int64Array = per_row.iter().flatten().map(|e| e.0).collect();
-        let masks: UInt32Array = per_row.iter().flatten().map(|e| e.1).collect();
+        let times = Int64Array::from_iter_values(per_row.iter().flatten().map(|e| e.0));
+        let masks = UInt32Array::from_iter_values(per_row.iter().flatten().map(|e| e.1));
         Ok(vec![
             Arc::new(ListArray::new(
                 times_item(),

@@ -13,7 +13,6 @@
 //! * `json_get_bool`: `true`/`false`; the strings `"true"`/`"false"` (any
 //!   case); the numbers `1`/`0`.
 
-use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
@@ -206,10 +205,6 @@ impl JsonGet {
 }
 
 impl ScalarUDFImpl for JsonGet {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
     fn name(&self) -> &str {
         self.fname()
     }

@@ -6,8 +6,6 @@
 //! where `cond1` holds gives all zeros. State: one `UInt32` bitmask of the
 //! conditions seen per group (bitwise OR on merge).
 
-use std::any::Any;
-use std::fmt::Debug;
 use std::mem::size_of;
 use std::sync::Arc;
 
@@ -189,10 +187,6 @@ impl Accumulator for RetentionAccumulator {
 }
 
 impl AggregateUDFImpl for Retention {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
     fn name(&self) -> &str {
         NAME
     }

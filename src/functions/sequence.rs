@@ -26,8 +26,6 @@
 //! keep an arbitrary order. shoal orders equal timestamps by their condition
 //! bitmask (condition 1 before condition 2 …), so results are deterministic.
 
-use std::any::Any;
-use std::fmt::Debug;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, BooleanArray, UInt64Array};
@@ -470,10 +468,6 @@ impl Sequence {
 }
 
 impl AggregateUDFImpl for Sequence {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
     fn name(&self) -> &str {
         self.kind.name()
     }

@@ -41,8 +41,6 @@
 //! results are ClickHouse's. ClickHouse's `strict_once` and `allow_reentry`
 //! modes are not supported (an error names them).
 
-use std::any::Any;
-use std::fmt::Debug;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, UInt8Array};
@@ -264,10 +262,6 @@ impl WindowFunnel {
 }
 
 impl AggregateUDFImpl for WindowFunnel {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
     fn name(&self) -> &str {
         NAME
     }
