@@ -1652,11 +1652,20 @@ async fn retention_cases() {
 // ---------------------------------------------------------------------------
 // JSON helpers
 
+/// (json, key, json_get_str, json_get_float, json_get_bool)
+type JsonCase = (
+    Option<&'static str>,
+    &'static str,
+    Option<&'static str>,
+    Option<f64>,
+    Option<bool>,
+);
+
 #[tokio::test]
 async fn json_helpers() {
     let ctx = session(2, false);
     // (json, key, json_get_str, json_get_float, json_get_bool)
-    let cases: &[(Option<&str>, &str, Option<&str>, Option<f64>, Option<bool>)] = &[
+    let cases: &[JsonCase] = &[
         (Some(r#"{"a":"x"}"#), "a", Some("x"), None, None),
         (Some(r#"{"a":42}"#), "a", Some("42"), Some(42.0), None),
         (Some(r#"{"a":1}"#), "a", Some("1"), Some(1.0), Some(true)),

@@ -187,9 +187,11 @@ pub(crate) fn funnel_level(events: &[Event], p: &FunnelParams, entries: &mut Vec
         let k = usize::from(step - 1);
         let start = if k == 0 {
             Some(t)
-        } else if p.mode.strict_deduplication && has(reached, k) {
-            return deepest(reached);
-        } else if p.mode.strict_order && first_event && !has(reached, k - 1) {
+        } else if (p.mode.strict_deduplication && has(reached, k))
+            || (p.mode.strict_order && first_event && !has(reached, k - 1))
+        {
+            // A repeated step (strict_deduplication) or a step whose
+            // predecessor was not reached (strict_order) ends the scan.
             return deepest(reached);
         } else if has(reached, k - 1) {
             let prev = &levels[k - 1];
