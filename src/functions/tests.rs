@@ -1765,3 +1765,175 @@ async fn json_helpers() {
         .value(0);
     assert_eq!(x, 5.0);
 }
+
+/// Many groups through the GroupsAccumulator, and the same query under a
+/// memory limit small enough that the aggregation spills (state → disk →
+/// merge_batch, emitting with `EmitTo::First`): both must equal the
+/// reference.
+#[tokio::test]
+async fn window_funnel_many_groups_and_spill() {
+    use datafusion::execution::memory_pool::FairSpillPool;
+    use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+
+    let steps = 4;
+    let mut rng = Rng(0xB16_5EED);
+    let raw = random_rows(&mut rng, 20_000, steps);
+    let rows: Vec<Row> = raw
+        .iter()
+        .map(|&(u, t, m)| (u, t.map(|t| t * S), mask_to_ev(m)))
+        .collect();
+    let mut per_user: HashMap<i64, Vec<(Option<i64>, u32)>> = HashMap::new();
+    for &(u, t, m) in &raw {
+        per_user.entry(u).or_default().push((t, m));
+    }
+    let parts: Vec<Vec<RecordBatch>> = (0..4)
+        .map(|p| {
+            let mine: Vec<Row> = rows
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| (i / 997) % 4 == p)
+                .map(|(_, r)| r.clone())
+                .collect();
+            mine.chunks(1024).map(batch).collect()
+        })
+        .collect();
+    let limited = {
+        let cfg = SessionConfig::new()
+            .with_target_partitions(2)
+            .with_batch_size(1024);
+        let rt = RuntimeEnvBuilder::new()
+            .with_memory_pool(Arc::new(FairSpillPool::new(1 << 20)))
+            .build_arc()
+            .unwrap();
+        let ctx = SessionContext::new_with_config_rt(cfg, rt);
+        super::register_all(&ctx);
+        ctx
+    };
+    let unlimited = session(4, false);
+    for ctx in [&unlimited, &limited] {
+        let mem = MemTable::try_new(schema(), parts.clone()).unwrap();
+        ctx.register_table("t", Arc::new(mem)).unwrap();
+    }
+    for mode_s in ["", "strict_order,strict_increase", "strict_deduplication"] {
+        let mode = FunnelMode::parse(mode_s).unwrap();
+        let sql = format!(
+            "select g, window_funnel(6, '{mode_s}', ts, {}) from t group by g",
+            conds(steps)
+        );
+        for (name, ctx) in [("unlimited", &unlimited), ("limited", &limited)] {
+            let got = by_group(ctx, &sql).await;
+            assert_eq!(got.len(), per_user.len(), "{name} '{mode_s}'");
+            let bad = per_user
+                .iter()
+                .filter(|(u, ev)| got.get(u) != Some(&reference_level(ev, 6, steps, mode)))
+                .count();
+            assert_eq!(bad, 0, "{name} '{mode_s}': {bad} users differ");
+        }
+    }
+    // The limited run really spilled.
+    let plan = ctx_text(
+        &limited,
+        &format!(
+            "explain analyze select g, window_funnel(6, '', ts, {}) from t group by g",
+            conds(steps)
+        ),
+    )
+    .await;
+    let spills: usize = plan
+        .split("spill_count=")
+        .skip(1)
+        .filter_map(|s| {
+            s.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse::<usize>()
+                .ok()
+        })
+        .sum();
+    assert!(spills > 0, "no spill happened:\n{plan}");
+}
+
+/// All string cells of a query's result, joined.
+async fn ctx_text(ctx: &SessionContext, sql: &str) -> String {
+    let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+    datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+        .unwrap()
+        .to_string()
+}
+
+/// Throughput of `GROUP BY user` over a few million synthetic events;
+/// run with `cargo test --release --lib functions::tests::throughput -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore]
+async fn throughput() {
+    let users = 500_000i64;
+    let per_user = 8;
+    let mut rng = Rng(42);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("g", DataType::Int64, false),
+        Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        ),
+        Field::new("step", DataType::Int64, false),
+    ]));
+    let n = (users * per_user) as usize;
+    let mut parts = Vec::new();
+    let chunk = 8192;
+    let mut batches = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let len = chunk.min(n - start);
+        let g: Int64Array = (start..start + len).map(|i| (i as i64) % users).collect();
+        let ts = TimestampMicrosecondArray::from_iter_values(
+            (0..len).map(|_| rng.below(7 * 86400) as i64 * S),
+        )
+        .with_timezone("UTC");
+        let step: Int64Array = (0..len).map(|_| rng.below(6) as i64).collect();
+        batches.push(
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![Arc::new(g), Arc::new(ts), Arc::new(step)],
+            )
+            .unwrap(),
+        );
+        start += len;
+    }
+    let per_part = batches.len().div_ceil(2);
+    for c in batches.chunks(per_part) {
+        parts.push(c.to_vec());
+    }
+    let ctx = session(2, false);
+    ctx.register_table("e", Arc::new(MemTable::try_new(schema, parts).unwrap()))
+        .unwrap();
+    for (name, sql) in [
+        (
+            "count(*)",
+            "select g, count(*) from e group by g".to_string(),
+        ),
+        (
+            "window_funnel",
+            "select g, window_funnel(86400, '', ts, step = 1, step = 2, step = 3, step = 4) \
+             from e group by g"
+                .to_string(),
+        ),
+        (
+            "sequence_count",
+            "select g, sequence_count('(?1).*(?2)', ts, step = 1, step = 2) from e group by g"
+                .to_string(),
+        ),
+        (
+            "retention",
+            "select g, retention(step = 1, step = 2, step = 3) from e group by g".to_string(),
+        ),
+    ] {
+        let t0 = std::time::Instant::now();
+        let out = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+        let rows: usize = out.iter().map(|b| b.num_rows()).sum();
+        eprintln!(
+            "{name}: {n} events, {rows} groups in {:.2?} ({:.1} M events/s)",
+            t0.elapsed(),
+            n as f64 / t0.elapsed().as_secs_f64() / 1e6
+        );
+    }
+}
