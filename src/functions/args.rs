@@ -93,10 +93,12 @@ pub(crate) fn units_per_second(fname: &str, dt: &DataType) -> Result<i64> {
 }
 
 /// The type the event-time argument is coerced to: timestamps stay as they
-/// are, integers and NULL become Int64 seconds.
+/// are, dates become second timestamps (midnight UTC), integers and NULL
+/// become Int64 seconds.
 pub(crate) fn coerce_time(fname: &str, dt: &DataType) -> Result<DataType> {
     match dt {
         DataType::Timestamp(_, _) => Ok(dt.clone()),
+        DataType::Date32 | DataType::Date64 => Ok(DataType::Timestamp(TimeUnit::Second, None)),
         dt if dt.is_integer() || dt == &DataType::Null => Ok(DataType::Int64),
         other => plan_err!(
             "{fname}: the event time must be a timestamp or an integer number of seconds, got {other}"

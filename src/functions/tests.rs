@@ -956,6 +956,12 @@ async fn window_funnel_other_time_types() {
     // The window may be a constant expression.
     let expr_sql = "select window_funnel(7 * 3, '', column1, column2 = 'A', column2 = 'B', column2 = 'C') from s";
     assert_eq!(scalar(&ctx, expr_sql).await, 3);
+    // Dates (midnight UTC): days 0, 2 and 4 with a 2-day window; C is 4
+    // days after A.
+    let date_sql = "select window_funnel(2 * 86400, '', \
+                    arrow_cast(arrow_cast(column1 / 10 * 2, 'Int32'), 'Date32'), \
+                    column2 = 'A', column2 = 'B', column2 = 'C') from s";
+    assert_eq!(scalar(&ctx, date_sql).await, 2);
 }
 
 #[tokio::test]
@@ -969,6 +975,10 @@ async fn window_funnel_errors() {
         (
             "select window_funnel(10, 'bogus', ts, ev = 'A') from t",
             "unknown mode",
+        ),
+        (
+            "select window_funnel(10, 'strict_once', ts, ev = 'A') from t",
+            "not supported",
         ),
         (
             "select window_funnel(g, '', ts, ev = 'A') from t",

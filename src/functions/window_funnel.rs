@@ -39,7 +39,7 @@
 //! `strict_increase` the predecessor is taken as it stood before the current
 //! timestamp. Without `strict_increase` the single pass is exact and the
 //! results are ClickHouse's. ClickHouse's `strict_once` and `allow_reentry`
-//! modes are not supported (an error names them).
+//! modes are not supported (an error says so).
 
 use std::sync::Arc;
 
@@ -105,6 +105,12 @@ impl FunnelMode {
                 "strict" => {
                     return plan_err!(
                         "{NAME}: mode \"strict\" was renamed; use \"strict_deduplication\""
+                    );
+                }
+                "strict_once" | "allow_reentry" => {
+                    return plan_err!(
+                        "{NAME}: ClickHouse mode \"{part}\" is not supported; use strict_order, \
+                         strict_deduplication and/or strict_increase"
                     );
                 }
                 other => {
