@@ -1947,3 +1947,112 @@ async fn throughput() {
         );
     }
 }
+
+/// Brute-force matcher for time-free patterns (tokens: `Some(k)` for
+/// `(?k+1)`, `None` for `.`, and `.*` as `Err(())`), anchored at `events[0]`.
+fn brute_match(tokens: &[Result<Option<u32>, ()>], events: &[u32]) -> bool {
+    match tokens.split_first() {
+        None => true,
+        Some((Err(()), rest)) => (0..=events.len()).any(|skip| brute_match(rest, &events[skip..])),
+        Some((Ok(tok), rest)) => match events.split_first() {
+            None => false,
+            Some((&mask, more)) => {
+                tok.is_none_or(|k| mask & (1 << k) != 0) && brute_match(rest, more)
+            }
+        },
+    }
+}
+
+/// `sequence_match` with random time-free patterns against a brute-force
+/// regex over the time-ordered events (rows matching some condition), and
+/// `sequence_count(…) > 0` must agree with it.
+#[tokio::test]
+async fn sequence_match_matches_reference() {
+    let conds_n = 3;
+    let mut rng = Rng(0xC0FFEE);
+    // Distinct times per user so the event order is unambiguous.
+    let mut raw: Vec<(i64, i64, u32)> = Vec::new();
+    for user in 0..300 {
+        let n = rng.below(9) as i64;
+        for i in 0..n {
+            let mask = if rng.below(6) == 0 {
+                0
+            } else {
+                rng.below(1 << conds_n) as u32
+            };
+            raw.push((user, (n - i) * 7 % (n + 3) + 100 * i, mask));
+        }
+    }
+    let rows: Vec<Row> = raw
+        .iter()
+        .map(|&(u, t, m)| (u, Some(t * S), mask_to_ev(m)))
+        .collect();
+    let mut per_user: HashMap<i64, Vec<(i64, u32)>> = HashMap::new();
+    for &(u, t, m) in &raw {
+        if m != 0 {
+            per_user.entry(u).or_default().push((t, m));
+        }
+    }
+    for evs in per_user.values_mut() {
+        evs.sort();
+    }
+    let mut failures = Vec::new();
+    for layout in [LAYOUTS[0], LAYOUTS[1]] {
+        let ctx = table(&rows, layout);
+        for _ in 0..25 {
+            let len = 1 + rng.below(4);
+            let mut text = String::new();
+            let mut tokens = vec![Err(())]; // the implicit leading `.*`
+            for _ in 0..len {
+                match rng.below(5) {
+                    0 => {
+                        text.push('.');
+                        tokens.push(Ok(None));
+                    }
+                    1 => {
+                        text.push_str(".*");
+                        tokens.push(Err(()));
+                    }
+                    _ => {
+                        let k = rng.below(conds_n as u64) as u32;
+                        text.push_str(&format!("(?{})", k + 1));
+                        tokens.push(Ok(Some(k)));
+                    }
+                }
+            }
+            let c = conds(conds_n);
+            let got = by_group(
+                &ctx,
+                &format!("select g, sequence_match('{text}', ts, {c}) from t group by g"),
+            )
+            .await;
+            let counts = by_group(
+                &ctx,
+                &format!("select g, sequence_count('{text}', ts, {c}) from t group by g"),
+            )
+            .await;
+            for (user, evs) in &per_user {
+                let masks: Vec<u32> = evs.iter().map(|e| e.1).collect();
+                let want = i64::from(brute_match(&tokens, &masks));
+                let have = got.get(user).copied();
+                let count = counts.get(user).copied().unwrap_or(-1);
+                if have != Some(want) || (count > 0) != (want == 1) {
+                    failures.push(format!(
+                        "pattern {text} user {user} {layout:?}: match {have:?} count {count}, want {want}, events {masks:?}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} differ:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
