@@ -1,8 +1,63 @@
 //! shoal's SQL functions: event-sequence aggregates (`window_funnel`,
-//! `retention`, `sequence_match`, `sequence_count`) and JSON helpers, all
-//! registered by [`register_all`] in every session shoal creates.
+//! `retention`, `sequence_match`, `sequence_count`) and JSON helpers
+//! (`json_get_str`, `json_get_float`, `json_get_bool`), all registered by
+//! [`register_all`] in every session shoal creates (CLI, tests and Ballista
+//! executors alike).
+//!
+//! The aggregates follow ClickHouse's `windowFunnel`, `retention`,
+//! `sequenceMatch` and `sequenceCount`; each module documents the semantics
+//! and any deliberate difference. They implement both `Accumulator` and
+//! `GroupsAccumulator`, so `GROUP BY user_id` over many groups is vectorised,
+//! and their intermediate state round-trips exactly through `state` and
+//! `merge_batch` (spilling, repartitioning and Ballista shuffles give the same
+//! answers).
 
+mod args;
+mod events;
+mod json;
+mod retention;
+mod sequence;
+mod window_funnel;
+
+#[cfg(test)]
+mod tests;
+
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
-/// Registers every shoal function in `ctx`.
-pub fn register_all(_ctx: &SessionContext) {}
+pub use json::{JsonGet, JsonGetKind};
+pub use retention::Retention;
+pub use sequence::{Sequence, SequenceKind};
+pub use window_funnel::WindowFunnel;
+
+/// Every shoal aggregate function: `window_funnel`, `retention`,
+/// `sequence_match` and `sequence_count` (for a Ballista function registry).
+pub fn all_udafs() -> Vec<AggregateUDF> {
+    vec![
+        AggregateUDF::from(WindowFunnel::new()),
+        AggregateUDF::from(Retention::new()),
+        AggregateUDF::from(Sequence::new(SequenceKind::Match)),
+        AggregateUDF::from(Sequence::new(SequenceKind::Count)),
+    ]
+}
+
+/// Every shoal scalar function: `json_get_str`, `json_get_float` and
+/// `json_get_bool` (for a Ballista function registry).
+pub fn all_udfs() -> Vec<ScalarUDF> {
+    vec![
+        ScalarUDF::from(JsonGet::new(JsonGetKind::Str)),
+        ScalarUDF::from(JsonGet::new(JsonGetKind::Float)),
+        ScalarUDF::from(JsonGet::new(JsonGetKind::Bool)),
+    ]
+}
+
+/// Registers every shoal function in `ctx`; the one place the CLI, the tests
+/// and Ballista executors get their functions from.
+pub fn register_all(ctx: &SessionContext) {
+    for udaf in all_udafs() {
+        ctx.register_udaf(udaf);
+    }
+    for udf in all_udfs() {
+        ctx.register_udf(udf);
+    }
+}

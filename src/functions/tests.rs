@@ -1,0 +1,2058 @@
+//! Tests for the shoal functions, run through a real `SessionContext` with
+//! SQL: table-driven cases written from ClickHouse's documented semantics,
+//! and a differential test of `window_funnel` against a brute-force
+//! reference, across partitionings, batch splits and both accumulator kinds.
+
+#![allow(clippy::needless_range_loop)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, TimeUnit, UInt8Type};
+use datafusion::datasource::MemTable;
+use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use super::events::{EventsConfig, EventsGroupsAccumulator};
+use super::window_funnel::{FunnelFinalizer, FunnelMode, FunnelParams};
+
+/// Condition `k` (1-based) holds on a row when its `ev` string contains
+/// `STEP_CHARS[k - 1]`; so `"AB"` satisfies conditions 1 and 2, `"z"` none.
+const STEP_CHARS: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
+
+/// `ev LIKE '%A%', ev LIKE '%B%', …` for `n` conditions.
+fn conds(n: usize) -> String {
+    (0..n)
+        .map(|k| format!("ev LIKE '%{}%'", STEP_CHARS[k] as char))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One input row: group, time in microseconds (None = NULL), event string
+/// (`"~"` = NULL).
+type Row = (i64, Option<i64>, String);
+
+/// Session with shoal's functions and `target_partitions`.
+fn session(target_partitions: usize, skip_partial: bool) -> SessionContext {
+    let mut cfg = SessionConfig::new().with_target_partitions(target_partitions);
+    if skip_partial {
+        let opts = &mut cfg.options_mut().execution;
+        opts.skip_partial_aggregation_probe_rows_threshold = 1;
+        opts.skip_partial_aggregation_probe_ratio_threshold = 0.0;
+    }
+    let ctx = SessionContext::new_with_config(cfg);
+    super::register_all(&ctx);
+    ctx
+}
+
+/// How to lay the rows out: number of partitions (rows dealt round-robin,
+/// order reversed when > 1) and rows per batch.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    target_partitions: usize,
+    partitions: usize,
+    batch_rows: usize,
+    skip_partial: bool,
+}
+
+const LAYOUTS: [Layout; 3] = [
+    Layout {
+        target_partitions: 1,
+        partitions: 1,
+        batch_rows: 1000,
+        skip_partial: false,
+    },
+    Layout {
+        target_partitions: 4,
+        partitions: 3,
+        batch_rows: 2,
+        skip_partial: false,
+    },
+    Layout {
+        target_partitions: 8,
+        partitions: 5,
+        batch_rows: 3,
+        skip_partial: true,
+    },
+];
+
+fn schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        Field::new("g", DataType::Int64, false),
+        Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        ),
+        Field::new("ev", DataType::Utf8, true),
+    ]))
+}
+
+fn batch(rows: &[Row]) -> RecordBatch {
+    let g: Int64Array = rows.iter().map(|r| Some(r.0)).collect();
+    let ts = TimestampMicrosecondArray::from(rows.iter().map(|r| r.1).collect::<Vec<_>>())
+        .with_timezone("UTC");
+    let ev: StringArray = rows
+        .iter()
+        .map(|r| (r.2 != "~").then_some(r.2.as_str()))
+        .collect();
+    RecordBatch::try_new(schema(), vec![Arc::new(g), Arc::new(ts), Arc::new(ev)]).unwrap()
+}
+
+/// Registers `rows` as table `t` in a new session laid out per `layout`.
+fn table(rows: &[Row], layout: Layout) -> SessionContext {
+    let ctx = session(layout.target_partitions, layout.skip_partial);
+    let mut parts: Vec<Vec<Row>> = vec![Vec::new(); layout.partitions];
+    let ordered: Vec<&Row> = if layout.partitions > 1 {
+        rows.iter().rev().collect()
+    } else {
+        rows.iter().collect()
+    };
+    for (i, r) in ordered.into_iter().enumerate() {
+        parts[i % layout.partitions].push(r.clone());
+    }
+    let parts: Vec<Vec<RecordBatch>> = parts
+        .iter()
+        .map(|p| {
+            if p.is_empty() {
+                vec![batch(&[])]
+            } else {
+                p.chunks(layout.batch_rows).map(batch).collect()
+            }
+        })
+        .collect();
+    let mem = MemTable::try_new(schema(), parts).unwrap();
+    ctx.register_table("t", Arc::new(mem)).unwrap();
+    ctx
+}
+
+/// Runs `sql` (first column g, second an integer-castable value) and
+/// returns g → value.
+async fn by_group(ctx: &SessionContext, sql: &str) -> HashMap<i64, i64> {
+    let batches = ctx
+        .sql(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let mut out = HashMap::new();
+    for b in batches {
+        let g = b.column(0).as_primitive::<Int64Type>();
+        let v = datafusion::arrow::compute::cast(b.column(1), &DataType::Int64).unwrap();
+        let v = v.as_primitive::<Int64Type>();
+        for i in 0..b.num_rows() {
+            assert!(v.is_valid(i), "{sql}: NULL result for group {}", g.value(i));
+            out.insert(g.value(i), v.value(i));
+        }
+    }
+    out
+}
+
+/// Runs a query returning one row, one integer-castable column.
+async fn scalar(ctx: &SessionContext, sql: &str) -> i64 {
+    let batches = ctx
+        .sql(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 1, "{sql}");
+    let b = batches.iter().find(|b| b.num_rows() == 1).unwrap();
+    let v = datafusion::arrow::compute::cast(b.column(0), &DataType::Int64).unwrap();
+    v.as_primitive::<Int64Type>().value(0)
+}
+
+/// Seconds → microseconds.
+const S: i64 = 1_000_000;
+
+/// A hand-written `window_funnel` case.
+struct FunnelCase {
+    name: &'static str,
+    window: i64,
+    mode: &'static str,
+    steps: usize,
+    /// (seconds, None = NULL time; event letters, "~" = NULL, "z" = none)
+    events: &'static [(Option<i64>, &'static str)],
+    expected: i64,
+}
+
+/// Cases from ClickHouse's `windowFunnel` documentation and source
+/// semantics; each comment says why the answer is what it is.
+const FUNNEL_CASES: &[FunnelCase] = &[
+    // A→B→C in order within the window: full funnel.
+    FunnelCase {
+        name: "basic_chain",
+        window: 10,
+        mode: "",
+        steps: 3,
+        events: &[(Some(0), "A"), (Some(1), "B"), (Some(2), "C")],
+        expected: 3,
+    },
+    // No cond1 event: a chain can only start at step 1.
+    FunnelCase {
+        name: "no_first_step",
+        window: 10,
+        mode: "",
+        steps: 3,
+        events: &[(Some(1), "B"), (Some(2), "C")],
+        expected: 0,
+    },
+    // Only the first step happened.
+    FunnelCase {
+        name: "only_first",
+        window: 10,
+        mode: "",
+        steps: 3,
+        events: &[(Some(5), "A")],
+        expected: 1,
+    },
+    // Rows matching no condition contribute nothing.
+    FunnelCase {
+        name: "no_matching_rows",
+        window: 10,
+        mode: "",
+        steps: 2,
+        events: &[(Some(1), "z"), (Some(2), "z")],
+        expected: 0,
+    },
+    // time_k <= time_1 + window: the boundary is inclusive.
+    FunnelCase {
+        name: "window_boundary_inclusive",
+        window: 10,
+        mode: "",
+        steps: 2,
+        events: &[(Some(0), "A"), (Some(10), "B")],
+        expected: 2,
+    },
+    // One second past the window: step 2 does not count.
+    FunnelCase {
+        name: "window_boundary_exceeded",
+        window: 10,
+        mode: "",
+        steps: 2,
+        events: &[(Some(0), "A"), (Some(11), "B")],
+        expected: 1,
+    },
+    // The window runs from the chain's first event, not the previous step:
+    // C at 12 is 6 s after B but 12 s after A.
+    FunnelCase {
+        name: "window_from_first_event",
+        window: 10,
+        mode: "",
+        steps: 3,
+        events: &[(Some(0), "A"), (Some(6), "B"), (Some(12), "C")],
+        expected: 2,
+    },
+    // A later start rescues the chain: A@7 B@8 C@15 fits in 7 + 10.
+    FunnelCase {
+        name: "later_start_rescues",
+        window: 10,
+        mode: "",
+        steps: 3,
+        events: &[
+            (Some(0), "A"),
+            (Some(6), "B"),
+            (Some(7), "A"),
+            (Some(8), "B"),
+            (Some(15), "C"),
+        ],
+        expected: 3,
+    },
+    // B@0 precedes every A; C@2 comes before the only usable B@3.
+    FunnelCase {
+        name: "step_before_previous_ignored",
+        window: 10,
+        mode: "",
+        steps: 3,
+        events: &[
+            (Some(0), "B"),
+            (Some(1), "A"),
+            (Some(2), "C"),
+            (Some(3), "B"),
+        ],
+        expected: 2,
+    },
+    // Input order does not matter: rows are sorted by time.
+    FunnelCase {
+        name: "out_of_order_input",
+        window: 10,
+        mode: "",
+        steps: 3,
+        events: &[(Some(2), "C"), (Some(0), "A"), (Some(1), "B")],
+        expected: 3,
+    },
+    // Equal timestamps chain in step order (ClickHouse sorts (time, step)).
+    FunnelCase {
+        name: "equal_timestamps_chain",
+        window: 10,
+        mode: "",
+        steps: 3,
+        events: &[(Some(5), "C"), (Some(5), "B"), (Some(5), "A")],
+        expected: 3,
+    },
+    // strict_increase: equal timestamps cannot chain.
+    FunnelCase {
+        name: "equal_timestamps_strict_increase",
+        window: 10,
+        mode: "strict_increase",
+        steps: 3,
+        events: &[(Some(5), "A"), (Some(5), "B"), (Some(5), "C")],
+        expected: 1,
+    },
+    // One row satisfying every condition advances every step (one entry
+    // per condition, as in ClickHouse).
+    FunnelCase {
+        name: "one_row_all_conditions",
+        window: 10,
+        mode: "",
+        steps: 3,
+        events: &[(Some(5), "ABC")],
+        expected: 3,
+    },
+    // …but not with strict_increase (all at the same time).
+    FunnelCase {
+        name: "one_row_all_conditions_strict_increase",
+        window: 10,
+        mode: "strict_increase",
+        steps: 3,
+        events: &[(Some(5), "ABC")],
+        expected: 1,
+    },
+    // The only A has a NULL time: ignored, so no chain starts.
+    FunnelCase {
+        name: "null_time_first_step",
+        window: 10,
+        mode: "",
+        steps: 3,
+        events: &[(None, "A"), (Some(3), "B"), (Some(4), "C")],
+        expected: 0,
+    },
+    // A NULL-time B is ignored; the real B@3 comes after C@2.
+    FunnelCase {
+        name: "null_time_middle",
+        window: 10,
+        mode: "",
+        steps: 3,
+        events: &[(Some(0), "A"), (None, "B"), (Some(2), "C"), (Some(3), "B")],
+        expected: 2,
+    },
+    // NULL conditions are false and, without strict_order, harmless.
+    FunnelCase {
+        name: "null_condition_default",
+        window: 10,
+        mode: "",
+        steps: 2,
+        events: &[(Some(0), "A"), (Some(1), "~"), (Some(2), "B")],
+        expected: 2,
+    },
+    // With strict_order a row matching no condition (NULL = false)
+    // interrupts the chain after A.
+    FunnelCase {
+        name: "null_condition_strict_order",
+        window: 10,
+        mode: "strict_order",
+        steps: 2,
+        events: &[(Some(0), "A"), (Some(1), "~"), (Some(2), "B")],
+        expected: 1,
+    },
+    // ClickHouse doc: A->B->D->C stops at D with strict_order: level 2.
+    FunnelCase {
+        name: "strict_order_doc_example",
+        window: 10,
+        mode: "strict_order",
+        steps: 3,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "B"),
+            (Some(2), "z"),
+            (Some(3), "C"),
+        ],
+        expected: 2,
+    },
+    // Same events without strict_order: D is ignored, level 3.
+    FunnelCase {
+        name: "default_ignores_other_events",
+        window: 10,
+        mode: "",
+        steps: 3,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "B"),
+            (Some(2), "z"),
+            (Some(3), "C"),
+        ],
+        expected: 3,
+    },
+    // strict_order: C arrives before B was reached: stop at level 1.
+    FunnelCase {
+        name: "strict_order_step_out_of_order",
+        window: 10,
+        mode: "strict_order",
+        steps: 3,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "C"),
+            (Some(2), "B"),
+            (Some(3), "C"),
+        ],
+        expected: 1,
+    },
+    // Same without strict_order: C@1 is skipped, A B C@3 = 3.
+    FunnelCase {
+        name: "default_step_out_of_order",
+        window: 10,
+        mode: "",
+        steps: 3,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "C"),
+            (Some(2), "B"),
+            (Some(3), "C"),
+        ],
+        expected: 3,
+    },
+    // strict_order only bites after the first A: earlier noise is fine.
+    FunnelCase {
+        name: "strict_order_noise_before_first",
+        window: 10,
+        mode: "strict_order",
+        steps: 3,
+        events: &[
+            (Some(0), "z"),
+            (Some(1), "B"),
+            (Some(2), "A"),
+            (Some(3), "B"),
+            (Some(4), "C"),
+        ],
+        expected: 3,
+    },
+    // strict_order: a repeated step-1 event is not a violation.
+    FunnelCase {
+        name: "strict_order_first_step_again",
+        window: 10,
+        mode: "strict_order",
+        steps: 3,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "B"),
+            (Some(2), "A"),
+            (Some(3), "C"),
+        ],
+        expected: 3,
+    },
+    // strict_order, a row satisfying A and B then C: no foreign event.
+    FunnelCase {
+        name: "strict_order_multi_condition_row",
+        window: 10,
+        mode: "strict_order",
+        steps: 3,
+        events: &[(Some(0), "AB"), (Some(1), "C")],
+        expected: 3,
+    },
+    // strict_order: nothing after the interruption counts.
+    FunnelCase {
+        name: "strict_order_interrupted_early",
+        window: 10,
+        mode: "strict_order",
+        steps: 2,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "z"),
+            (Some(2), "B"),
+            (Some(3), "A"),
+            (Some(4), "B"),
+        ],
+        expected: 1,
+    },
+    // strict_deduplication: B repeats after being reached: stop at 2.
+    FunnelCase {
+        name: "dedup_repeated_step",
+        window: 10,
+        mode: "strict_deduplication",
+        steps: 3,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "B"),
+            (Some(2), "B"),
+            (Some(3), "C"),
+        ],
+        expected: 2,
+    },
+    // Same events without the mode: the repeat is harmless.
+    FunnelCase {
+        name: "default_repeated_step",
+        window: 10,
+        mode: "",
+        steps: 3,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "B"),
+            (Some(2), "B"),
+            (Some(3), "C"),
+        ],
+        expected: 3,
+    },
+    // ClickHouse doc: A-B-C-B-D with strict_deduplication → 3.
+    FunnelCase {
+        name: "dedup_doc_example",
+        window: 10,
+        mode: "strict_deduplication",
+        steps: 4,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "B"),
+            (Some(2), "C"),
+            (Some(3), "B"),
+            (Some(4), "D"),
+        ],
+        expected: 3,
+    },
+    // strict_deduplication does not apply to step 1 (it restarts chains).
+    FunnelCase {
+        name: "dedup_first_step_repeats",
+        window: 10,
+        mode: "strict_deduplication",
+        steps: 3,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "A"),
+            (Some(2), "B"),
+            (Some(3), "C"),
+        ],
+        expected: 3,
+    },
+    // A repeat stops even when it is outside the first chain's window, so
+    // the later full chain A@10 B@11 C@12 is never seen.
+    FunnelCase {
+        name: "dedup_stops_before_later_chain",
+        window: 5,
+        mode: "strict_deduplication",
+        steps: 3,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "B"),
+            (Some(10), "A"),
+            (Some(11), "B"),
+            (Some(12), "C"),
+        ],
+        expected: 2,
+    },
+    // Repeats of a step not yet reached are not duplicates.
+    FunnelCase {
+        name: "dedup_unreached_step_repeats",
+        window: 10,
+        mode: "strict_deduplication",
+        steps: 3,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "C"),
+            (Some(2), "C"),
+            (Some(3), "B"),
+            (Some(4), "C"),
+        ],
+        expected: 3,
+    },
+    // Identical B rows at the same time are a repeat.
+    FunnelCase {
+        name: "dedup_identical_rows",
+        window: 10,
+        mode: "strict_deduplication",
+        steps: 3,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "B"),
+            (Some(1), "B"),
+            (Some(2), "C"),
+        ],
+        expected: 2,
+    },
+    // strict_increase skips same-time steps and uses strictly later ones.
+    FunnelCase {
+        name: "strict_increase_skips_ties",
+        window: 10,
+        mode: "strict_increase",
+        steps: 3,
+        events: &[
+            (Some(0), "A"),
+            (Some(0), "B"),
+            (Some(1), "B"),
+            (Some(1), "C"),
+            (Some(2), "C"),
+        ],
+        expected: 3,
+    },
+    // Deliberate difference from ClickHouse (which answers 2 here, see the
+    // window_funnel docs): A@0 B@5 C@9 is a strictly increasing chain.
+    FunnelCase {
+        name: "strict_increase_exact_longest_chain",
+        window: 10,
+        mode: "strict_increase",
+        steps: 3,
+        events: &[
+            (Some(0), "A"),
+            (Some(5), "B"),
+            (Some(7), "A"),
+            (Some(9), "B"),
+            (Some(9), "C"),
+        ],
+        expected: 3,
+    },
+    // A@0 → B@5 is strictly increasing even though another A is at 5.
+    FunnelCase {
+        name: "strict_increase_earlier_start",
+        window: 10,
+        mode: "strict_increase",
+        steps: 2,
+        events: &[(Some(0), "A"), (Some(5), "A"), (Some(5), "B")],
+        expected: 2,
+    },
+    // strict_increase: a multi-condition row cannot chain itself, later rows do.
+    FunnelCase {
+        name: "strict_increase_multi_condition_row",
+        window: 10,
+        mode: "strict_increase",
+        steps: 3,
+        events: &[(Some(0), "AB"), (Some(1), "B"), (Some(2), "C")],
+        expected: 3,
+    },
+    // More than 8 steps (bitmask wider than a byte).
+    FunnelCase {
+        name: "ten_steps",
+        window: 100,
+        mode: "",
+        steps: 10,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "B"),
+            (Some(2), "C"),
+            (Some(3), "D"),
+            (Some(4), "E"),
+            (Some(5), "F"),
+            (Some(6), "G"),
+            (Some(7), "H"),
+            (Some(8), "I"),
+            (Some(9), "J"),
+        ],
+        expected: 10,
+    },
+    // 12 steps, J missing: K and L cannot count.
+    FunnelCase {
+        name: "twelve_steps_gap",
+        window: 100,
+        mode: "",
+        steps: 12,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "B"),
+            (Some(2), "C"),
+            (Some(3), "D"),
+            (Some(4), "E"),
+            (Some(5), "F"),
+            (Some(6), "G"),
+            (Some(7), "H"),
+            (Some(8), "I"),
+            (Some(9), "K"),
+            (Some(10), "L"),
+        ],
+        expected: 9,
+    },
+    // Window 0: only same-timestamp steps chain.
+    FunnelCase {
+        name: "window_zero_same_time",
+        window: 0,
+        mode: "",
+        steps: 2,
+        events: &[(Some(5), "A"), (Some(5), "B")],
+        expected: 2,
+    },
+    FunnelCase {
+        name: "window_zero_next_second",
+        window: 0,
+        mode: "",
+        steps: 2,
+        events: &[(Some(5), "A"), (Some(6), "B")],
+        expected: 1,
+    },
+    // The longest chain wins over a later, shorter one.
+    FunnelCase {
+        name: "longest_chain_first",
+        window: 10,
+        mode: "",
+        steps: 3,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "B"),
+            (Some(2), "C"),
+            (Some(20), "A"),
+            (Some(21), "B"),
+        ],
+        expected: 3,
+    },
+    // …and over an earlier, shorter one.
+    FunnelCase {
+        name: "longest_chain_later",
+        window: 10,
+        mode: "",
+        steps: 3,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "B"),
+            (Some(20), "A"),
+            (Some(21), "B"),
+            (Some(22), "C"),
+        ],
+        expected: 3,
+    },
+    // Repeated steps in default mode are harmless.
+    FunnelCase {
+        name: "repeated_steps_default",
+        window: 10,
+        mode: "",
+        steps: 3,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "A"),
+            (Some(2), "B"),
+            (Some(3), "B"),
+            (Some(4), "C"),
+        ],
+        expected: 3,
+    },
+    // strict_order + strict_deduplication: the repeat of B stops first.
+    FunnelCase {
+        name: "order_and_dedup_repeat",
+        window: 10,
+        mode: "strict_order, strict_deduplication",
+        steps: 3,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "B"),
+            (Some(2), "B"),
+            (Some(3), "C"),
+        ],
+        expected: 2,
+    },
+    // strict_order + strict_increase: the foreign event still interrupts.
+    FunnelCase {
+        name: "order_and_increase_foreign",
+        window: 10,
+        mode: "strict_increase,strict_order",
+        steps: 2,
+        events: &[(Some(0), "A"), (Some(1), "z"), (Some(2), "B")],
+        expected: 1,
+    },
+    // Window measured in seconds against microsecond timestamps: 1 h.
+    FunnelCase {
+        name: "one_hour_window",
+        window: 3600,
+        mode: "",
+        steps: 2,
+        events: &[(Some(0), "A"), (Some(3600), "B")],
+        expected: 2,
+    },
+    // From ClickHouse's 00632 test: overlapping conditions (event <= 1007,
+    // >= 1002, <= 1006, >= 1004 over events 1001..1008 at 1..8 s), window 4:
+    // the rows at 4 s satisfy all four, reaching level 4.
+    FunnelCase {
+        name: "ch_overlapping_conditions",
+        window: 4,
+        mode: "",
+        steps: 4,
+        events: &[
+            (Some(1), "AC"),
+            (Some(2), "ABC"),
+            (Some(3), "ABC"),
+            (Some(4), "ABCD"),
+            (Some(5), "ABCD"),
+            (Some(6), "ABCD"),
+            (Some(7), "ABD"),
+            (Some(8), "BD"),
+        ],
+        expected: 4,
+    },
+    // 00632: steps at 0, 1, 1, 1, 2: default mode chains all five …
+    FunnelCase {
+        name: "ch_strict_increase_default",
+        window: 10000,
+        mode: "",
+        steps: 5,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "B"),
+            (Some(1), "C"),
+            (Some(1), "D"),
+            (Some(2), "E"),
+        ],
+        expected: 5,
+    },
+    // … strict_increase stops at 2 (C and D share B's second).
+    FunnelCase {
+        name: "ch_strict_increase",
+        window: 10000,
+        mode: "strict_increase",
+        steps: 5,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "B"),
+            (Some(1), "C"),
+            (Some(1), "D"),
+            (Some(2), "E"),
+        ],
+        expected: 2,
+    },
+    // 00632 strict_order user 2: a d b c — d interrupts after a.
+    FunnelCase {
+        name: "ch_strict_order_user2",
+        window: 86400,
+        mode: "strict_order",
+        steps: 3,
+        events: &[
+            (Some(1), "A"),
+            (Some(2), "z"),
+            (Some(3), "B"),
+            (Some(4), "C"),
+        ],
+        expected: 1,
+    },
+    // 00632 strict_order user 5: a a b b d c c — d interrupts after b.
+    FunnelCase {
+        name: "ch_strict_order_user5",
+        window: 86400,
+        mode: "strict_order",
+        steps: 3,
+        events: &[
+            (Some(1), "A"),
+            (Some(2), "A"),
+            (Some(3), "B"),
+            (Some(4), "B"),
+            (Some(5), "z"),
+            (Some(6), "C"),
+            (Some(7), "C"),
+        ],
+        expected: 2,
+    },
+    // 00632 strict_deduplication + strict_order user 3: a a b b c c — the
+    // second b is a repeat.
+    FunnelCase {
+        name: "ch_dedup_order_user3",
+        window: 86400,
+        mode: "strict_deduplication,strict_order",
+        steps: 3,
+        events: &[
+            (Some(1), "A"),
+            (Some(2), "A"),
+            (Some(3), "B"),
+            (Some(4), "B"),
+            (Some(5), "C"),
+            (Some(6), "C"),
+        ],
+        expected: 2,
+    },
+    // 00632 user 6: c c b b a a — everything before the first a is useless.
+    FunnelCase {
+        name: "ch_reverse_order_user6",
+        window: 86400,
+        mode: "strict_order",
+        steps: 3,
+        events: &[
+            (Some(1), "C"),
+            (Some(2), "C"),
+            (Some(3), "B"),
+            (Some(4), "B"),
+            (Some(5), "A"),
+            (Some(6), "A"),
+        ],
+        expected: 1,
+    },
+];
+
+/// The 32-step funnel: window 31 fits exactly, window 30 misses the last.
+#[tokio::test]
+async fn window_funnel_32_steps() {
+    let events: Vec<(Option<i64>, String)> = (0..32)
+        .map(|i| (Some(i as i64), (STEP_CHARS[i] as char).to_string()))
+        .collect();
+    for (window, expected) in [(31, 32), (30, 31)] {
+        let rows: Vec<Row> = events
+            .iter()
+            .map(|(t, e)| (1, t.map(|t| t * S), e.clone()))
+            .collect();
+        let ctx = table(&rows, LAYOUTS[1]);
+        let sql = format!(
+            "select window_funnel({window}, '', ts, {}) from t",
+            conds(32)
+        );
+        assert_eq!(scalar(&ctx, &sql).await, expected, "window {window}");
+    }
+}
+
+#[tokio::test]
+async fn window_funnel_cases() {
+    let mut failures = Vec::new();
+    for case in FUNNEL_CASES {
+        let rows: Vec<Row> = case
+            .events
+            .iter()
+            .map(|(t, e)| (1, t.map(|t| t * S), e.to_string()))
+            .collect();
+        let call = format!(
+            "window_funnel({}, '{}', ts, {})",
+            case.window,
+            case.mode,
+            conds(case.steps)
+        );
+        for layout in LAYOUTS {
+            let ctx = table(&rows, layout);
+            // No GROUP BY: the plain Accumulator.
+            let got = scalar(&ctx, &format!("select {call} from t")).await;
+            if got != case.expected {
+                failures.push(format!(
+                    "{} (no group, {layout:?}): got {got}, want {}",
+                    case.name, case.expected
+                ));
+            }
+            // GROUP BY: the GroupsAccumulator.
+            let got = by_group(&ctx, &format!("select g, {call} from t group by g")).await;
+            if got.get(&1) != Some(&case.expected) {
+                failures.push(format!(
+                    "{} (group by, {layout:?}): got {got:?}, want {}",
+                    case.name, case.expected
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn window_funnel_other_time_types() {
+    let ctx = session(2, false);
+    // Int64 seconds, and Timestamp(Millisecond) from a cast.
+    ctx.sql("create table s as values (0, 'A'), (10, 'B'), (21, 'C')")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let int_sql =
+        "select window_funnel(20, '', column1, column2 = 'A', column2 = 'B', column2 = 'C') from s";
+    // C@21 is past 0 + 20.
+    assert_eq!(scalar(&ctx, int_sql).await, 2);
+    let ms_sql = "select window_funnel(21, '', to_timestamp_millis(column1 * 1000), \
+                  column2 = 'A', column2 = 'B', column2 = 'C') from s";
+    // C@21 s = 21000 ms, exactly at the boundary.
+    assert_eq!(scalar(&ctx, ms_sql).await, 3);
+    // The window may be a constant expression.
+    let expr_sql = "select window_funnel(7 * 3, '', column1, column2 = 'A', column2 = 'B', column2 = 'C') from s";
+    assert_eq!(scalar(&ctx, expr_sql).await, 3);
+    // Dates (midnight UTC): days 0, 2 and 4 with a 2-day window; C is 4
+    // days after A.
+    let date_sql = "select window_funnel(2 * 86400, '', \
+                    arrow_cast(arrow_cast(column1 / 10 * 2, 'Int32'), 'Date32'), \
+                    column2 = 'A', column2 = 'B', column2 = 'C') from s";
+    assert_eq!(scalar(&ctx, date_sql).await, 2);
+}
+
+#[tokio::test]
+async fn window_funnel_errors() {
+    let ctx = table(&[(1, Some(0), "A".into())], LAYOUTS[0]);
+    for (sql, needle) in [
+        (
+            "select window_funnel(10, 'strict', ts, ev = 'A') from t",
+            "strict_deduplication",
+        ),
+        (
+            "select window_funnel(10, 'bogus', ts, ev = 'A') from t",
+            "unknown mode",
+        ),
+        (
+            "select window_funnel(10, 'strict_once', ts, ev = 'A') from t",
+            "not supported",
+        ),
+        (
+            "select window_funnel(g, '', ts, ev = 'A') from t",
+            "constant",
+        ),
+        (
+            "select window_funnel(-1, '', ts, ev = 'A') from t",
+            "non-negative",
+        ),
+        (
+            "select window_funnel(10, '', ev, ev = 'A') from t",
+            "timestamp",
+        ),
+        ("select window_funnel(10, '', ts) from t", "at least 4"),
+    ] {
+        let res = match ctx.sql(sql).await {
+            Ok(df) => df.collect().await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        let err = res.expect_err(sql).to_string();
+        assert!(err.contains(needle), "{sql}: {err}");
+    }
+}
+
+/// Drives the GroupsAccumulator by hand: `state(EmitTo::First(n))` then
+/// merging the state elsewhere must give the same levels as evaluating
+/// directly, and the remaining groups must shift down.
+#[test]
+fn groups_accumulator_emit_first_and_state_round_trip() {
+    use datafusion::arrow::array::BooleanArray;
+    let params = FunnelParams {
+        window: 10,
+        steps: 2,
+        mode: FunnelMode::default(),
+    };
+    let cfg = EventsConfig {
+        fname: "window_funnel",
+        time_idx: 0,
+        keep_unmatched: false,
+    };
+    let new_acc = || EventsGroupsAccumulator::new(cfg.clone(), FunnelFinalizer { params });
+    // Group 0: A@0 B@5 → 2; group 1: A@0 B@50 → 1; group 2: B only → 0;
+    // group 3: A@1 B@1 → 2.
+    let times: ArrayRef = Arc::new(Int64Array::from(vec![0, 5, 0, 50, 3, 1, 1]));
+    let a: ArrayRef = Arc::new(BooleanArray::from(vec![
+        true, false, true, false, false, true, false,
+    ]));
+    let b: ArrayRef = Arc::new(BooleanArray::from(vec![
+        false, true, false, true, true, false, true,
+    ]));
+    let groups = [0, 0, 1, 1, 2, 3, 3];
+    let values = [times, a, b];
+
+    let mut direct = new_acc();
+    direct.update_batch(&values, &groups, None, 4).unwrap();
+    let levels = direct.evaluate(EmitTo::All).unwrap();
+    assert_eq!(
+        levels.as_primitive::<UInt8Type>().values().to_vec(),
+        vec![2, 1, 0, 2]
+    );
+
+    let mut partial = new_acc();
+    partial.update_batch(&values, &groups, None, 4).unwrap();
+    let first_two = partial.state(EmitTo::First(2)).unwrap();
+    let last_two = partial.state(EmitTo::All).unwrap();
+    let mut merged = new_acc();
+    // Merge in reverse order and into swapped group ids.
+    merged.merge_batch(&last_two, &[0, 1], 2).unwrap();
+    merged.merge_batch(&first_two, &[3, 2], 4).unwrap();
+    let got = merged.evaluate(EmitTo::First(1)).unwrap();
+    assert_eq!(got.as_primitive::<UInt8Type>().values().to_vec(), vec![0]);
+    let got = merged.evaluate(EmitTo::All).unwrap();
+    assert_eq!(
+        got.as_primitive::<UInt8Type>().values().to_vec(),
+        vec![2, 1, 2]
+    );
+
+    // convert_to_state then merge equals direct evaluation.
+    let conv = direct.convert_to_state(&values, None).unwrap();
+    let mut merged = new_acc();
+    merged.merge_batch(&conv, &groups, 4).unwrap();
+    assert!(merged.size() >= 7 * 16, "size {}", merged.size());
+    let got = merged.evaluate(EmitTo::All).unwrap();
+    assert_eq!(
+        got.as_primitive::<UInt8Type>().values().to_vec(),
+        vec![2, 1, 0, 2]
+    );
+    // Everything emitted: the memory accounting is back to zero.
+    assert_eq!(merged.size(), 0);
+}
+
+// ---------------------------------------------------------------------------
+// Differential test against a brute-force reference.
+
+/// Small deterministic PRNG (splitmix64) so the test needs no RNG crate.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Reference `windowFunnel`, written from the definition rather than the
+/// implementation: the level is the longest chain of entries (one per true
+/// condition per row, sorted by (time, step)) e1 < … < ek with ei
+/// satisfying step i, time(ek) <= time(e1) + window and, with
+/// strict_increase, strictly increasing times. strict_order and
+/// strict_deduplication stop a left-to-right scan as ClickHouse documents;
+/// the level "so far" is recomputed from scratch over the prefix each time.
+fn reference_level(
+    rows: &[(Option<i64>, u32)],
+    window: i64,
+    steps: usize,
+    mode: FunnelMode,
+) -> i64 {
+    let mut entries: Vec<(i64, usize)> = Vec::new();
+    for &(t, mask) in rows {
+        let Some(t) = t else { continue };
+        if mask == 0 {
+            if mode.strict_order {
+                entries.push((t, 0));
+            }
+            continue;
+        }
+        for k in 1..=steps {
+            if mask & (1 << (k - 1)) != 0 {
+                entries.push((t, k));
+            }
+        }
+    }
+    entries.sort();
+    let longest = |end: usize| -> i64 {
+        let es = &entries[..end];
+        let mut best = 0;
+        for s in 0..es.len() {
+            if es[s].1 != 1 {
+                continue;
+            }
+            // level[i]: step reached by a chain from s ending at entry i.
+            let mut level = vec![0usize; es.len()];
+            level[s] = 1;
+            best = best.max(1);
+            for i in s + 1..es.len() {
+                let (t, k) = es[i];
+                if k < 2 || t > es[s].0 + window {
+                    continue;
+                }
+                for j in s..i {
+                    if es[j].1 == k - 1
+                        && level[j] == k - 1
+                        && (!mode.strict_increase || es[j].0 < t)
+                    {
+                        level[i] = k;
+                    }
+                }
+                best = best.max(level[i] as i64);
+            }
+        }
+        best
+    };
+    if !mode.strict_order && !mode.strict_deduplication {
+        return longest(entries.len());
+    }
+    let mut seen_first = false;
+    for i in 0..entries.len() {
+        let k = entries[i].1;
+        if k == 0 {
+            if seen_first {
+                return longest(i);
+            }
+            continue;
+        }
+        if k == 1 {
+            seen_first = true;
+            continue;
+        }
+        let so_far = longest(i);
+        if mode.strict_deduplication && so_far >= k as i64 {
+            return so_far;
+        }
+        if mode.strict_order && seen_first && so_far < (k - 1) as i64 {
+            return so_far;
+        }
+    }
+    longest(entries.len())
+}
+
+/// Random event sets: few distinct seconds (many ties), some NULL times,
+/// rows matching no, one or several conditions.
+fn random_rows(rng: &mut Rng, users: i64, steps: usize) -> Vec<(i64, Option<i64>, u32)> {
+    let mut rows = Vec::new();
+    for user in 0..users {
+        let n = rng.below(11);
+        for _ in 0..n {
+            let t = if rng.below(20) == 0 {
+                None
+            } else {
+                Some(rng.below(25) as i64)
+            };
+            let mask = match rng.below(10) {
+                0 => 0,
+                1 | 2 => rng.below(1 << steps) as u32,
+                _ => 1 << rng.below(steps as u64),
+            };
+            rows.push((user, t, mask));
+        }
+    }
+    rows
+}
+
+fn mask_to_ev(mask: u32) -> String {
+    (0..32)
+        .filter(|k| mask & (1 << k) != 0)
+        .map(|k| STEP_CHARS[k] as char)
+        .collect::<String>()
+}
+
+#[tokio::test]
+async fn window_funnel_matches_reference() {
+    let steps = 4;
+    let mut rng = Rng(0x5EED_F00D);
+    let users = 400;
+    let raw = random_rows(&mut rng, users, steps);
+    let rows: Vec<Row> = raw
+        .iter()
+        .map(|&(u, t, m)| (u, t.map(|t| t * S), mask_to_ev(m)))
+        .collect();
+    let mut per_user: HashMap<i64, Vec<(Option<i64>, u32)>> = HashMap::new();
+    for &(u, t, m) in &raw {
+        per_user.entry(u).or_default().push((t, m));
+    }
+    let modes = [
+        "",
+        "strict_order",
+        "strict_deduplication",
+        "strict_increase",
+        "strict_order,strict_deduplication",
+        "strict_order,strict_increase",
+        "strict_deduplication,strict_increase",
+        "strict_order,strict_deduplication,strict_increase",
+    ];
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for layout in LAYOUTS {
+        let ctx = table(&rows, layout);
+        for mode_s in modes {
+            let mode = FunnelMode::parse(mode_s).unwrap();
+            for window in [0, 4, 9, 1000] {
+                let sql = format!(
+                    "select g, window_funnel({window}, '{mode_s}', ts, {}) from t group by g",
+                    conds(steps)
+                );
+                let got = by_group(&ctx, &sql).await;
+                for (&user, events) in &per_user {
+                    let want = reference_level(events, window, steps, mode);
+                    let have = got.get(&user).copied();
+                    checked += 1;
+                    if have != Some(want) {
+                        failures.push(format!(
+                            "user {user} window {window} mode '{mode_s}' {layout:?}: got {have:?}, want {want}, events {events:?}"
+                        ));
+                    }
+                }
+            }
+        }
+        // The plain Accumulator (no GROUP BY) on a few users.
+        for user in [0, 1, 2, 3, 5, 8, 13] {
+            let Some(events) = per_user.get(&user) else {
+                continue;
+            };
+            for mode_s in ["", "strict_order", "strict_deduplication,strict_increase"] {
+                let mode = FunnelMode::parse(mode_s).unwrap();
+                let sql = format!(
+                    "select window_funnel(9, '{mode_s}', ts, {}) from t where g = {user}",
+                    conds(steps)
+                );
+                let have = scalar(&ctx, &sql).await;
+                let want = reference_level(events, 9, steps, mode);
+                if have != want {
+                    failures.push(format!(
+                        "no-group user {user} mode '{mode_s}' {layout:?}: got {have}, want {want}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(checked > 30_000, "checked only {checked}");
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} differ:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// The reference itself on the documented examples, so a wrong reference
+/// cannot hide a wrong implementation.
+#[test]
+fn reference_agrees_with_hand_cases() {
+    for case in FUNNEL_CASES {
+        if case.events.iter().any(|(_, e)| *e == "~") {
+            continue;
+        }
+        let rows: Vec<(Option<i64>, u32)> = case
+            .events
+            .iter()
+            .map(|(t, e)| {
+                let mask = e
+                    .bytes()
+                    .filter_map(|c| STEP_CHARS.iter().position(|&s| s == c))
+                    .filter(|&k| k < case.steps)
+                    .fold(0u32, |m, k| m | (1 << k));
+                (*t, mask)
+            })
+            .collect();
+        let mode = FunnelMode::parse(case.mode).unwrap();
+        assert_eq!(
+            reference_level(&rows, case.window, case.steps, mode),
+            case.expected,
+            "{}",
+            case.name
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// sequence_match / sequence_count
+
+/// A hand-written sequence case: pattern, number of conditions, events,
+/// expected match and count.
+struct SeqCase {
+    name: &'static str,
+    pattern: &'static str,
+    conds: usize,
+    events: &'static [(Option<i64>, &'static str)],
+    matches: bool,
+    count: i64,
+}
+
+const SEQ_CASES: &[SeqCase] = &[
+    // ClickHouse doc: 1 then 2 with an event matching no condition between
+    // (invisible to the pattern).
+    SeqCase {
+        name: "doc_adjacent_ignoring_other_rows",
+        pattern: "(?1)(?2)",
+        conds: 2,
+        events: &[(Some(1), "A"), (Some(2), "z"), (Some(3), "B")],
+        matches: true,
+        count: 1,
+    },
+    // ClickHouse doc: the middle row matches condition 3, so 1 and 2 are no
+    // longer adjacent.
+    SeqCase {
+        name: "doc_not_adjacent",
+        pattern: "(?1)(?2)",
+        conds: 3,
+        events: &[(Some(1), "A"), (Some(2), "C"), (Some(3), "B")],
+        matches: false,
+        count: 0,
+    },
+    // `.*` allows anything between.
+    SeqCase {
+        name: "star_between",
+        pattern: "(?1).*(?2)",
+        conds: 3,
+        events: &[(Some(1), "A"), (Some(2), "C"), (Some(3), "B")],
+        matches: true,
+        count: 1,
+    },
+    // ClickHouse doc (sequenceCount): two non-overlapping 1 .* 2 matches.
+    SeqCase {
+        name: "doc_count_two",
+        pattern: "(?1).*(?2)",
+        conds: 3,
+        events: &[
+            (Some(1), "A"),
+            (Some(2), "C"),
+            (Some(3), "B"),
+            (Some(4), "A"),
+            (Some(5), "C"),
+            (Some(6), "B"),
+        ],
+        matches: true,
+        count: 2,
+    },
+    // Order is by time, not input order.
+    SeqCase {
+        name: "sorted_by_time",
+        pattern: "(?1)(?2)",
+        conds: 2,
+        events: &[(Some(3), "B"), (Some(1), "A")],
+        matches: true,
+        count: 1,
+    },
+    // 2 before 1 does not match 1 then 2.
+    SeqCase {
+        name: "wrong_order",
+        pattern: "(?1)(?2)",
+        conds: 2,
+        events: &[(Some(1), "B"), (Some(3), "A")],
+        matches: false,
+        count: 0,
+    },
+    // `.` is exactly one event.
+    SeqCase {
+        name: "dot_one_event",
+        pattern: "(?1).(?2)",
+        conds: 3,
+        events: &[(Some(1), "A"), (Some(2), "C"), (Some(3), "B")],
+        matches: true,
+        count: 1,
+    },
+    SeqCase {
+        name: "dot_needs_an_event",
+        pattern: "(?1).(?2)",
+        conds: 2,
+        events: &[(Some(1), "A"), (Some(3), "B")],
+        matches: false,
+        count: 0,
+    },
+    // A condition that never holds cannot match.
+    SeqCase {
+        name: "condition_never_true",
+        pattern: "(?1)(?2)",
+        conds: 2,
+        events: &[(Some(1), "A"), (Some(2), "A")],
+        matches: false,
+        count: 0,
+    },
+    // Time: B more than 1 s after A (events between allowed).
+    SeqCase {
+        name: "time_gt_satisfied",
+        pattern: "(?1)(?t>1)(?2)",
+        conds: 2,
+        events: &[(Some(0), "A"), (Some(2), "B")],
+        matches: true,
+        count: 1,
+    },
+    SeqCase {
+        name: "time_gt_not_satisfied",
+        pattern: "(?1)(?t>1)(?2)",
+        conds: 2,
+        events: &[(Some(0), "A"), (Some(1), "B")],
+        matches: false,
+        count: 0,
+    },
+    // Time <= 3: B at 3 after A, with another event between.
+    SeqCase {
+        name: "time_le_with_event_between",
+        pattern: "(?1)(?t<=3)(?2)",
+        conds: 3,
+        events: &[(Some(0), "A"), (Some(1), "C"), (Some(3), "B")],
+        matches: true,
+        count: 1,
+    },
+    SeqCase {
+        name: "time_le_too_late",
+        pattern: "(?1)(?t<=3)(?2)",
+        conds: 3,
+        events: &[(Some(0), "A"), (Some(1), "C"), (Some(4), "B")],
+        matches: false,
+        count: 0,
+    },
+    // Time == 2 finds the B exactly 2 s later.
+    SeqCase {
+        name: "time_eq",
+        pattern: "(?1)(?t==2)(?2)",
+        conds: 2,
+        events: &[(Some(0), "A"), (Some(1), "B"), (Some(2), "B")],
+        matches: true,
+        count: 1,
+    },
+    // Non-overlapping count: A A B B has one A-B adjacency… and A B A B two.
+    SeqCase {
+        name: "count_non_overlapping_adjacent",
+        pattern: "(?1)(?2)",
+        conds: 2,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "A"),
+            (Some(2), "B"),
+            (Some(3), "B"),
+        ],
+        matches: true,
+        count: 1,
+    },
+    SeqCase {
+        name: "count_alternating",
+        pattern: "(?1)(?2)",
+        conds: 2,
+        events: &[
+            (Some(0), "A"),
+            (Some(1), "B"),
+            (Some(2), "A"),
+            (Some(3), "B"),
+        ],
+        matches: true,
+        count: 2,
+    },
+    // NULL times are ignored.
+    SeqCase {
+        name: "null_time_ignored",
+        pattern: "(?1)(?2)",
+        conds: 2,
+        events: &[(Some(0), "A"), (None, "B")],
+        matches: false,
+        count: 0,
+    },
+    // A single condition pattern counts every occurrence.
+    SeqCase {
+        name: "single_condition_count",
+        pattern: "(?1)",
+        conds: 1,
+        events: &[(Some(0), "A"), (Some(1), "A"), (Some(2), "A")],
+        matches: true,
+        count: 3,
+    },
+];
+
+#[tokio::test]
+async fn sequence_cases() {
+    let mut failures = Vec::new();
+    for case in SEQ_CASES {
+        let rows: Vec<Row> = case
+            .events
+            .iter()
+            .map(|(t, e)| (1, t.map(|t| t * S), e.to_string()))
+            .collect();
+        for layout in LAYOUTS {
+            let ctx = table(&rows, layout);
+            let c = conds(case.conds);
+            let m = scalar(
+                &ctx,
+                &format!("select sequence_match('{}', ts, {c}) from t", case.pattern),
+            )
+            .await;
+            let n = scalar(
+                &ctx,
+                &format!("select sequence_count('{}', ts, {c}) from t", case.pattern),
+            )
+            .await;
+            let gm = by_group(
+                &ctx,
+                &format!(
+                    "select g, sequence_match('{}', ts, {c}) from t group by g",
+                    case.pattern
+                ),
+            )
+            .await;
+            let gn = by_group(
+                &ctx,
+                &format!(
+                    "select g, sequence_count('{}', ts, {c}) from t group by g",
+                    case.pattern
+                ),
+            )
+            .await;
+            let want_m = i64::from(case.matches);
+            if m != want_m || gm.get(&1) != Some(&want_m) {
+                failures.push(format!(
+                    "{} match {layout:?}: got {m} / {gm:?}, want {want_m}",
+                    case.name
+                ));
+            }
+            if n != case.count || gn.get(&1) != Some(&case.count) {
+                failures.push(format!(
+                    "{} count {layout:?}: got {n} / {gn:?}, want {}",
+                    case.name, case.count
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn sequence_pattern_errors() {
+    let ctx = table(&[(1, Some(0), "A".into())], LAYOUTS[0]);
+    for (sql, needle) in [
+        (
+            "select sequence_match('(?3)', ts, ev = 'A', ev = 'B') from t",
+            "out of range",
+        ),
+        (
+            "select sequence_match('(?1', ts, ev = 'A') from t",
+            "expected ')'",
+        ),
+        (
+            "select sequence_match('x', ts, ev = 'A') from t",
+            "unexpected character",
+        ),
+        (
+            "select sequence_count('(?1)(?t<5)(?t<3)(?1)', ts, ev = 'A') from t",
+            "must follow",
+        ),
+    ] {
+        let res = match ctx.sql(sql).await {
+            Ok(df) => df.collect().await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        let err = res.expect_err(sql).to_string();
+        assert!(err.contains(needle), "{sql}: {err}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// retention
+
+#[tokio::test]
+async fn retention_cases() {
+    // g1: A, B on different rows, no C → [1,1,0].
+    // g2: B and C but never A → [0,0,0].
+    // g3: one row with A and C, B only on a NULL-time row (times are not
+    //     used) → [1,1,1].
+    // g4: only NULL conditions → [0,0,0].
+    // g5: A only → [1,0,0].
+    let rows: Vec<Row> = vec![
+        (1, Some(0), "A".into()),
+        (1, Some(S), "B".into()),
+        (2, Some(0), "B".into()),
+        (2, Some(S), "C".into()),
+        (3, Some(0), "AC".into()),
+        (3, None, "B".into()),
+        (4, Some(0), "~".into()),
+        (5, Some(0), "A".into()),
+        (5, Some(0), "z".into()),
+    ];
+    let want: HashMap<i64, Vec<u8>> = HashMap::from([
+        (1, vec![1, 1, 0]),
+        (2, vec![0, 0, 0]),
+        (3, vec![1, 1, 1]),
+        (4, vec![0, 0, 0]),
+        (5, vec![1, 0, 0]),
+    ]);
+    for layout in LAYOUTS {
+        let ctx = table(&rows, layout);
+        let sql = format!("select g, retention({}) from t group by g", conds(3));
+        let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+        let mut got = HashMap::new();
+        for b in &batches {
+            let g = b.column(0).as_primitive::<Int64Type>();
+            let l = b.column(1).as_list::<i32>();
+            for i in 0..b.num_rows() {
+                let v = l.value(i);
+                got.insert(g.value(i), v.as_primitive::<UInt8Type>().values().to_vec());
+            }
+        }
+        assert_eq!(got, want, "{layout:?}");
+        // Without GROUP BY over g in (2, 5): A (from 5), B and C (from 2).
+        let sql = format!("select retention({}) from t where g in (2, 5)", conds(3));
+        let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+        let b = batches.iter().find(|b| b.num_rows() == 1).unwrap();
+        let v = b.column(0).as_list::<i32>().value(0);
+        assert_eq!(
+            v.as_primitive::<UInt8Type>().values().to_vec(),
+            vec![1, 1, 1],
+            "{layout:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// JSON helpers
+
+/// (json, key, json_get_str, json_get_float, json_get_bool)
+type JsonCase = (
+    Option<&'static str>,
+    &'static str,
+    Option<&'static str>,
+    Option<f64>,
+    Option<bool>,
+);
+
+#[tokio::test]
+async fn json_helpers() {
+    let ctx = session(2, false);
+    // (json, key, json_get_str, json_get_float, json_get_bool)
+    let cases: &[JsonCase] = &[
+        (Some(r#"{"a":"x"}"#), "a", Some("x"), None, None),
+        (Some(r#"{"a":42}"#), "a", Some("42"), Some(42.0), None),
+        (Some(r#"{"a":1}"#), "a", Some("1"), Some(1.0), Some(true)),
+        (Some(r#"{"a":1.5}"#), "a", Some("1.5"), Some(1.5), None),
+        (
+            Some(r#"{"a":" 3.25 "}"#),
+            "a",
+            Some(" 3.25 "),
+            Some(3.25),
+            None,
+        ),
+        (Some(r#"{"a":true}"#), "a", Some("true"), None, Some(true)),
+        (
+            Some(r#"{"a":"FALSE"}"#),
+            "a",
+            Some("FALSE"),
+            None,
+            Some(false),
+        ),
+        (Some(r#"{"a":null}"#), "a", None, None, None),
+        (Some(r#"{"a":[1,2]}"#), "a", Some("[1,2]"), None, None),
+        (
+            Some(r#"{"a":{"b":1}}"#),
+            "a",
+            Some(r#"{"b":1}"#),
+            None,
+            None,
+        ),
+        (Some(r#"{"a":"x"}"#), "b", None, None, None),
+        (Some(r#"{"a":"x""#), "a", None, None, None),
+        (Some("not json"), "a", None, None, None),
+        (Some(r#"["a"]"#), "a", None, None, None),
+        (Some(r#"{"a":"NaN"}"#), "a", Some("NaN"), None, None),
+        (
+            Some(r#"{"x":{"a":1},"a":"top"}"#),
+            "a",
+            Some("top"),
+            None,
+            None,
+        ),
+        (Some(r#"{"a\"b":"esc"}"#), "a\"b", Some("esc"), None, None),
+        (None, "a", None, None, None),
+    ];
+    let mut values = Vec::new();
+    for (i, (json, key, ..)) in cases.iter().enumerate() {
+        let j = json.map_or("NULL".to_string(), |j| {
+            format!("'{}'", j.replace('\'', "''"))
+        });
+        values.push(format!("({i}, {j}, '{}')", key.replace('\'', "''")));
+    }
+    ctx.sql(&format!(
+        "create table j as select column1 as i, arrow_cast(column2, 'Utf8View') as p, column3 as k \
+         from (values {})",
+        values.join(", ")
+    ))
+    .await
+    .unwrap()
+    .collect()
+    .await
+    .unwrap();
+    let batches = ctx
+        .sql("select i, json_get_str(p, k), json_get_float(p, k), json_get_bool(p, k) from j order by i")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let mut seen = 0;
+    for b in &batches {
+        let idx = b.column(0).as_primitive::<Int64Type>();
+        let s = b.column(1).as_string::<i32>();
+        let f = b
+            .column(2)
+            .as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+        let bo = b.column(3).as_boolean();
+        for r in 0..b.num_rows() {
+            let (json, key, ws, wf, wb) = cases[idx.value(r) as usize];
+            let ctx_msg = format!("json {json:?} key {key}");
+            assert_eq!(s.is_valid(r).then(|| s.value(r)), ws, "str: {ctx_msg}");
+            assert_eq!(f.is_valid(r).then(|| f.value(r)), wf, "float: {ctx_msg}");
+            assert_eq!(bo.is_valid(r).then(|| bo.value(r)), wb, "bool: {ctx_msg}");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, cases.len());
+    // Scalar arguments, and a literal key against a Utf8 column.
+    let v = ctx
+        .sql(r#"select json_get_float('{"n": 2.5}', 'n') * 2 as x"#)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let x = v[0]
+        .column(0)
+        .as_primitive::<datafusion::arrow::datatypes::Float64Type>()
+        .value(0);
+    assert_eq!(x, 5.0);
+}
+
+/// Many groups through the GroupsAccumulator, and the same query under a
+/// memory limit small enough that the aggregation spills (state → disk →
+/// merge_batch, emitting with `EmitTo::First`): both must equal the
+/// reference.
+#[tokio::test]
+async fn window_funnel_many_groups_and_spill() {
+    use datafusion::execution::memory_pool::FairSpillPool;
+    use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+
+    let steps = 4;
+    let mut rng = Rng(0xB16_5EED);
+    let raw = random_rows(&mut rng, 20_000, steps);
+    let rows: Vec<Row> = raw
+        .iter()
+        .map(|&(u, t, m)| (u, t.map(|t| t * S), mask_to_ev(m)))
+        .collect();
+    let mut per_user: HashMap<i64, Vec<(Option<i64>, u32)>> = HashMap::new();
+    for &(u, t, m) in &raw {
+        per_user.entry(u).or_default().push((t, m));
+    }
+    let parts: Vec<Vec<RecordBatch>> = (0..4)
+        .map(|p| {
+            let mine: Vec<Row> = rows
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| (i / 997) % 4 == p)
+                .map(|(_, r)| r.clone())
+                .collect();
+            mine.chunks(1024).map(batch).collect()
+        })
+        .collect();
+    let limited = {
+        let cfg = SessionConfig::new()
+            .with_target_partitions(2)
+            .with_batch_size(1024);
+        let rt = RuntimeEnvBuilder::new()
+            .with_memory_pool(Arc::new(FairSpillPool::new(1 << 20)))
+            .build_arc()
+            .unwrap();
+        let ctx = SessionContext::new_with_config_rt(cfg, rt);
+        super::register_all(&ctx);
+        ctx
+    };
+    let unlimited = session(4, false);
+    for ctx in [&unlimited, &limited] {
+        let mem = MemTable::try_new(schema(), parts.clone()).unwrap();
+        ctx.register_table("t", Arc::new(mem)).unwrap();
+    }
+    for mode_s in ["", "strict_order,strict_increase", "strict_deduplication"] {
+        let mode = FunnelMode::parse(mode_s).unwrap();
+        let sql = format!(
+            "select g, window_funnel(6, '{mode_s}', ts, {}) from t group by g",
+            conds(steps)
+        );
+        for (name, ctx) in [("unlimited", &unlimited), ("limited", &limited)] {
+            let got = by_group(ctx, &sql).await;
+            assert_eq!(got.len(), per_user.len(), "{name} '{mode_s}'");
+            let bad = per_user
+                .iter()
+                .filter(|(u, ev)| got.get(u) != Some(&reference_level(ev, 6, steps, mode)))
+                .count();
+            assert_eq!(bad, 0, "{name} '{mode_s}': {bad} users differ");
+        }
+    }
+    // The limited run really spilled.
+    let plan = ctx_text(
+        &limited,
+        &format!(
+            "explain analyze select g, window_funnel(6, '', ts, {}) from t group by g",
+            conds(steps)
+        ),
+    )
+    .await;
+    let spills: usize = plan
+        .split("spill_count=")
+        .skip(1)
+        .filter_map(|s| {
+            s.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse::<usize>()
+                .ok()
+        })
+        .sum();
+    assert!(spills > 0, "no spill happened:\n{plan}");
+}
+
+/// All string cells of a query's result, joined.
+async fn ctx_text(ctx: &SessionContext, sql: &str) -> String {
+    let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+    datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+        .unwrap()
+        .to_string()
+}
+
+/// Throughput of `GROUP BY user` over a few million synthetic events;
+/// run with `cargo test --release --lib functions::tests::throughput -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore]
+async fn throughput() {
+    let users = 500_000i64;
+    let per_user = 8;
+    let mut rng = Rng(42);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("g", DataType::Int64, false),
+        Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        ),
+        Field::new("step", DataType::Int64, false),
+    ]));
+    let n = (users * per_user) as usize;
+    let mut parts = Vec::new();
+    let chunk = 8192;
+    let mut batches = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let len = chunk.min(n - start);
+        let g: Int64Array = (start..start + len).map(|i| (i as i64) % users).collect();
+        let ts = TimestampMicrosecondArray::from_iter_values(
+            (0..len).map(|_| rng.below(7 * 86400) as i64 * S),
+        )
+        .with_timezone("UTC");
+        let step: Int64Array = (0..len).map(|_| rng.below(6) as i64).collect();
+        batches.push(
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![Arc::new(g), Arc::new(ts), Arc::new(step)],
+            )
+            .unwrap(),
+        );
+        start += len;
+    }
+    let per_part = batches.len().div_ceil(2);
+    for c in batches.chunks(per_part) {
+        parts.push(c.to_vec());
+    }
+    let ctx = session(2, false);
+    ctx.register_table("e", Arc::new(MemTable::try_new(schema, parts).unwrap()))
+        .unwrap();
+    for (name, sql) in [
+        (
+            "count(*)",
+            "select g, count(*) from e group by g".to_string(),
+        ),
+        (
+            "window_funnel",
+            "select g, window_funnel(86400, '', ts, step = 1, step = 2, step = 3, step = 4) \
+             from e group by g"
+                .to_string(),
+        ),
+        (
+            "sequence_count",
+            "select g, sequence_count('(?1).*(?2)', ts, step = 1, step = 2) from e group by g"
+                .to_string(),
+        ),
+        (
+            "retention",
+            "select g, retention(step = 1, step = 2, step = 3) from e group by g".to_string(),
+        ),
+    ] {
+        let t0 = std::time::Instant::now();
+        let out = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+        let rows: usize = out.iter().map(|b| b.num_rows()).sum();
+        eprintln!(
+            "{name}: {n} events, {rows} groups in {:.2?} ({:.1} M events/s)",
+            t0.elapsed(),
+            n as f64 / t0.elapsed().as_secs_f64() / 1e6
+        );
+    }
+}
+
+/// Brute-force matcher for time-free patterns (tokens: `Some(k)` for
+/// `(?k+1)`, `None` for `.`, and `.*` as `Err(())`), anchored at `events[0]`.
+fn brute_match(tokens: &[Result<Option<u32>, ()>], events: &[u32]) -> bool {
+    match tokens.split_first() {
+        None => true,
+        Some((Err(()), rest)) => (0..=events.len()).any(|skip| brute_match(rest, &events[skip..])),
+        Some((Ok(tok), rest)) => match events.split_first() {
+            None => false,
+            Some((&mask, more)) => {
+                tok.is_none_or(|k| mask & (1 << k) != 0) && brute_match(rest, more)
+            }
+        },
+    }
+}
+
+/// `sequence_match` with random time-free patterns against a brute-force
+/// regex over the time-ordered events (rows matching some condition), and
+/// `sequence_count(…) > 0` must agree with it.
+#[tokio::test]
+async fn sequence_match_matches_reference() {
+    let conds_n = 3;
+    let mut rng = Rng(0xC0FFEE);
+    // Distinct times per user so the event order is unambiguous.
+    let mut raw: Vec<(i64, i64, u32)> = Vec::new();
+    for user in 0..300 {
+        let n = rng.below(9) as i64;
+        for i in 0..n {
+            let mask = if rng.below(6) == 0 {
+                0
+            } else {
+                rng.below(1 << conds_n) as u32
+            };
+            raw.push((user, (n - i) * 7 % (n + 3) + 100 * i, mask));
+        }
+    }
+    let rows: Vec<Row> = raw
+        .iter()
+        .map(|&(u, t, m)| (u, Some(t * S), mask_to_ev(m)))
+        .collect();
+    let mut per_user: HashMap<i64, Vec<(i64, u32)>> = HashMap::new();
+    for &(u, t, m) in &raw {
+        if m != 0 {
+            per_user.entry(u).or_default().push((t, m));
+        }
+    }
+    for evs in per_user.values_mut() {
+        evs.sort();
+    }
+    let mut failures = Vec::new();
+    for layout in [LAYOUTS[0], LAYOUTS[1]] {
+        let ctx = table(&rows, layout);
+        for _ in 0..25 {
+            let len = 1 + rng.below(4);
+            let mut text = String::new();
+            let mut tokens = vec![Err(())]; // the implicit leading `.*`
+            for _ in 0..len {
+                match rng.below(5) {
+                    0 => {
+                        text.push('.');
+                        tokens.push(Ok(None));
+                    }
+                    1 => {
+                        text.push_str(".*");
+                        tokens.push(Err(()));
+                    }
+                    _ => {
+                        let k = rng.below(conds_n as u64) as u32;
+                        text.push_str(&format!("(?{})", k + 1));
+                        tokens.push(Ok(Some(k)));
+                    }
+                }
+            }
+            let c = conds(conds_n);
+            let got = by_group(
+                &ctx,
+                &format!("select g, sequence_match('{text}', ts, {c}) from t group by g"),
+            )
+            .await;
+            let counts = by_group(
+                &ctx,
+                &format!("select g, sequence_count('{text}', ts, {c}) from t group by g"),
+            )
+            .await;
+            for (user, evs) in &per_user {
+                let masks: Vec<u32> = evs.iter().map(|e| e.1).collect();
+                let want = i64::from(brute_match(&tokens, &masks));
+                let have = got.get(user).copied();
+                let count = counts.get(user).copied().unwrap_or(-1);
+                if have != Some(want) || (count > 0) != (want == 1) {
+                    failures.push(format!(
+                        "pattern {text} user {user} {layout:?}: match {have:?} count {count}, want {want}, events {masks:?}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} differ:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
