@@ -363,8 +363,28 @@ async fn run_locked(
     let events_store = project.stores.store_for(&project.events)?;
     let partitions = catalog::list_partitions(events_store.as_ref(), &project.events).await?;
     let first_partition = partitions.first().map(|p| p.day);
-    let dag = project.dag(ds, opts.full_refresh, first_partition)?;
+    let mut full_refresh = opts.full_refresh;
+    let mut dag = project.dag(ds, full_refresh, first_partition)?;
     let selected = dag.select(&opts.select, &opts.exclude)?;
+    // Like a dbt incremental model's first build: a model that rewrites a
+    // window of days and has no committed output yet is built from all history.
+    if !full_refresh {
+        for m in dag.models.iter().filter(|m| selected.contains(&m.name)) {
+            if m.header.materialized == Materialization::Daily
+                && m.header.rewrites_days.days(config.run.late_days) > 0
+                && !has_output(&project.output, &m.name).await?
+            {
+                tracing::info!(model = %m.name, "no committed output yet: this run is a full refresh");
+                warnings.push(format!(
+                    "{} had no committed output: the run was a full refresh",
+                    m.name
+                ));
+                full_refresh = true;
+                dag = project.dag(ds, full_refresh, first_partition)?;
+                break;
+            }
+        }
+    }
     // Views that selected models read run too: they are cheap and not written.
     let mut run_set: BTreeSet<String> = selected.clone();
     for name in &selected {
@@ -377,7 +397,7 @@ async fn run_locked(
             }
         }
     }
-    let tctx = TemplateContext::new(config, ds, opts.full_refresh, first_partition);
+    let tctx = TemplateContext::new(config, ds, full_refresh, first_partition);
     let scan_from =
         NaiveDate::parse_from_str(&tctx.run.scan_from, "%Y-%m-%d").expect("formatted day");
     let needed: Vec<&catalog::Partition> = partitions
@@ -436,7 +456,7 @@ async fn run_locked(
             opts.command.clone()
         },
         ds,
-        full_refresh: opts.full_refresh,
+        full_refresh,
         select: opts.select.clone(),
         exclude: opts.exclude.clone(),
         config_fingerprint: project.loaded.fingerprint.clone(),
@@ -453,14 +473,14 @@ async fn run_locked(
     if let Err(e) = runlog.checkpoint(&record).await {
         tracing::warn!("cannot write the run record: {e}");
     }
-    tracing::info!(run_id, %ds, models = run_set.len(), full_refresh = opts.full_refresh, "run started");
+    tracing::info!(run_id, %ds, models = run_set.len(), full_refresh, "run started");
 
     let shared = Arc::new(RunShared {
         project: project.clone(),
         ctx,
         run_id: run_id.to_string(),
         ds,
-        full_refresh: opts.full_refresh,
+        full_refresh,
         late_days: config.run.late_days,
         events_prefix: project.events.prefix().to_string(),
     });
@@ -724,6 +744,7 @@ async fn execute_model(
     if !sort.is_empty() {
         df = df.sort(sort).map_err(plan_err)?;
     }
+    let start_exec = Instant::now();
     let plan = df.create_physical_plan().await.map_err(plan_err)?;
     let output = &shared.project.output;
     let staging = output.staging_dir(&shared.run_id, &model.name);
@@ -749,6 +770,7 @@ async fn execute_model(
         e if e.is_storage() => (FailKind::Output, e.to_string()),
         e => (FailKind::Model, format!("{}: {e}", model.file)),
     })?;
+    tracing::debug!(model = %model.name, ms = start_exec.elapsed().as_millis() as u64, "executed and staged");
     mr.files_read = scanned_files(&plan);
     mr.partitions_read = mr
         .files_read
@@ -810,6 +832,7 @@ async fn execute_model(
             ));
         }
     }
+    tracing::debug!(model = %model.name, ms = start_exec.elapsed().as_millis() as u64, "audited");
     mr.partitions_written = output
         .commit(&shared.run_id, &model.name, &staged, range)
         .await
@@ -827,6 +850,15 @@ async fn execute_model(
     )
     .map_err(|e| (FailKind::Model, e.to_string()))?;
     Ok(())
+}
+
+/// Whether a model has any committed Parquet file.
+async fn has_output(output: &Output, model: &str) -> Result<bool> {
+    let dir = output.model_dir(model);
+    let files = catalog::list_files(output.store.as_ref(), &dir, &dir.prefix()).await?;
+    Ok(files
+        .iter()
+        .any(|f| f.location.as_ref().ends_with(".parquet")))
 }
 
 /// The lock object that keeps two runs from writing one output at once.

@@ -72,6 +72,7 @@ impl Error {
                 ExitStatus::Usage
             }
             Error::Catalog(_) => ExitStatus::Input,
+            Error::Generate(crate::generate::GenerateError::InvalidOptions(_)) => ExitStatus::Usage,
             Error::Sink(_) | Error::Generate(_) => ExitStatus::Output,
             Error::Engine(
                 EngineError::Plan(_) | EngineError::PlanMany(_) | EngineError::NothingToRetry(_),

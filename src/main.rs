@@ -237,16 +237,15 @@ fn main() -> ExitCode {
         }
     };
     let progress = stderr_tty && format == LogFormat::Text && !cli.global.quiet;
-    match runtime.block_on(dispatch(cli, progress)) {
+    match runtime.block_on(dispatch(cli, progress, format == LogFormat::Json)) {
         Ok(status) => ExitCode::from(status as u8),
         Err(e) => {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            tracing::error!("{e}");
-            if format == LogFormat::Json {
-                // Also a plain line, for people reading the scheduler's log.
-                eprintln!("error: {e}");
+            match format {
+                LogFormat::Json => tracing::error!(exit_code = e.exit_status() as u8, "{e}"),
+                LogFormat::Text => eprintln!("error: {e}"),
             }
             ExitCode::from(e.exit_status() as u8)
         }
@@ -280,7 +279,7 @@ fn open_project(g: &Global) -> Result<Project> {
     Ok(project)
 }
 
-async fn dispatch(cli: Cli, progress: bool) -> Result<ExitStatus> {
+async fn dispatch(cli: Cli, progress: bool, json: bool) -> Result<ExitStatus> {
     let g = &cli.global;
     match cli.command {
         Command::Run {
@@ -298,7 +297,7 @@ async fn dispatch(cli: Cli, progress: bool) -> Result<ExitStatus> {
                 progress,
             };
             let record = engine::run(&project, &opts).await?;
-            Ok(summarize(&record))
+            Ok(summarize(&record, json))
         }
         Command::Retry => {
             let project = open_project(g)?;
@@ -339,7 +338,7 @@ async fn dispatch(cli: Cli, progress: bool) -> Result<ExitStatus> {
                 progress,
             };
             let record = engine::run(&project, &opts).await?;
-            Ok(summarize(&record))
+            Ok(summarize(&record, json))
         }
         Command::Backfill {
             from,
@@ -373,7 +372,7 @@ async fn dispatch(cli: Cli, progress: bool) -> Result<ExitStatus> {
                         progress,
                     };
                     let record = engine::run(&project, &opts).await?;
-                    let status = summarize(&record);
+                    let status = summarize(&record, json);
                     if status != ExitStatus::Success {
                         eprintln!(
                             "backfill stopped at {day}; rerun the same command to resume from there"
@@ -584,7 +583,12 @@ fn print_batches(
     Ok(())
 }
 
-fn summarize(record: &RunRecord) -> ExitStatus {
+fn summarize(record: &RunRecord, json: bool) -> ExitStatus {
+    let status = ExitStatus::from_code(record.exit_code.unwrap_or(1));
+    if json {
+        // The run-finished event was already logged as JSON; keep stderr machine-readable.
+        return status;
+    }
     let (ok, failed, skipped, _) = record.counts();
     let secs = record
         .finished_at
@@ -597,7 +601,7 @@ fn summarize(record: &RunRecord) -> ExitStatus {
     for m in record.models.iter().filter(|m| m.status == Status::Failed) {
         eprintln!("  failed {}: {}", m.name, m.error.as_deref().unwrap_or(""));
     }
-    ExitStatus::from_code(record.exit_code.unwrap_or(1))
+    status
 }
 
 #[cfg(test)]

@@ -350,6 +350,11 @@ fn a_run_reads_only_the_partitions_it_needs() {
         let id: &'static str = Box::leak(format!("e{d}").into_boxed_str());
         p.events(day, "a", &[ev(id, time, "u1", "view")]);
     }
+    // The first run builds user_daily from all history (it has no output yet) ...
+    p.shoal(&["run", "--ds", "2026-11-20"]).expect_code(0);
+    let first = std::fs::read_to_string(p.path().join("warehouse/_shoal/latest.json")).unwrap();
+    assert!(first.contains("\"full_refresh\": true"), "{first}");
+    // ... the next one reads only the late window.
     p.shoal(&["run"]).expect_code(0);
     let latest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(p.path().join("warehouse/_shoal/latest.json")).unwrap(),
@@ -441,4 +446,104 @@ fn unused_fields_in_fixtures_compile() {
         ..ev("i", "2026-01-01 00:00:00", "u", "purchase")
     };
     assert_eq!(crate::common::events_batch(&[e]).num_rows(), 1);
+}
+
+#[test]
+fn backfill_runs_each_day_once_and_resumes() {
+    let p = TempProject::with_repo_models();
+    three_days(&p);
+    p.shoal(&["backfill", "--from", "2026-11-19", "--to", "2026-11-21"])
+        .expect_code(0);
+    let records = |p: &TempProject| {
+        std::fs::read_dir(p.path().join("warehouse/_shoal/runs"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "json")
+            })
+            .count()
+    };
+    assert_eq!(records(&p), 3, "one run per day");
+    let dq = p.table("dq_daily", "dt");
+    assert_eq!(dq.len(), 3, "{dq:?}");
+    // Rerun: every day is already committed, nothing runs.
+    p.shoal(&["backfill", "--from", "2026-11-19", "--to", "2026-11-21"])
+        .expect_code(0);
+    assert_eq!(records(&p), 3);
+    // --full-refresh reruns them.
+    p.shoal(&[
+        "backfill",
+        "--from",
+        "2026-11-20",
+        "--to",
+        "2026-11-21",
+        "--full-refresh",
+    ])
+    .expect_code(0);
+    assert_eq!(records(&p), 5);
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let p = TempProject::with_repo_models();
+    three_days(&p);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .args(["run", "--log-format", "json", "--project-dir"])
+        .arg(p.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(lines.len() >= 4, "{stderr}");
+    for l in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}"));
+        assert!(
+            v.get("level").is_some() && v.get("message").is_some(),
+            "{l}"
+        );
+    }
+    assert!(out.stdout.is_empty(), "logs never go to stdout");
+}
+
+#[test]
+fn two_runs_of_one_output_do_not_interleave() {
+    let p = TempProject::with_repo_models();
+    three_days(&p);
+    // A lock held by a live process (this test) makes the run refuse with exit 4.
+    let lock = p.path().join("warehouse/_shoal/lock");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    std::fs::write(
+        &lock,
+        format!(
+            "{{\"run_id\":\"x\",\"pid\":{},\"host\":\"{}\"}}",
+            std::process::id(),
+            host.trim()
+        ),
+    )
+    .unwrap();
+    let run = p.shoal(&["run"]);
+    run.expect_code(4);
+    assert!(
+        run.stderr()
+            .contains("another shoal run holds the output lock"),
+        "{}",
+        run.stderr()
+    );
+    // A lock left by a dead process is taken over.
+    std::fs::write(
+        &lock,
+        format!(
+            "{{\"run_id\":\"x\",\"pid\":999999999,\"host\":\"{}\"}}",
+            host.trim()
+        ),
+    )
+    .unwrap();
+    p.shoal(&["run"]).expect_code(0);
+    assert!(!lock.exists());
 }
