@@ -436,7 +436,7 @@ async fn run_locked(
         &project.events,
         &files,
         &schema,
-        &["event_id", "event_time", "user_id", "event_type"],
+        &[], // every column of SPEC §1 must be present
     )
     .await?;
 
@@ -589,11 +589,14 @@ async fn run_locked(
         }
         done.insert(mr.name.clone(), mr.status);
         match mr.status {
+            Status::Success if mr.rows.is_none() => {
+                tracing::info!(model = %mr.name, ms = mr.duration_ms, "ok (view)")
+            }
             Status::Success => tracing::info!(
                 model = %mr.name,
                 rows = mr.rows.unwrap_or(0),
                 ms = mr.duration_ms,
-                partitions = %mr.partitions_written.join(","),
+                partitions = %summarize_partitions(&mr.partitions_written),
                 "ok"
             ),
             _ => tracing::error!(model = %mr.name, "failed: {}", mr.error.as_deref().unwrap_or("")),
@@ -850,6 +853,16 @@ async fn execute_model(
     )
     .map_err(|e| (FailKind::Model, e.to_string()))?;
     Ok(())
+}
+
+/// `dt=A` or `dt=A..dt=B (n partitions)` for logs; the run record keeps the full list.
+fn summarize_partitions(parts: &[String]) -> String {
+    match parts {
+        [] => "-".into(),
+        [one] if one.is_empty() => "whole table".into(),
+        [one] => one.clone(),
+        [first, .., last] => format!("{first}..{last} ({} partitions)", parts.len()),
+    }
 }
 
 /// Whether a model has any committed Parquet file.

@@ -547,3 +547,110 @@ fn two_runs_of_one_output_do_not_interleave() {
     p.shoal(&["run"]).expect_code(0);
     assert!(!lock.exists());
 }
+
+#[test]
+fn compatible_widenings_are_read_and_incompatible_types_exit_3() {
+    use datafusion::arrow::array::{
+        Int32Array, LargeStringArray, RecordBatch, StringArray, TimestampNanosecondArray,
+    };
+    use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+    use std::sync::Arc;
+    let p = TempProject::with_repo_models();
+    three_days(&p);
+    // user_id as LargeUtf8, event_time in nanoseconds without a time zone,
+    // amount as Int32 and an extra column: all readable.
+    let s = |n: &str| Field::new(n, DataType::Utf8, true);
+    let schema = Arc::new(Schema::new(vec![
+        s("event_id"),
+        Field::new(
+            "event_time",
+            DataType::Timestamp(TimeUnit::Nanosecond, None),
+            true,
+        ),
+        Field::new("user_id", DataType::LargeUtf8, true),
+        s("community_id"),
+        s("event_type"),
+        s("content_id"),
+        s("session_id"),
+        Field::new("amount", DataType::Int32, true),
+        s("order_id"),
+        s("referrer_id"),
+        s("channel"),
+        s("properties"),
+        s("extra_column"),
+    ]));
+    let nulls = || Arc::new(StringArray::from(vec![None::<&str>])) as _;
+    let ns = chrono::NaiveDate::from_ymd_opt(2026, 11, 21)
+        .unwrap()
+        .and_hms_opt(9, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp_nanos_opt()
+        .unwrap();
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from(vec!["w1"])),
+            Arc::new(TimestampNanosecondArray::from(vec![ns])),
+            Arc::new(LargeStringArray::from(vec!["u9"])),
+            Arc::new(StringArray::from(vec!["c1"])),
+            Arc::new(StringArray::from(vec!["purchase"])),
+            nulls(),
+            nulls(),
+            Arc::new(Int32Array::from(vec![7])),
+            nulls(),
+            nulls(),
+            nulls(),
+            nulls(),
+            Arc::new(StringArray::from(vec!["ignored"])),
+        ],
+    )
+    .unwrap();
+    crate::common::write_parquet(
+        &p.path().join("data/events/dt=2026-11-21/wide.parquet"),
+        &batch,
+    );
+    p.shoal(&["run"]).expect_code(0);
+    let rows = p.table("user_daily", "dt, user_id");
+    let u9: Vec<&String> = rows
+        .iter()
+        .filter(|r| r.starts_with("user_id=u9 "))
+        .collect();
+    assert_eq!(u9.len(), 1, "{rows:?}");
+    assert!(
+        u9[0].contains("purchases=1") && u9[0].contains("revenue=7.0"),
+        "{}",
+        u9[0]
+    );
+    assert!(
+        u9[0].contains("first_event_time=2026-11-21T09:00:00Z"),
+        "{}",
+        u9[0]
+    );
+
+    // event_time as a string is not a timestamp: exit 3 naming file and column.
+    let schema = Arc::new(Schema::new(vec![
+        s("event_id"),
+        s("event_time"),
+        s("user_id"),
+        s("event_type"),
+    ]));
+    let one = |v: &str| Arc::new(StringArray::from(vec![v.to_string()])) as _;
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![one("z1"), one("2026-11-21 10:00"), one("u1"), one("view")],
+    )
+    .unwrap();
+    crate::common::write_parquet(
+        &p.path().join("data/events/dt=2026-11-21/strings.parquet"),
+        &batch,
+    );
+    let run = p.shoal(&["run"]);
+    run.expect_code(3);
+    assert!(
+        run.stderr()
+            .contains("strings.parquet: column \"event_time\""),
+        "{}",
+        run.stderr()
+    );
+}
