@@ -3,7 +3,7 @@
 //! Takes [`GenerateOptions`] and an object store; hands on
 //! `root/events/dt=YYYY-MM-DD/part-N.parquet` (hive partitions by the UTC day
 //! an event was *received*) and `root/users/users.parquet`, in the exact
-//! Arrow schemas of [`events_schema`] and [`users_schema`].
+//! Arrow schemas of [`crate::catalog::events_schema`] and [`users_schema`].
 //!
 //! # Data model
 //!
@@ -164,31 +164,6 @@ pub struct GenerateReport {
     pub first_day: NaiveDate,
     /// Last `dt` partition.
     pub last_day: NaiveDate,
-}
-
-/// The Arrow schema of the events files (SPEC §1), without the `dt`
-/// partition column. Every field is nullable: raw data may break the
-/// not-null contract and staging counts such rows as `null_key_rows`.
-pub fn events_schema() -> SchemaRef {
-    let utf8 = |name: &str| Field::new(name, DataType::Utf8, true);
-    Arc::new(Schema::new(vec![
-        utf8("event_id"),
-        Field::new(
-            "event_time",
-            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-            true,
-        ),
-        utf8("user_id"),
-        utf8("community_id"),
-        utf8("event_type"),
-        utf8("content_id"),
-        utf8("session_id"),
-        Field::new("amount", DataType::Float64, true),
-        utf8("order_id"),
-        utf8("referrer_id"),
-        utf8("channel"),
-        utf8("properties"),
-    ]))
 }
 
 /// The Arrow schema of `users/users.parquet` (SPEC §1, optional source).
@@ -808,7 +783,7 @@ impl Ctx {
             session_key: key(seed, Stream::SessionId, 0, 0),
             order_key: key(seed, Stream::OrderId, 0, 0),
             props: writer_properties(),
-            schema: events_schema(),
+            schema: crate::catalog::events_schema(),
         }
     }
 
@@ -2078,7 +2053,7 @@ mod tests {
             .await
             .expect("bytes");
         let reader = ParquetRecordBatchReaderBuilder::try_new(first).expect("parquet");
-        assert_eq!(reader.schema().as_ref(), events_schema().as_ref());
+        assert_eq!(reader.schema().as_ref(), crate::catalog::events_schema().as_ref());
         assert_eq!(
             report.bytes,
             files.iter().map(|(_, b)| b.len() as u64).sum::<u64>()
