@@ -14,3 +14,4 @@ mod pack_community;
 mod pack_util;
 mod staging;
 mod stores;
+mod pack_retention;
