@@ -11,7 +11,8 @@
 mod cli;
 mod common;
 mod pack_community;
+mod pack_retention;
 mod pack_util;
+mod pack_uvi;
 mod staging;
 mod stores;
-mod pack_retention;

@@ -1,5 +1,5 @@
-//! retention_cohorts (SPEC §5.4) on a hand-built history; one run for
-//! 2026-11-21 on a fresh output is a full refresh, so user_daily holds every day.
+//! retention_cohorts (SPEC §5.4) on a hand-built history; one --full-refresh run for
+//! 2026-11-21, so user_daily holds every day.
 
 use crate::pack_util::{assert_rows, evc, project};
 
@@ -54,7 +54,8 @@ fn retention_cohorts_day_n_and_within_n() {
             ("h5", "2026-11-21 08:00:00", "u5"),
         ],
     );
-    p.shoal(&["run", "--ds", "2026-11-21"]).expect_code(0);
+    p.shoal(&["run", "--ds", "2026-11-21", "--full-refresh"])
+        .expect_code(0);
     let all = p.table("retention_cohorts", "cohort_day, n");
     // grid: cohort days D-1 .. D-90 (lookback 90) x N with N <= days since cohort:
     // N=1: 90, 3: 88, 7: 84, 14: 77, 30: 61, 60: 31, 90: 1 -> 432 rows
