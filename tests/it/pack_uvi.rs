@@ -6,6 +6,14 @@ use crate::pack_util::{assert_rows, evc, project, with_amount, with_referrer};
 
 /// D = 2026-11-21, late_days 3, lookback 90 (window 08-24 .. 11-21), u5 deleted.
 pub fn fixture() -> TempProject {
+    let p = events();
+    p.shoal(&["run", "--ds", "2026-11-21", "--full-refresh"])
+        .expect_code(0);
+    p
+}
+
+/// The events of [`fixture`], not run yet.
+pub fn events() -> TempProject {
     let p = project();
     let c1 = Some("c1");
     let e = |id, t, u, k| evc(id, t, u, k, c1, None);
@@ -50,15 +58,6 @@ pub fn fixture() -> TempProject {
             Some(5.0),
         )],
     );
-    // uG joins c1 invited by uA
-    p.events(
-        "2026-11-18",
-        "a",
-        &[with_referrer(
-            e("g1", "2026-11-18 10:00:00", "uG", "join"),
-            "uA",
-        )],
-    );
     p.events(
         "2026-11-19",
         "a",
@@ -70,7 +69,11 @@ pub fn fixture() -> TempProject {
     p.events(
         "2026-11-20",
         "a",
-        &[e("a5", "2026-11-20 10:00:00", "uA", "view")],
+        &[
+            e("a5", "2026-11-20 10:00:00", "uA", "view"),
+            // uG joins c1 invited by uA, its only event
+            with_referrer(e("g1", "2026-11-20 10:00:00", "uG", "join"), "uA"),
+        ],
     );
     p.events(
         "2026-11-21",
@@ -88,10 +91,10 @@ pub fn fixture() -> TempProject {
                 e("x1", "2026-11-21 12:00:00", "u5", "purchase"),
                 Some(100.0),
             ),
+            // uB puts something in the cart after its purchase
+            e("b3", "2026-11-21 12:02:00", "uB", "add_to_cart"),
         ],
     );
-    p.shoal(&["run", "--ds", "2026-11-21", "--full-refresh"])
-        .expect_code(0);
     p
 }
 
@@ -114,10 +117,11 @@ fn user_features_windows_membership_and_referrals() {
                active_days_prev_30=1 events_30=8 likes_90=1 comments_90=2 shares_90=1 comments_30=1 shares_30=1 \
                interactions_30=3 core_actions_90=6 purchases_90=2 revenue_90=40.0 invites_30=1 referred_joins_30=1 \
                first_seen=2026-09-30 age_days=52 is_member=true"),
-            // uB: one day; the purchase without amount counts, revenue 0
+            // uB: one day (like, purchase without amount -> revenue 0, add_to_cart after it)
             r("user_id=uB recency_days=0 active_days_7=1 active_days_30=1 active_days_90=1 active_days_prev_30=0 \
-               events_30=2 interactions_30=1 core_actions_90=2 purchases_90=1 revenue_90=0.0 referred_joins_30=0 \
-               first_seen=2026-11-21 age_days=0 is_member=false"),
+               events_30=3 interactions_30=1 core_actions_90=3 purchases_90=1 revenue_90=0.0 referred_joins_30=0 \
+               first_seen=2026-11-21 age_days=0 is_member=false last_add_to_cart_time_7=2026-11-21T12:02:00Z \
+               last_purchase_time=2026-11-21T12:01:00Z"),
             // uC: a view on 11-10: outside the 7 days
             r("user_id=uC recency_days=11 active_days_7=0 active_days_30=1 active_days_90=1 events_30=1 \
                interactions_30=0 core_actions_90=0 age_days=11 is_member=false"),
@@ -127,8 +131,9 @@ fn user_features_windows_membership_and_referrals() {
             // uF: share 11-15 and the late purchase, both on 11-15 = D - 6 (inside 7 days)
             r("user_id=uF recency_days=6 active_days_7=1 active_days_30=1 active_days_90=1 events_30=2 \
                interactions_30=1 shares_30=1 purchases_90=1 revenue_90=5.0 is_member=false"),
-            // uG: joined c1 on 11-18
-            r("user_id=uG recency_days=3 active_days_7=1 events_30=1 core_actions_90=0 age_days=3 is_member=true"),
+            // uG: joined c1 on 11-20, nothing else
+            r("user_id=uG recency_days=1 active_days_7=1 events_30=1 core_actions_90=0 age_days=1 is_member=true \
+               last_add_to_cart_time_7=NULL last_purchase_time=NULL"),
         ]
         .map(|s| s.to_string()),
     );
