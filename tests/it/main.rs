@@ -11,6 +11,7 @@
 mod cli;
 mod common;
 mod pack_community;
+mod pack_funnels;
 mod pack_retention;
 mod pack_segments;
 mod pack_util;
