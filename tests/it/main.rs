@@ -12,6 +12,7 @@ mod cli;
 mod common;
 mod pack_community;
 mod pack_funnels;
+mod pack_growth;
 mod pack_retention;
 mod pack_segments;
 mod pack_util;
