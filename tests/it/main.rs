@@ -15,6 +15,7 @@ mod pack_funnels;
 mod pack_growth;
 mod pack_retention;
 mod pack_segments;
+mod pack_signals;
 mod pack_util;
 mod pack_uvi;
 mod staging;
