@@ -11,6 +11,7 @@
 mod cli;
 mod common;
 mod pack_community;
+mod pack_experiments;
 mod pack_funnels;
 mod pack_growth;
 mod pack_retention;
