@@ -111,11 +111,46 @@ pub struct TempProject {
     pub dir: tempfile::TempDir,
 }
 
-pub const CONFIG: &str = "project: test\n\
+pub const CONFIG: &str = concat!(
+    "project: test\n\
 sources:\n  events: { location: data/events, partitioning: hive_dt }\n  users: { location: data/users, optional: true }\n  deletions: { location: data/deletions, optional: true }\n\
 output: { location: warehouse }\n\
-run: { ds: latest, late_days: 3, memory_limit: 1GiB, concurrency: 2 }\n\
-vars:\n  event_types: [exposure, view, click, like, comment, share, message, join, quit, checkin, activity_join, signup, add_to_cart, purchase, invite, nps]\n";
+run: { ds: latest, late_days: 3, memory_limit: 1GiB, concurrency: 2 }\n",
+    // the model pack's funnels and segments (same keys as config/shoal.yaml)
+    r#"funnels:
+  - { name: purchase, steps: [exposure, click, add_to_cart, purchase], window: 7d, mode: [] }
+  - { name: referral, steps: [invite, join, purchase], window: 7d, mode: [], match_by: invitee }
+segments:
+  activity_layer:
+    - { name: high_active, when: "active_days_7 >= 3" }
+    - { name: churn_warning, when: "recency_days between 7 and 29 and active_days_prev_30 >= 4" }
+    - { name: silent, when: "recency_days >= 14" }
+    - { name: normal, when: "true" }
+  rfm_map:
+    - { name: Champions,          r: [4, 5], fm: [4, 5] }
+    - { name: Loyal,              r: [3, 5], fm: [3, 5] }
+    - { name: Potential Loyalist, r: [4, 5], fm: [2, 3] }
+    - { name: New Customers,      r: [5, 5], fm: [1, 2] }
+    - { name: Promising,          r: [4, 4], fm: [1, 2] }
+    - { name: Need Attention,     r: [3, 3], fm: [2, 3] }
+    - { name: About To Sleep,     r: [3, 3], fm: [1, 2] }
+    - { name: Cannot Lose Them,   r: [1, 2], fm: [4.5, 5] }
+    - { name: At Risk,            r: [1, 2], fm: [3, 5] }
+    - { name: Hibernating,        r: [2, 2], fm: [1, 3] }
+    - { name: Lost,               r: [1, 1], fm: [1, 3] }
+  recommended_action:
+    high_active: VIP early access / KOL collaboration
+    churn_warning: 1:1 service outreach + exclusive offer
+    silent: personalised push + coupon + activity recall
+    normal: regular content push
+"#,
+    // vars last: tests append their own `  name: value` lines to it
+    "vars:\n  event_types: [exposure, view, click, like, comment, share, message, join, quit, checkin, activity_join, signup, add_to_cart, purchase, invite, nps]\n",
+    r#"  core_actions: [click, like, comment, share, checkin, activity_join, add_to_cart, purchase]
+  retention_days: [1, 3, 7, 14, 30, 60, 90]
+  uvi: { w_like: 0.3, w_comment: 0.4, w_share: 0.3, exp_r7: 0.3, exp_r30: 0.4, exp_r90: 0.3, exp_outer: 0.3333333333333333, tier_high: 80, tier_medium: 50 }
+"#
+);
 
 impl TempProject {
     /// An empty project with the standard config and no models.

@@ -6,8 +6,18 @@
 //! - `cli`      — run, rerun, failures, write–audit–publish, retry, validate, config errors, exit codes
 //! - `staging`  — stg_events, dq_daily and user_daily on hand-built fixtures (expected values by hand)
 //! - `stores`   — the same run on memory:// and file:// gives identical outputs
+//! - `pack_*`   — the model pack (SPEC §5.3–5.11) on hand-built fixtures; `pack_util` holds their helpers
 
 mod cli;
 mod common;
+mod pack_community;
+mod pack_experiments;
+mod pack_funnels;
+mod pack_growth;
+mod pack_retention;
+mod pack_segments;
+mod pack_signals;
+mod pack_util;
+mod pack_uvi;
 mod staging;
 mod stores;

@@ -1,0 +1,160 @@
+/*---
+materialized: daily
+sort_by: [user_id]
+description: >
+  Features of every scored user on ds (SPEC §5.7): the users active at least
+  once in the lookback_days window ending ds, one row each. Windows of k
+  days end at ds ([ds - k + 1, ds]); all counts come from the daily
+  backbones (user_daily, community_user_daily, referrals), never from a
+  rescan of raw events.
+columns:
+  user_id: the user
+  dt: the run day
+  last_active_day: the last day (<= ds) with an event
+  recency_days: ds - last_active_day
+  active_days_7: distinct active days in the 7 days ending ds
+  active_days_30: distinct active days in the 30 days ending ds
+  active_days_90: distinct active days in the 90 days ending ds
+  active_days_prev_30: distinct active days in ds - 59 .. ds - 30
+  events_30: events in the 30 days ending ds
+  likes_90: likes in the 90 days ending ds
+  comments_90: comments in the 90 days ending ds
+  shares_90: shares in the 90 days ending ds
+  comments_30: comments in the 30 days ending ds
+  shares_30: shares in the 30 days ending ds
+  interactions_30: likes + comments + shares in the 30 days ending ds
+  core_actions_90: clicks, likes, comments, shares, checkins, activity_joins, add_to_carts and purchases in 90 days
+  exposures_90: exposure events in 90 days
+  views_90: view events in 90 days
+  purchases_90: purchase events in 90 days
+  revenue_90: purchase amounts in 90 days (0 when none)
+  invites_30: invite events in the 30 days ending ds
+  referred_joins_30: join events in the 30 days ending ds whose referrer_id is this user
+  first_seen: the first active day over all of user_daily
+  age_days: ds - first_seen
+  is_member: the user's latest join/quit (by event_time, up to ds) in at least one community is a join
+  last_add_to_cart_time_7: the latest add_to_cart in the 7 days ending ds, NULL when none
+  last_purchase_time: the latest purchase up to ds, NULL when none
+tests:
+  - { unique: user_id }
+  - { not_null: [user_id, dt, recency_days, active_days_90, first_seen, age_days, is_member, revenue_90] }
+  - { expression: "active_days_7 <= active_days_30 and active_days_30 <= active_days_90" }
+  - { expression: "recency_days >= 0 and recency_days <= age_days" }
+  - { expression: "interactions_30 >= comments_30 + shares_30" }
+---*/
+with history as (
+    select *
+    from user_daily
+    where dt <= date '{{ ds }}'
+),
+
+windowed as (
+    select
+        user_id,
+        max(dt) as last_active_day,
+        count(*) filter (where dt >= date '{{ days_before(ds, 6) }}') as active_days_7,
+        count(*) filter (where dt >= date '{{ days_before(ds, 29) }}') as active_days_30,
+        count(*) filter (where dt >= date '{{ days_before(ds, 89) }}') as active_days_90,
+        count(*) filter (where dt between date '{{ days_before(ds, 59) }}'
+                                      and date '{{ days_before(ds, 30) }}') as active_days_prev_30,
+        coalesce(sum(events) filter (where dt >= date '{{ days_before(ds, 29) }}'), 0) as events_30,
+        coalesce(sum(likes) filter (where dt >= date '{{ days_before(ds, 89) }}'), 0) as likes_90,
+        coalesce(sum(comments) filter (where dt >= date '{{ days_before(ds, 89) }}'), 0) as comments_90,
+        coalesce(sum(shares) filter (where dt >= date '{{ days_before(ds, 89) }}'), 0) as shares_90,
+        coalesce(sum(likes) filter (where dt >= date '{{ days_before(ds, 29) }}'), 0) as likes_30,
+        coalesce(sum(comments) filter (where dt >= date '{{ days_before(ds, 29) }}'), 0) as comments_30,
+        coalesce(sum(shares) filter (where dt >= date '{{ days_before(ds, 29) }}'), 0) as shares_30,
+        coalesce(sum(clicks + likes + comments + shares + checkins + activity_joins + add_to_carts + purchases)
+                 filter (where dt >= date '{{ days_before(ds, 89) }}'), 0) as core_actions_90,
+        coalesce(sum(exposures) filter (where dt >= date '{{ days_before(ds, 89) }}'), 0) as exposures_90,
+        coalesce(sum(views) filter (where dt >= date '{{ days_before(ds, 89) }}'), 0) as views_90,
+        coalesce(sum(purchases) filter (where dt >= date '{{ days_before(ds, 89) }}'), 0) as purchases_90,
+        coalesce(sum(revenue) filter (where dt >= date '{{ days_before(ds, 89) }}'), 0.0) as revenue_90,
+        coalesce(sum(invites) filter (where dt >= date '{{ days_before(ds, 29) }}'), 0) as invites_30,
+        min(dt) as first_seen
+    from history
+    group by user_id
+),
+
+-- SPEC §5.6: the scored population, users active in the lookback_days ending ds
+scored as (
+    select *
+    from windowed
+    where last_active_day >= date '{{ days_before(ds, run.lookback_days - 1) }}'
+),
+
+latest_membership as (
+    select distinct on (community_id, user_id)
+        community_id,
+        user_id,
+        last_membership_event
+    from community_user_daily
+    where dt <= date '{{ ds }}'
+      and last_membership_event is not null
+    order by community_id, user_id, last_membership_time desc,
+             case when last_membership_event = 'quit' then 0 else 1 end
+),
+
+members as (
+    select distinct user_id
+    from latest_membership
+    where last_membership_event = 'join'
+),
+
+carts as (
+    select
+        user_id,
+        max(last_add_to_cart_time) filter (where dt >= date '{{ days_before(ds, 6) }}') as last_add_to_cart_time_7,
+        max(last_purchase_time) as last_purchase_time
+    from community_user_daily
+    where dt <= date '{{ ds }}'
+    group by user_id
+),
+
+referred as (
+    select referrer_id as user_id, count(*) as referred_joins_30
+    from referrals
+    where event_type = 'join'
+      and dt between date '{{ days_before(ds, 29) }}' and date '{{ ds }}'
+    group by referrer_id
+),
+
+final as (
+    select
+        s.user_id,
+        date '{{ ds }}' as dt,
+        s.last_active_day,
+        -- SPEC §5.7 recency_days = D - last active day
+        date '{{ ds }}' - s.last_active_day as recency_days,
+        s.active_days_7,
+        s.active_days_30,
+        s.active_days_90,
+        s.active_days_prev_30,
+        s.events_30,
+        s.likes_90,
+        s.comments_90,
+        s.shares_90,
+        s.comments_30,
+        s.shares_30,
+        -- SPEC §5.7 interactions_30 = likes + comments + shares in 30 days
+        s.likes_30 + s.comments_30 + s.shares_30 as interactions_30,
+        s.core_actions_90,
+        s.exposures_90,
+        s.views_90,
+        s.purchases_90,
+        s.revenue_90,
+        s.invites_30,
+        coalesce(r.referred_joins_30, 0) as referred_joins_30,
+        s.first_seen,
+        -- SPEC §5.7 age_days = D - first_seen
+        date '{{ ds }}' - s.first_seen as age_days,
+        m.user_id is not null as is_member,
+        c.last_add_to_cart_time_7,
+        c.last_purchase_time
+    from scored s
+    left join members m on m.user_id = s.user_id
+    left join carts c on c.user_id = s.user_id
+    left join referred r on r.user_id = s.user_id
+)
+
+select * from final

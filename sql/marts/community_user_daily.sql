@@ -1,0 +1,128 @@
+/*---
+materialized: daily
+rewrites_days: late_days
+sort_by: [community_id, user_id]
+description: >
+  One row per community, user and activity day (UTC), counting only that
+  community's events (SPEC §5.3). Like user_daily it rewrites the days
+  ds - late_days .. ds so late events are folded in; it is the history that
+  community_daily (mau, members) and the user features read, because
+  stg_events only holds the late window. Events with a NULL community_id
+  form their own group (community_id NULL).
+columns:
+  community_id: the community (NULL is its own group)
+  user_id: the user
+  dt: the activity day (UTC)
+  exposures: exposure events that day in that community
+  views: view events
+  clicks: click events
+  likes: like events
+  comments: comment events
+  shares: share events
+  messages: message events
+  joins: join events
+  quits: quit events
+  checkins: checkin events
+  activity_joins: activity_join events
+  signups: signup events
+  add_to_carts: add_to_cart events
+  purchases: purchase events
+  events: all valid events that day in that community
+  revenue: sum of non-null purchase amounts; 0 when there are none
+  last_membership_event: "'join' or 'quit': the latest of the day's join/quit events by event_time (a quit wins a tie); NULL when there was none"
+  last_membership_time: event_time of that event
+  last_add_to_cart_time: latest add_to_cart that day, NULL when none
+  last_purchase_time: latest purchase that day, NULL when none
+tests:
+  - { unique: [community_id, user_id, dt] }
+  - { not_null: [user_id, dt, events, revenue] }
+  - { accepted_values: { column: last_membership_event, values: [join, quit] } }
+  - { expression: "events >= 1" }
+  - { expression: "(last_membership_event is null) = (joins + quits = 0)" }
+---*/
+with activity as (
+    select *
+    from stg_events
+    {% if not run.full_refresh %}
+    where event_date between date '{{ days_before(ds, run.late_days) }}' and date '{{ ds }}'
+    {% else %}
+    where event_date <= date '{{ ds }}'
+    {% endif %}
+),
+
+-- the day's latest join/quit per community and user; on an equal
+-- event_time a quit wins (conservative: not counted as a member)
+membership as (
+    select distinct on (community_id, user_id, event_date)
+        community_id,
+        user_id,
+        event_date,
+        event_type as last_membership_event,
+        event_time as last_membership_time
+    from activity
+    where event_type in ('join', 'quit')
+    order by community_id, user_id, event_date, event_time desc,
+             case when event_type = 'quit' then 0 else 1 end
+),
+
+counts as (
+    select
+        community_id,
+        user_id,
+        event_date,
+        count(*) filter (where event_type = 'exposure') as exposures,
+        count(*) filter (where event_type = 'view') as views,
+        count(*) filter (where event_type = 'click') as clicks,
+        count(*) filter (where event_type = 'like') as likes,
+        count(*) filter (where event_type = 'comment') as comments,
+        count(*) filter (where event_type = 'share') as shares,
+        count(*) filter (where event_type = 'message') as messages,
+        count(*) filter (where event_type = 'join') as joins,
+        count(*) filter (where event_type = 'quit') as quits,
+        count(*) filter (where event_type = 'checkin') as checkins,
+        count(*) filter (where event_type = 'activity_join') as activity_joins,
+        count(*) filter (where event_type = 'signup') as signups,
+        count(*) filter (where event_type = 'add_to_cart') as add_to_carts,
+        count(*) filter (where event_type = 'purchase') as purchases,
+        count(*) as events,
+        -- SPEC §5.2: revenue is the sum of non-null purchase amounts, 0 when none
+        coalesce(sum(amount) filter (where event_type = 'purchase'), 0.0) as revenue,
+        max(event_time) filter (where event_type = 'add_to_cart') as last_add_to_cart_time,
+        max(event_time) filter (where event_type = 'purchase') as last_purchase_time
+    from activity
+    group by community_id, user_id, event_date
+),
+
+final as (
+    select
+        c.community_id,
+        c.user_id,
+        c.event_date as dt,
+        c.exposures,
+        c.views,
+        c.clicks,
+        c.likes,
+        c.comments,
+        c.shares,
+        c.messages,
+        c.joins,
+        c.quits,
+        c.checkins,
+        c.activity_joins,
+        c.signups,
+        c.add_to_carts,
+        c.purchases,
+        c.events,
+        c.revenue,
+        m.last_membership_event,
+        m.last_membership_time,
+        c.last_add_to_cart_time,
+        c.last_purchase_time
+    from counts c
+    left join membership m
+        on (m.community_id is not distinct from c.community_id)
+       and m.user_id = c.user_id
+       and m.event_date = c.event_date
+)
+
+select * from final

@@ -1,0 +1,77 @@
+/*---
+materialized: daily
+rewrites_days: late_days
+sort_by: [content_id]
+description: >
+  Per content and activity day (UTC): views, reactions and the purchases
+  its views led to in the same session; the history content_scores reads
+  (SPEC §5.9). Rewrites ds - late_days .. ds like user_daily.
+columns:
+  content_id: the post / article / product
+  dt: the activity day (UTC)
+  views: view events of the content
+  likes: like events on it
+  comments: comment events on it
+  shares: share events on it
+  session_purchases: purchase events (of any content) later in a session (user, session_key) after a view of this content
+tests:
+  - { unique: [content_id, dt] }
+  - { not_null: [content_id, dt, views, likes, comments, shares, session_purchases] }
+---*/
+with activity as (
+    select *
+    from stg_events
+    {% if not run.full_refresh %}
+    where event_date between date '{{ days_before(ds, run.late_days) }}' and date '{{ ds }}'
+    {% else %}
+    where event_date <= date '{{ ds }}'
+    {% endif %}
+),
+
+reactions as (
+    select
+        content_id,
+        event_date,
+        count(*) filter (where event_type = 'view') as views,
+        count(*) filter (where event_type = 'like') as likes,
+        count(*) filter (where event_type = 'comment') as comments,
+        count(*) filter (where event_type = 'share') as shares
+    from activity
+    where content_id is not null
+    group by content_id, event_date
+),
+
+first_views as (
+    -- the first view of each content in each session
+    select content_id, user_id, session_key, event_date, min(event_time) as viewed_at
+    from activity
+    where event_type = 'view' and content_id is not null
+    group by content_id, user_id, session_key, event_date
+),
+
+converted as (
+    -- SPEC §5.9: purchases in the same session after a view
+    select v.content_id, v.event_date, count(*) as session_purchases
+    from first_views v
+    join activity p
+        on p.user_id = v.user_id
+       and p.session_key = v.session_key
+       and p.event_type = 'purchase'
+       and p.event_time > v.viewed_at
+    group by v.content_id, v.event_date
+),
+
+final as (
+    select
+        r.content_id,
+        r.event_date as dt,
+        r.views,
+        r.likes,
+        r.comments,
+        r.shares,
+        coalesce(c.session_purchases, 0) as session_purchases
+    from reactions r
+    left join converted c on c.content_id = r.content_id and c.event_date = r.event_date
+)
+
+select * from final
