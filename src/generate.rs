@@ -2053,7 +2053,10 @@ mod tests {
             .await
             .expect("bytes");
         let reader = ParquetRecordBatchReaderBuilder::try_new(first).expect("parquet");
-        assert_eq!(reader.schema().as_ref(), crate::catalog::events_schema().as_ref());
+        assert_eq!(
+            reader.schema().as_ref(),
+            crate::catalog::events_schema().as_ref()
+        );
         assert_eq!(
             report.bytes,
             files.iter().map(|(_, b)| b.len() as u64).sum::<u64>()

@@ -263,6 +263,12 @@ pub async fn write_staged(
     if let Some(f) = open.take() {
         files.push(close(f, &dir).await?);
     }
+    if files.is_empty() {
+        // No rows: one empty file keeps the table's schema readable and
+        // marks the model as built (in the run day's partition for daily models).
+        let f = new_file(partitioned.map(|r| r.to), n)?;
+        files.push(close(f, &dir).await?);
+    }
     for f in &mut files {
         let path = Path::from(f.path.as_str());
         f.bytes = store
