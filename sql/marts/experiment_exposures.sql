@@ -5,8 +5,8 @@ sort_by: [experiment, user_id]
 description: >
   Users' first event carrying an experiment on each activity day: the
   assignment history experiment_results reads (SPEC §5.10). `experiment`
-  and `variant` come from the JSON `properties` (extracted with regexp_match
-  until the json_get_str UDF lands). Rewrites ds - late_days .. ds.
+  and `variant` come from the JSON `properties` (json_get_str, top-level
+  keys). Rewrites ds - late_days .. ds.
 columns:
   experiment: properties.experiment
   variant: properties.variant (NULL when absent)
@@ -32,9 +32,8 @@ tagged as (
         user_id,
         event_date,
         event_time,
-        -- TODO(json_get_str): string values of the "experiment" and "variant" keys
-        regexp_match(properties, '"experiment"\s*:\s*"([^"]*)"')[1] as experiment,
-        regexp_match(properties, '"variant"\s*:\s*"([^"]*)"')[1] as variant
+        json_get_str(properties, 'experiment') as experiment,
+        json_get_str(properties, 'variant') as variant
     from activity
     where properties is not null
 ),

@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::prelude::SessionContext;
 
@@ -46,25 +46,7 @@ fn micros(t: &str) -> i64 {
 }
 
 pub fn events_schema() -> Arc<Schema> {
-    let s = |n: &str| Field::new(n, DataType::Utf8, true);
-    Arc::new(Schema::new(vec![
-        s("event_id"),
-        Field::new(
-            "event_time",
-            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-            true,
-        ),
-        s("user_id"),
-        s("community_id"),
-        s("event_type"),
-        s("content_id"),
-        s("session_id"),
-        Field::new("amount", DataType::Float64, true),
-        s("order_id"),
-        s("referrer_id"),
-        s("channel"),
-        s("properties"),
-    ]))
+    shoal::catalog::events_schema()
 }
 
 pub fn events_batch(rows: &[Ev]) -> RecordBatch {
