@@ -75,10 +75,7 @@ fn full_run_commits_every_model_and_writes_run_record() {
         "{files:?}"
     );
     assert!(p.path().join("warehouse/dq_daily/dt=2026-11-21").is_dir());
-    let latest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(p.path().join("warehouse/_shoal/latest.json")).unwrap(),
-    )
-    .unwrap();
+    let latest = p.latest();
     assert_eq!(latest["ds"], "2026-11-21");
     assert_eq!(latest["status"], "success");
     assert_eq!(latest["exit_code"], 0);
@@ -98,12 +95,7 @@ fn full_run_commits_every_model_and_writes_run_record() {
         jsonl.lines().count(),
         1 + latest["models"].as_array().unwrap().len()
     );
-    let ud = latest["models"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == "user_daily")
-        .unwrap();
+    let ud = crate::common::model_record(&latest, "user_daily");
     assert_eq!(ud["status"], "success");
     assert_eq!(
         ud["rows"], 6,
@@ -145,19 +137,8 @@ fn failing_model_skips_its_downstream_and_commits_the_rest() {
     assert_eq!(p.table("d", "dt"), ["dt=2026-11-21 n=3"]);
     assert!(p.files("b").is_empty());
     assert!(p.files("c").is_empty());
-    let latest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(p.path().join("warehouse/_shoal/latest.json")).unwrap(),
-    )
-    .unwrap();
-    let status = |n: &str| {
-        latest["models"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["name"] == n)
-            .unwrap()["status"]
-            .clone()
-    };
+    let latest = p.latest();
+    let status = |n: &str| crate::common::model_record(&latest, n)["status"].clone();
     assert_eq!(status("a"), "success");
     assert_eq!(status("b"), "failed");
     assert_eq!(status("c"), "skipped");
@@ -186,14 +167,8 @@ fn failing_blocking_test_keeps_previous_partition_visible() {
         files_before,
         "the previous partition is untouched"
     );
-    let latest = std::fs::read_to_string(p.path().join("warehouse/_shoal/latest.json")).unwrap();
-    let latest: serde_json::Value = serde_json::from_str(&latest).unwrap();
-    let d = latest["models"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == "d")
-        .unwrap();
+    let latest = p.latest();
+    let d = crate::common::model_record(&latest, "d");
     assert_eq!(d["status"], "skipped");
 }
 
@@ -211,10 +186,7 @@ fn retry_reruns_only_failed_and_skipped_models_with_recorded_ds() {
         "{}",
         run.stderr()
     );
-    let latest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(p.path().join("warehouse/_shoal/latest.json")).unwrap(),
-    )
-    .unwrap();
+    let latest = p.latest();
     assert_eq!(latest["command"], "retry");
     assert_eq!(latest["ds"], "2026-11-20");
     let mut names: Vec<String> = latest["models"]
@@ -356,16 +328,8 @@ fn a_run_reads_only_the_partitions_it_needs() {
     assert!(first.contains("\"full_refresh\": true"), "{first}");
     // ... the next one reads only the late window.
     p.shoal(&["run"]).expect_code(0);
-    let latest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(p.path().join("warehouse/_shoal/latest.json")).unwrap(),
-    )
-    .unwrap();
-    let ud = latest["models"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == "user_daily")
-        .unwrap();
+    let latest = p.latest();
+    let ud = crate::common::model_record(&latest, "user_daily");
     let parts: Vec<&str> = ud["partitions_read"]
         .as_array()
         .unwrap()
@@ -383,12 +347,7 @@ fn a_run_reads_only_the_partitions_it_needs() {
         ]
     );
     assert_eq!(ud["files_read"].as_array().unwrap().len(), 4);
-    let dq = latest["models"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == "dq_daily")
-        .unwrap();
+    let dq = crate::common::model_record(&latest, "dq_daily");
     assert!(dq["partitions_read"].as_array().unwrap().len() <= 4);
 }
 

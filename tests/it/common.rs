@@ -192,6 +192,13 @@ impl TempProject {
         query_dir(&self.path().join("warehouse").join(model), order_by)
     }
 
+    /// The last run record, `warehouse/_shoal/latest.json`.
+    pub fn latest(&self) -> serde_json::Value {
+        let text =
+            std::fs::read_to_string(self.path().join("warehouse/_shoal/latest.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
     /// Files (relative paths) under the output dir of a model.
     pub fn files(&self, model: &str) -> Vec<String> {
         let root = self.path().join("warehouse").join(model);
@@ -217,6 +224,16 @@ fn walkdir(p: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// The entry of model `name` in a run record.
+pub fn model_record<'a>(record: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    record["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("no model {name} in the run record: {record}"))
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {
