@@ -1,29 +1,8 @@
 //! referral_daily, checkin_curve (SPEC §5.9) and path_edges (SPEC §5.10),
 //! each on its own hand-built fixture, run day 2026-11-21 (full refresh).
 
-use std::collections::BTreeMap;
-
-use crate::common::{Ev, TempProject};
-use crate::pack_util::{assert_rows, evc, project, with_referrer};
-
-/// Writes the events grouped by partition and runs 2026-11-21 as a full refresh.
-fn run(evs: Vec<(&'static str, Ev)>) -> TempProject {
-    let p = project();
-    let mut days: BTreeMap<&str, Vec<Ev>> = BTreeMap::new();
-    for (d, e) in evs {
-        days.entry(d).or_default().push(e);
-    }
-    for (d, evs) in &days {
-        p.events(d, "a", evs);
-    }
-    p.shoal(&["run", "--ds", "2026-11-21", "--full-refresh"])
-        .expect_code(0);
-    p
-}
-
-fn e(id: &'static str, t: &'static str, u: &'static str, k: &'static str) -> Ev {
-    evc(id, t, u, k, Some("c1"), None)
-}
+use crate::common::Ev;
+use crate::pack_util::{assert_rows, c1_event as e, run_full_refresh as run, with_referrer};
 
 #[test]
 fn referral_daily_k_factor_and_first_purchases() {

@@ -1,28 +1,8 @@
 //! event_anomalies (SPEC §5.10) and content_scores (SPEC §5.9) on
 //! hand-built fixtures, run day 2026-11-21 (full refresh).
 
-use std::collections::BTreeMap;
-
-use crate::common::{Ev, TempProject};
-use crate::pack_util::{assert_rows, evc, project};
-
-fn run(evs: Vec<(&'static str, Ev)>) -> TempProject {
-    let p = project();
-    let mut days: BTreeMap<&str, Vec<Ev>> = BTreeMap::new();
-    for (d, e) in evs {
-        days.entry(d).or_default().push(e);
-    }
-    for (d, evs) in &days {
-        p.events(d, "a", evs);
-    }
-    p.shoal(&["run", "--ds", "2026-11-21", "--full-refresh"])
-        .expect_code(0);
-    p
-}
-
-fn e(id: &'static str, t: &'static str, u: &'static str, k: &'static str) -> Ev {
-    evc(id, t, u, k, Some("c1"), None)
-}
+use crate::common::Ev;
+use crate::pack_util::{assert_rows, c1_event as e, run_full_refresh as run};
 
 #[test]
 fn event_anomalies_against_28_day_baseline() {

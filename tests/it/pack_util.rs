@@ -119,3 +119,24 @@ pub fn assert_rows(actual: &[String], expected: &[String]) {
         }
     }
 }
+
+/// An event in community c1 with no content.
+pub fn c1_event(id: &'static str, t: &'static str, u: &'static str, k: &'static str) -> Ev {
+    evc(id, t, u, k, Some("c1"), None)
+}
+
+/// Writes `(partition day, event)` pairs grouped by partition and runs
+/// 2026-11-21 as a full refresh.
+pub fn run_full_refresh(evs: Vec<(&'static str, Ev)>) -> TempProject {
+    let p = project();
+    let mut days: std::collections::BTreeMap<&str, Vec<Ev>> = Default::default();
+    for (d, e) in evs {
+        days.entry(d).or_default().push(e);
+    }
+    for (d, evs) in &days {
+        p.events(d, "a", evs);
+    }
+    p.shoal(&["run", "--ds", "2026-11-21", "--full-refresh"])
+        .expect_code(0);
+    p
+}
