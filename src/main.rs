@@ -23,7 +23,14 @@ use shoal::{Error, ExitStatus, Result};
 ///   shoal backfill --from 2026-10-01 --to 2026-10-31
 ///   shoal query "select * from dq_daily order by dt desc limit 5"
 #[derive(Debug, Parser)]
-#[command(name = "shoal", version, about, long_about, propagate_version = true)]
+#[command(
+    name = "shoal",
+    version,
+    about,
+    long_about,
+    propagate_version = true,
+    verbatim_doc_comment
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
