@@ -65,17 +65,9 @@ monthly as (
     group by community_id
 ),
 
--- latest join/quit per community and user over every committed day up to ds
 latest_membership as (
-    select distinct on (community_id, user_id)
-        community_id,
-        user_id,
-        last_membership_event
-    from community_user_daily
-    where dt <= date '{{ ds }}'
-      and last_membership_event is not null
-    order by community_id, user_id, last_membership_time desc,
-             case when last_membership_event = 'quit' then 0 else 1 end
+    select community_id, user_id, last_membership_event
+    from community_membership
 ),
 
 membership as (

@@ -39,31 +39,29 @@ deduplicated as (
 
 -- Sessions where session_id is null: per user and UTC day, a new session
 -- starts after a gap of more than 30 minutes (so incremental and full
--- refresh runs derive the same sessions).
-sessionless as (
+-- refresh runs derive the same sessions). Rows with a session_id form their
+-- own window partition and keep their id. One chain of windows over
+-- `deduplicated`, so the deduplication runs once.
+gaps as (
     select
-        event_id,
-        user_id,
-        event_date,
-        event_time,
+        *,
         case
             when lag(event_time) over w is null
               or event_time - lag(event_time) over w > interval '30 minutes' then 1
             else 0
         end as starts_session
     from deduplicated
-    where session_id is null
-    window w as (partition by user_id, event_date order by event_time, event_id)
+    window w as (partition by user_id, event_date, session_id is null order by event_time, event_id)
 ),
 
-derived as (
+sessionized as (
     select
-        event_id,
-        concat(user_id, '/', cast(event_date as varchar), '/',
-               cast(sum(starts_session) over (
-                   partition by user_id, event_date order by event_time, event_id
-                   rows between unbounded preceding and current row) as varchar)) as derived_session
-    from sessionless
+        *,
+        sum(starts_session) over (
+            partition by user_id, event_date, session_id is null
+            order by event_time, event_id
+            rows between unbounded preceding and current row) as session_no
+    from gaps
 ),
 
 final as (
@@ -82,11 +80,11 @@ final as (
         d.properties,
         d.dt,
         d.event_date,
-        coalesce(d.session_id, s.derived_session) as session_key,
+        coalesce(d.session_id,
+                 concat(d.user_id, '/', cast(d.event_date as varchar), '/', cast(d.session_no as varchar))) as session_key,
         d.event_type in ({% for t in var.event_types %}'{{ t }}'{% if not loop.last %}, {% endif %}{% endfor %}) as is_known_type,
         x.user_id is not null as is_deleted
-    from deduplicated d
-    left join derived s on s.event_id = d.event_id
+    from sessionized d
     left join (select distinct user_id from deletions where user_id is not null) x
         on x.user_id = d.user_id
 )
