@@ -340,11 +340,9 @@ pub async fn run(project: &Project, opts: &RunOptions) -> Result<RunRecord> {
     let started = Utc::now();
     let ds = project.resolve_ds(opts.ds.as_deref()).await?;
     let run_id = crate::runlog::new_run_id();
-    let config = project.config();
     let lock = acquire_lock(&project.output, &run_id).await?;
     let result = run_locked(project, opts, ds, &run_id, started).await;
     release_lock(&project.output, &lock).await;
-    let _ = config;
     result
 }
 

@@ -208,12 +208,11 @@ pub async fn write_staged(
     let mut open: Option<OpenFile> = None;
     let mut n = 0usize;
     let new_file = |day: Option<NaiveDate>, n: usize| -> Result<OpenFile, SinkError> {
-        let rel = match day {
-            Some(d) => format!("dt={d}/part-{n}.parquet"),
-            None => format!("part-{n}.parquet"),
+        let parent = match day {
+            Some(d) => dir.prefix().join(format!("dt={d}").as_str()),
+            None => dir.prefix(),
         };
-        let path = Path::parse(format!("{}{}", dir.prefix().as_ref().to_owned() + "/", rel))
-            .map_err(|e| storage_err(&dir, &dir.prefix(), e))?;
+        let path = parent.join(format!("part-{n}.parquet").as_str());
         let writer = BufWriter::new(Arc::clone(&store), path.clone());
         let writer =
             AsyncArrowWriter::try_new(writer, Arc::clone(&file_schema), Some(props.clone()))
