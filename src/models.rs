@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Datelike, Duration, NaiveDate, Utc};
 use datafusion::common::utils::datafusion_strsim::levenshtein;
 use datafusion::sql::parser::{DFParser, Statement as DfStatement};
 use datafusion::sql::resolve::resolve_table_references;
@@ -335,15 +335,53 @@ impl TemplateContext {
     }
 }
 
-/// `{{ days_before(ds, n) }}`: the day `n` days before `day`, as `YYYY-MM-DD`.
-fn days_before(day: String, n: i64) -> Result<String, minijinja::Error> {
-    let d = NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|_| {
+fn parse_day(func: &str, day: &str) -> Result<NaiveDate, minijinja::Error> {
+    NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| {
         minijinja::Error::new(
             minijinja::ErrorKind::InvalidOperation,
-            format!("days_before: {day:?} is not a YYYY-MM-DD day"),
+            format!("{func}: {day:?} is not a YYYY-MM-DD day"),
         )
-    })?;
-    Ok((d - Duration::days(n)).format("%Y-%m-%d").to_string())
+    })
+}
+
+fn fmt_day(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// `{{ days_before(ds, n) }}`: the day `n` days before `day`, as `YYYY-MM-DD`.
+fn days_before(day: String, n: i64) -> Result<String, minijinja::Error> {
+    Ok(fmt_day(parse_day("days_before", &day)? - Duration::days(n)))
+}
+
+/// `{{ week_start(ds) }}`: the Monday of the ISO week of `day`.
+fn week_start(day: String) -> Result<String, minijinja::Error> {
+    let d = parse_day("week_start", &day)?;
+    Ok(fmt_day(
+        d - Duration::days(i64::from(d.weekday().num_days_from_monday())),
+    ))
+}
+
+/// `{{ quarter_start(ds, n) }}`: the first day of the calendar quarter of
+/// `day`, or of the quarter `n` quarters earlier.
+fn quarter_start(day: String, n: Option<i64>) -> Result<String, minijinja::Error> {
+    let d = parse_day("quarter_start", &day)?;
+    let q = i64::from(d.year()) * 4 + i64::from(d.month0() / 3) - n.unwrap_or(0);
+    let (y, m) = (q.div_euclid(4), q.rem_euclid(4) * 3 + 1);
+    i32::try_from(y)
+        .ok()
+        .and_then(|y| NaiveDate::from_ymd_opt(y, m as u32, 1))
+        .map(fmt_day)
+        .ok_or_else(|| {
+            minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!("quarter_start: no quarter {n:?} before {day}"),
+            )
+        })
+}
+
+/// `{{ days_between(a, b) }}`: b - a in days.
+fn days_between(a: String, b: String) -> Result<i64, minijinja::Error> {
+    Ok((parse_day("days_between", &b)? - parse_day("days_between", &a)?).num_days())
 }
 
 fn template_env() -> minijinja::Environment<'static> {
@@ -352,6 +390,9 @@ fn template_env() -> minijinja::Environment<'static> {
     env.set_keep_trailing_newline(true);
     env.add_function("days_before", days_before);
     env.add_function("days_after", |day: String, n: i64| days_before(day, -n));
+    env.add_function("week_start", week_start);
+    env.add_function("quarter_start", quarter_start);
+    env.add_function("days_between", days_between);
     env
 }
 
@@ -920,6 +961,33 @@ mod tests {
 
     fn names(dag: &Dag) -> Vec<&str> {
         dag.models.iter().map(|m| m.name.as_str()).collect()
+    }
+
+    #[test]
+    fn calendar_helpers_find_iso_weeks_and_quarters() {
+        // 2026-10-30 is a Friday: its ISO week starts Monday 2026-10-26.
+        assert_eq!(week_start("2026-10-30".into()).unwrap(), "2026-10-26");
+        assert_eq!(week_start("2026-10-26".into()).unwrap(), "2026-10-26");
+        // a Sunday belongs to the week that started six days earlier
+        assert_eq!(week_start("2026-11-01".into()).unwrap(), "2026-10-26");
+        assert_eq!(
+            quarter_start("2026-10-30".into(), None).unwrap(),
+            "2026-10-01"
+        );
+        assert_eq!(
+            quarter_start("2026-09-30".into(), None).unwrap(),
+            "2026-07-01"
+        );
+        // one quarter back from Q1 wraps into the previous year
+        assert_eq!(
+            quarter_start("2026-02-10".into(), Some(1)).unwrap(),
+            "2025-10-01"
+        );
+        assert_eq!(
+            days_between("2026-10-01".into(), "2026-10-30".into()).unwrap(),
+            29
+        );
+        assert!(week_start("30/10/2026".into()).is_err());
     }
 
     #[test]

@@ -29,6 +29,11 @@ columns:
   purchases: purchase events
   events: all valid events that day in that community
   revenue: sum of non-null purchase amounts; 0 when there are none
+  sessions: distinct sessions with an event in this community
+  bounced_sessions: those sessions without a core action in this community (vars.core_actions)
+  nps_responses: nps events with properties.nps_score in 0..10
+  nps_promoters: of those, scores 9-10
+  nps_detractors: of those, scores 0-6
   last_membership_event: "'join' or 'quit': the latest of the day's join/quit events by event_time (a quit wins a tie); NULL when there was none"
   last_membership_time: event_time of that event
   last_add_to_cart_time: latest add_to_cart that day, NULL when none
@@ -87,6 +92,14 @@ counts as (
         count(*) as events,
         -- SPEC §5.2: revenue is the sum of non-null purchase amounts, 0 when none
         coalesce(sum(amount) filter (where event_type = 'purchase'), 0.0) as revenue,
+        count(distinct session_key) as sessions,
+        count(distinct session_key)
+            - count(distinct session_key) filter (where event_type in ({% for t in var.core_actions %}'{{ t }}'{% if not loop.last %}, {% endif %}{% endfor %}))
+            as bounced_sessions,
+        -- SPEC §5.8 nps: answers carry properties.nps_score 0..10
+        count(*) filter (where event_type = 'nps' and json_get_float(properties, 'nps_score') between 0 and 10) as nps_responses,
+        count(*) filter (where event_type = 'nps' and json_get_float(properties, 'nps_score') between 9 and 10) as nps_promoters,
+        count(*) filter (where event_type = 'nps' and json_get_float(properties, 'nps_score') between 0 and 6) as nps_detractors,
         max(event_time) filter (where event_type = 'add_to_cart') as last_add_to_cart_time,
         max(event_time) filter (where event_type = 'purchase') as last_purchase_time
     from activity
@@ -114,6 +127,11 @@ final as (
         c.purchases,
         c.events,
         c.revenue,
+        c.sessions,
+        c.bounced_sessions,
+        c.nps_responses,
+        c.nps_promoters,
+        c.nps_detractors,
         m.last_membership_event,
         m.last_membership_time,
         c.last_add_to_cart_time,

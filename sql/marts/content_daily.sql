@@ -1,13 +1,14 @@
 /*---
 materialized: daily
 rewrites_days: late_days
-sort_by: [content_id]
+sort_by: [content_id, community_id]
 description: >
-  Per content and activity day (UTC): views, reactions and the purchases
+  Per content, community and activity day (UTC): views, reactions and the purchases
   its views led to in the same session; the history content_scores reads
   (SPEC §5.9). Rewrites ds - late_days .. ds like user_daily.
 columns:
   content_id: the post / article / product
+  community_id: the community the events happened in (NULL is its own group)
   dt: the activity day (UTC)
   views: view events of the content
   likes: like events on it
@@ -15,7 +16,7 @@ columns:
   shares: share events on it
   session_purchases: purchase events (of any content) later in a session (user, session_key) after a view of this content
 tests:
-  - { unique: [content_id, dt] }
+  - { unique: [content_id, community_id, dt] }
   - { not_null: [content_id, dt, views, likes, comments, shares, session_purchases] }
 ---*/
 with activity as (
@@ -31,6 +32,7 @@ with activity as (
 reactions as (
     select
         content_id,
+        community_id,
         event_date,
         count(*) filter (where event_type = 'view') as views,
         count(*) filter (where event_type = 'like') as likes,
@@ -38,32 +40,33 @@ reactions as (
         count(*) filter (where event_type = 'share') as shares
     from activity
     where content_id is not null
-    group by content_id, event_date
+    group by content_id, community_id, event_date
 ),
 
 first_views as (
     -- the first view of each content in each session
-    select content_id, user_id, session_key, event_date, min(event_time) as viewed_at
+    select content_id, community_id, user_id, session_key, event_date, min(event_time) as viewed_at
     from activity
     where event_type = 'view' and content_id is not null
-    group by content_id, user_id, session_key, event_date
+    group by content_id, community_id, user_id, session_key, event_date
 ),
 
 converted as (
     -- SPEC §5.9: purchases in the same session after a view
-    select v.content_id, v.event_date, count(*) as session_purchases
+    select v.content_id, v.community_id, v.event_date, count(*) as session_purchases
     from first_views v
     join activity p
         on p.user_id = v.user_id
        and p.session_key = v.session_key
        and p.event_type = 'purchase'
        and p.event_time > v.viewed_at
-    group by v.content_id, v.event_date
+    group by v.content_id, v.community_id, v.event_date
 ),
 
 final as (
     select
         r.content_id,
+        r.community_id,
         r.event_date as dt,
         r.views,
         r.likes,
@@ -71,7 +74,10 @@ final as (
         r.shares,
         coalesce(c.session_purchases, 0) as session_purchases
     from reactions r
-    left join converted c on c.content_id = r.content_id and c.event_date = r.event_date
+    left join converted c
+        on c.content_id = r.content_id
+       and (c.community_id is not distinct from r.community_id)
+       and c.event_date = r.event_date
 )
 
 select * from final

@@ -27,12 +27,14 @@ columns:
   events: all valid events that day, unknown types included
   revenue: sum of non-null purchase amounts; 0 when there are none
   sessions: distinct sessions (session_id, or derived with a 30-minute gap)
+  bounced_sessions: sessions of the day without any core action (vars.core_actions; SPEC §5.3)
   first_event_time: first event that day
   last_event_time: last event that day
 tests:
   - { unique: [user_id, dt] }
   - { not_null: [user_id, dt, events, revenue, sessions] }
   - { expression: "events >= 1 and sessions >= 1" }
+  - { expression: "bounced_sessions between 0 and sessions" }
   - { expression: "first_event_time <= last_event_time" }
 ---*/
 with activity as (
@@ -67,6 +69,9 @@ final as (
         count(*) as events,
         coalesce(sum(amount) filter (where event_type = 'purchase'), 0.0) as revenue,
         count(distinct session_key) as sessions,
+        count(distinct session_key)
+            - count(distinct session_key) filter (where event_type in ({% for t in var.core_actions %}'{{ t }}'{% if not loop.last %}, {% endif %}{% endfor %}))
+            as bounced_sessions,
         min(event_time) as first_event_time,
         max(event_time) as last_event_time
     from activity

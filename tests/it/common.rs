@@ -131,6 +131,24 @@ segments:
     r#"  core_actions: [click, like, comment, share, checkin, activity_join, add_to_cart, purchase]
   retention_days: [1, 3, 7, 14, 30, 60, 90]
   uvi: { w_like: 0.3, w_comment: 0.4, w_share: 0.3, exp_r7: 0.3, exp_r30: 0.4, exp_r90: 0.3, exp_outer: 0.3333333333333333, tier_high: 80, tier_medium: 50 }
+  health:
+    - { indicator: member_growth, target: 0.02, direction: ">=", action: grow }
+    - { indicator: quit_rate, target: 0.02, direction: "<=", action: keep }
+    - { indicator: stickiness, target: 0.20, direction: ">=", action: habit }
+    - { indicator: activity_rate, target: 0.30, direction: ">=", action: wake }
+    - { indicator: messages_per_active_member, target: 3.0, direction: ">=", action: talk }
+    - { indicator: interaction_rate, target: 0.15, direction: ">=", action: engage }
+    - { indicator: nps, target: 30, direction: ">=", action: "listen, don't sell" }
+    - { indicator: arpu, target: 5.0, direction: ">=", action: sell }
+    - { indicator: activity_conversion, target: 0.20, direction: ">=", action: events }
+    - { indicator: bounce_rate, target: 0.12, direction: "<=", action: onboard }
+  kpi_targets:
+    interaction_rate: { target: 0.15, direction: ">=" }
+    retention_7d: { target: 0.30, direction: ">=" }
+    purchase_conversion: { target: 0.05, direction: ">=" }
+    bounce_rate: { target: 0.12, direction: "<=" }
+    active_user_growth: { target: 0.0, direction: ">=" }
+    stickiness: { target: 0.20, direction: ">=" }
 "#
 );
 

@@ -128,6 +128,12 @@ pub fn c1_event(id: &'static str, t: &'static str, u: &'static str, k: &'static 
 /// Writes `(partition day, event)` pairs grouped by partition and runs
 /// 2026-11-21 as a full refresh.
 pub fn run_full_refresh(evs: Vec<(&'static str, Ev)>) -> TempProject {
+    run_full_refresh_at("2026-11-21", evs)
+}
+
+/// Writes `(partition day, event)` pairs grouped by partition and runs day
+/// `ds` as a full refresh.
+pub fn run_full_refresh_at(ds: &str, evs: Vec<(&'static str, Ev)>) -> TempProject {
     let p = project();
     let mut days: std::collections::BTreeMap<&str, Vec<Ev>> = Default::default();
     for (d, e) in evs {
@@ -136,7 +142,7 @@ pub fn run_full_refresh(evs: Vec<(&'static str, Ev)>) -> TempProject {
     for (d, evs) in &days {
         p.events(d, "a", evs);
     }
-    p.shoal(&["run", "--ds", "2026-11-21", "--full-refresh"])
+    p.shoal(&["run", "--ds", ds, "--full-refresh"])
         .expect_code(0);
     p
 }
