@@ -31,12 +31,15 @@ What it checks
 How it is run
     PY=$(.ci/pyenv)
     $PY tests/py/crosscheck.py --project DIR --ds YYYY-MM-DD [--tables a,b] [--show N]
+                               [--config PATH] [--set KEY=VALUE ...]
 
     DIR is a shoal project: config/shoal.yaml, the events at
     sources.events.location and shoal's outputs at output.location, both
-    relative to DIR (or file:// URLs). Prints "<table>: N rows compared, OK"
+    relative to DIR (or file:// URLs). Pass the same --config / --set
+    overrides the shoal run was given. Prints "<table>: N rows compared, OK"
     per table; on a mismatch it prints the first differing rows and columns
-    and exits 1. Exit 2: the project or an output partition cannot be read.
+    and exits 1; a missing output partition or column is a mismatch too.
+    Exit 2: bad arguments or an unreadable config.
 
 Readings where the SPEC is silent (shoal's reading, noted where used):
     * derived sessions (§1 "when null, sessions are derived (30 min gap)"):
@@ -83,12 +86,14 @@ UVI_DEFAULTS = {
 class Ctx:
     """Everything the reference computations need: the run day and the config."""
 
-    def __init__(self, project: pathlib.Path, ds: dt.date):
-        cfg_path = project / "config" / "shoal.yaml"
+    def __init__(self, project: pathlib.Path, ds: dt.date, overrides=(), config="config/shoal.yaml"):
+        cfg_path = project / config
         try:
             cfg = yaml.safe_load(cfg_path.read_text())
         except OSError as e:
             fail_usage(f"{cfg_path}: cannot read the config: {e}")
+        for item in overrides:
+            apply_override(cfg, item)
         self.project = project
         self.ds = ds
         self.cfg = cfg
@@ -110,6 +115,18 @@ class Ctx:
         self.activity_layer = seg["activity_layer"]
         self.rfm_map = seg["rfm_map"]
         self.recommended_action = seg.get("recommended_action") or {}
+
+
+def apply_override(cfg: dict, item: str) -> None:
+    """--set run.late_days=2, as shoal's --set: a dotted key and a YAML value."""
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        fail_usage(f"--set {item!r}: expected KEY=VALUE, e.g. run.late_days=2")
+    node = cfg
+    *parents, leaf = key.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = yaml.safe_load(value)
 
 
 def fail_usage(msg: str) -> None:
@@ -701,31 +718,36 @@ def sort_key(row):
 
 
 def read_output(con, ctx, table, columns):
+    """shoal's rows of the partition dt = D, or an error message."""
     part = ctx.warehouse / table / f"dt={ctx.ds.isoformat()}"
-    files = sorted(part.glob("*.parquet"))
-    if not files:
-        print(f"{table}: no output partition {part}", file=sys.stderr)
-        return None
+    if not sorted(part.glob("*.parquet")):
+        return f"no output partition {part}"
     rel = con.sql(f"select * from read_parquet('{part}/*.parquet', hive_partitioning = false)")
     missing = [c for c in columns if c not in rel.columns]
     if missing:
-        print(f"{table}: shoal's output lacks the columns {missing} (has {rel.columns})", file=sys.stderr)
-        return None
-    bad_dt = con.sql(f"select count(*) from rel where dt is distinct from {d(ctx.ds)}").fetchone()[0] \
-        if "dt" in rel.columns else 0
-    if bad_dt:
-        print(f"{table}: {bad_dt} rows with dt <> {ctx.ds}", file=sys.stderr)
-    return con.sql(f"select {', '.join(columns)} from rel").fetchall(), bad_dt
+        return f"shoal's output lacks the columns {missing} (it has {rel.columns})"
+    if "dt" in rel.columns:
+        bad = con.sql(f"select count(*) from rel where dt is distinct from {d(ctx.ds)}").fetchone()[0]
+        if bad:
+            return f"{bad} rows of {part} have dt <> {ctx.ds}"
+    return con.sql(f"select {', '.join(columns)} from rel").fetchall()
+
+
+def fmt(v) -> str:
+    if v is None:
+        return "NULL"
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    return repr(v)
 
 
 def compare(con, ctx, table, keys, ref_rel, show) -> bool:
     columns = ref_rel.columns
     ref_rows = ref_rel.fetchall()
-    got = read_output(con, ctx, table, columns)
-    if got is None:
-        print(f"{table}: FAILED (see above)")
+    got_rows = read_output(con, ctx, table, columns)
+    if isinstance(got_rows, str):
+        print(f"{table}: FAILED: {got_rows}")
         return False
-    got_rows, bad_dt = got
     ki = [columns.index(k) for k in keys]
 
     def index(rows, side):
@@ -736,7 +758,8 @@ def compare(con, ctx, table, keys, ref_rel, show) -> bool:
                 dups.append(k)
             out[k] = r
         if dups:
-            print(f"{table}: {len(dups)} duplicate keys {keys} in {side}, e.g. {dups[:3]}")
+            print(f"{table}: {len(dups)} duplicate keys ({', '.join(keys)}) in {side}, e.g. "
+                  + "; ".join(", ".join(fmt(v) for v in k) for k in dups[:3]))
         return out, bool(dups)
 
     ref, ref_dup = index(ref_rows, "the reference")
@@ -748,7 +771,7 @@ def compare(con, ctx, table, keys, ref_rel, show) -> bool:
         cols = [c for i, c in enumerate(columns) if not same(ref[k][i], out[k][i])]
         if cols:
             differing.append((k, cols))
-    if not (only_ref or only_out or differing or ref_dup or out_dup or bad_dt):
+    if not (only_ref or only_out or differing or ref_dup or out_dup):
         print(f"{table}: {len(ref_rows)} rows compared, OK")
         return True
 
@@ -761,11 +784,10 @@ def compare(con, ctx, table, keys, ref_rel, show) -> bool:
             col_counts[c] = col_counts.get(c, 0) + 1
     if col_counts:
         print("  differing columns (rows): " + ", ".join(f"{c} ({n})" for c, n in col_counts.items()))
-    fmt = lambda v: "NULL" if v is None else repr(v)  # noqa: E731
     for k in only_ref[:show]:
-        print(f"  only in reference: " + ", ".join(f"{c}={fmt(v)}" for c, v in zip(columns, ref[k])))
+        print("  only in reference: " + ", ".join(f"{c}={fmt(v)}" for c, v in zip(columns, ref[k])))
     for k in only_out[:show]:
-        print(f"  only in shoal:     " + ", ".join(f"{c}={fmt(v)}" for c, v in zip(columns, out[k])))
+        print("  only in shoal:     " + ", ".join(f"{c}={fmt(v)}" for c, v in zip(columns, out[k])))
     for k, cols in differing[:show]:
         key = ", ".join(f"{c}={fmt(v)}" for c, v in zip(keys, k))
         diffs = "; ".join(f"{c}: reference {fmt(ref[k][columns.index(c)])} shoal {fmt(out[k][columns.index(c)])}"
@@ -790,11 +812,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--project", required=True, type=pathlib.Path, help="the shoal project directory")
     ap.add_argument("--ds", required=True, type=dt.date.fromisoformat, help="run day YYYY-MM-DD")
+    ap.add_argument("--config", default="config/shoal.yaml",
+                    help="configuration file relative to --project (default config/shoal.yaml)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a config value as shoal run --set does (repeatable)")
     ap.add_argument("--tables", help="comma-separated subset of: " + ", ".join(c[0] for c in CHECKS))
     ap.add_argument("--show", type=int, default=10, help="differing rows shown per table (default 10)")
     args = ap.parse_args(argv)
 
-    ctx = Ctx(args.project.resolve(), args.ds)
+    ctx = Ctx(args.project.resolve(), args.ds, args.set, args.config)
     wanted = set(args.tables.split(",")) if args.tables else {c[0] for c in CHECKS}
     unknown = wanted - {c[0] for c in CHECKS}
     if unknown:
