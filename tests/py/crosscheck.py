@@ -9,8 +9,9 @@ What it checks
         retention_cohorts  SPEC §5.4   every column
         uvi_scores         SPEC §5.6   every component column, percentile, tier
         user_features      SPEC §5.7   the features the segments below use
-        user_segments      SPEC §5.7   activity_layer, rfm_r/f/m, rfm_segment,
-                                       recommended_action, lifecycle_stage, value_group
+        user_segments      SPEC §5.7   every column: activity_layer, rfm_r/f/m,
+                                       rfm_segment, recommended_action,
+                                       lifecycle_stage, pyramid_level, value_group
         funnel_steps       SPEC §5.5   every configured funnel with mode [] or
                                        ClickHouse modes (windowFunnel reimplemented
                                        in Python), total / community_id / channel
@@ -51,6 +52,9 @@ Readings where the SPEC is silent (shoal's reading, noted where used):
       of one invitee, i.e. a join whose referrer_id is the step-1 user and that
       user's own later steps; the inviter's level is the best over invitees.
       conversion_from_previous is NULL for step 1.
+    * pyramid_level (§5.7): level 5 = (contributor and a referred join in 30
+      days) or top 1 % (percent_rank >= 0.99) by interactions_30; level 3
+      needs membership, level 4 does not.
     * retention_cohorts (§5.4): a row for every cohort day in the range, empty
       cohorts included (size 0, rates NULL).
 """
@@ -438,6 +442,15 @@ def ref_user_features(con, ctx):
                    count(*) filter (where event_date > {D} - 30) as events_30,
                    count(*) filter (where event_date > {D} - 30 and event_type in ('like', 'comment', 'share'))
                        as interactions_30,
+                   count(*) filter (where event_date > {D} - 30 and event_type = 'comment') as comments_30,
+                   count(*) filter (where event_date > {D} - 30 and event_type = 'share') as shares_30,
+                   count(*) filter (where event_date > {D} - 90 and event_type = 'like') as likes_90,
+                   count(*) filter (where event_date > {D} - 90 and event_type = 'comment') as comments_90,
+                   count(*) filter (where event_date > {D} - 90 and event_type = 'share') as shares_90,
+                   count(*) filter (where event_date > {D} - 90 and event_type in ({sql_list(ctx.core_actions)}))
+                       as core_actions_90,
+                   count(*) filter (where event_date > {D} - 90 and event_type = 'exposure') as exposures_90,
+                   count(*) filter (where event_date > {D} - 90 and event_type = 'view') as views_90,
                    count(*) filter (where event_date > {D} - 90 and event_type = 'purchase') as purchases_90,
                    coalesce(sum(amount) filter (where event_date > {D} - 90 and event_type = 'purchase'), 0)
                        as revenue_90,
@@ -465,7 +478,8 @@ def ref_user_features(con, ctx):
         )
         select p.user_id, last_active_day, {D} - last_active_day as recency_days,
                active_days_7, active_days_30, active_days_90, active_days_prev_30,
-               events_30, interactions_30, purchases_90, revenue_90, invites_30,
+               events_30, interactions_30, comments_30, shares_30, likes_90, comments_90, shares_90,
+               core_actions_90, exposures_90, views_90, purchases_90, revenue_90, invites_30,
                coalesce(r.referred_joins_30, 0) as referred_joins_30,
                first_seen, {D} - first_seen as age_days,
                coalesce(m.is_member, false) as is_member,
@@ -476,8 +490,9 @@ def ref_user_features(con, ctx):
     """)
     return con.sql("""
         select user_id, last_active_day, recency_days, active_days_7, active_days_30, active_days_90,
-               active_days_prev_30, events_30, interactions_30, purchases_90, revenue_90, invites_30,
-               referred_joins_30, first_seen, age_days, is_member, last_add_to_cart_time_7,
+               active_days_prev_30, events_30, interactions_30, comments_30, shares_30, likes_90,
+               comments_90, shares_90, core_actions_90, exposures_90, views_90, purchases_90, revenue_90,
+               invites_30, referred_joins_30, first_seen, age_days, is_member, last_add_to_cart_time_7,
                last_purchase_time
         from ref_features
     """)
@@ -511,7 +526,10 @@ def ref_user_segments(con, ctx):
             from layered
         ),
         segmented as (
-            select *, (rfm_f + rfm_m) / 2.0 as fm from rfm_scores
+            select *, (rfm_f + rfm_m) / 2.0 as fm,
+                   -- pyramid "top 1 % by interactions_30", with the percent_rank of the other scores
+                   percent_rank() over (order by interactions_30) >= 0.99 as top_1pct
+            from rfm_scores
         )
         select s.user_id, s.activity_layer, s.rfm_r, s.rfm_f, s.rfm_m, {rfm} as rfm_segment,
                {action} as recommended_action,
@@ -522,6 +540,16 @@ def ref_user_segments(con, ctx):
                     when s.recency_days >= 14 then 'at_risk'
                     when s.purchases_90 >= 2 or s.referred_joins_30 >= 1 then 'growth'
                     else 'retention' end as lifecycle_stage,
+               -- pyramid_level: the highest level that holds. The SPEC leaves the grouping
+               -- open; shoal's reading, checked on injected users: 5 = (contributor whose
+               -- invites brought a join in 30 days) or top 1 % by interactions_30, member or
+               -- not; 4 = contributor (comments + shares in 30 days >= 5), member or not;
+               -- 3 = a member with active_days_30 >= 8; 2 = member; 1 = anyone else.
+               cast(case when (s.comments_30 + s.shares_30 >= 5 and s.referred_joins_30 >= 1) or s.top_1pct then 5
+                         when s.comments_30 + s.shares_30 >= 5 then 4
+                         when s.is_member and s.active_days_30 >= 8 then 3
+                         when s.is_member then 2
+                         else 1 end as bigint) as pyramid_level,
                -- value_group: high_value (uvi tier high), high_activity (active_days_7 >= 3),
                -- high_intent (add_to_cart in the last 7 days and no purchase after it), other
                case when u.uvi_tier = 'high' then 'high_value'
