@@ -57,6 +57,17 @@ Readings where the SPEC is silent (shoal's reading, noted where used):
       needs membership, level 4 does not.
     * retention_cohorts (§5.4): a row for every cohort day in the range, empty
       cohorts included (size 0, rates NULL).
+    * user_features.events_30: every valid event, unknown types included.
+    * a join and a quit of one user in one community at the same event_time:
+      the SPEC names no tie-break; the generator makes none, the reference
+      picks one arbitrarily.
+
+Known limit of incremental runs (not of this script): a duplicate event_id
+whose earliest copy sits in a partition older than D - late_days and whose
+later copy (valid in the late window, later event_time) arrives with D is
+kept by an incremental run, which only deduplicates within
+[D - late_days, D] (SPEC §5.1), but dropped by --full-refresh; the
+reference follows --full-refresh (SPEC §5.2: both must be identical).
 """
 
 from __future__ import annotations
