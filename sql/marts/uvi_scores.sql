@@ -23,7 +23,7 @@ columns:
   revenue: purchase amounts in the 90 days ending ds
   conversion_rate: purchases / active_days
   avg_order_value: revenue / purchases; NULL without purchases
-  conversion_coef: conversion_rate / avg_order_value; 0 without purchases or revenue
+  conversion_coef: conversion_rate / avg_order_value; 0 without purchases or when revenue <= 0 (refunds)
   uvi: interaction_coef * retention_coef * conversion_coef
   uvi_percentile: 100 * percent_rank() over the population by uvi ascending (ties equal)
   uvi_tier: high (percentile >= tier_high), medium (>= tier_medium), low
@@ -79,8 +79,9 @@ coefficients as (
 scored as (
     select
         *,
-        -- SPEC §5.6 conversion_coef = conversion_rate / avg_order_value; 0 without purchases or revenue
-        case when purchases = 0 or revenue = 0 then 0.0
+        -- SPEC §5.6 conversion_coef = conversion_rate / avg_order_value; 0 without purchases or
+        -- revenue, and when refunds bring the window's revenue below 0 (no positive order value)
+        case when purchases = 0 or revenue <= 0 then 0.0
              else conversion_rate / avg_order_value end as conversion_coef
     from coefficients
 ),

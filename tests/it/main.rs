@@ -7,9 +7,12 @@
 //! - `staging`  — stg_events, dq_daily and user_daily on hand-built fixtures (expected values by hand)
 //! - `stores`   — the same run on memory:// and file:// gives identical outputs
 //! - `pack_*`   — the model pack (SPEC §5.3–5.11) on hand-built fixtures; `pack_util` holds their helpers
+//! - `crosscheck` — the pack recomputed independently by DuckDB (`tests/py/crosscheck.py`) on generated data
+//! - `realdata` — the pack on the real UCI Online Retail transactions: every model, data test and invariant
 
 mod cli;
 mod common;
+mod crosscheck;
 mod pack_community;
 mod pack_experiments;
 mod pack_funnels;
@@ -20,5 +23,6 @@ mod pack_segments;
 mod pack_signals;
 mod pack_util;
 mod pack_uvi;
+mod realdata;
 mod staging;
 mod stores;

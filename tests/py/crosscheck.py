@@ -404,8 +404,9 @@ def ref_uvi_scores(con, ctx):
             select *,
                    pow(pow(r7, {u['exp_r7']}) + pow(r30, {u['exp_r30']}) + pow(r90, {u['exp_r90']}),
                        {u['exp_outer']}) as retention_coef,
-                   -- 0 when the user made no purchase or the revenue is 0
-                   case when purchases = 0 or revenue = 0 then 0.0
+                   -- 0 when the user made no purchase or the revenue is 0; shoal's
+                   -- reading: also when refunds bring it below 0 (README)
+                   case when purchases = 0 or revenue <= 0 then 0.0
                         else conversion_rate / avg_order_value end as conversion_coef
             from coefs
         ),
