@@ -22,8 +22,9 @@
 #   --runs N           timed runs per formulation after the warm-up (default 3)
 #   --data DIR         where the data and the scratch project go
 #                      (default ${TMPDIR:-/tmp}/shoal-bench-funnel); reused when present
-#   --with-selfjoin    also time datafusion_selfjoin.sql (one join per step; about 40x
-#                      slower than the window formulation, so off by default)
+#   --with-selfjoin    also time datafusion_selfjoin.sql (one join per step; ~4x slower
+#                      than the window formulation on --small and growing with
+#                      exposures x clicks per user, so off by default)
 #   --no-refs          skip the reference rows (scan and group-by floors)
 #
 # Environment:
