@@ -13,7 +13,7 @@
 # chDB the query's own time inside the Python process (without interpreter
 # start and import) is printed too.
 #
-#   benches/funnel/run.sh                 # >= 20 M events (generated once, ~380 MB)
+#   benches/funnel/run.sh                 # >= 20 M events (generated once, ~400 MB)
 #   benches/funnel/run.sh --small         # ~2 M events, for a quick run
 #   benches/funnel/run.sh --runs 5 --with-selfjoin
 #
@@ -22,8 +22,8 @@
 #   --runs N           timed runs per formulation after the warm-up (default 3)
 #   --data DIR         where the data and the scratch project go
 #                      (default ${TMPDIR:-/tmp}/shoal-bench-funnel); reused when present
-#   --with-selfjoin    also time datafusion_selfjoin.sql (one join per step; ~4x slower
-#                      than the window formulation on --small and growing with
+#   --with-selfjoin    also time datafusion_selfjoin.sql (one join per step; slower than
+#                      the window formulation on --small, and its joins grow with
 #                      exposures x clicks per user, so off by default)
 #   --no-refs          skip the reference rows (scan and group-by floors)
 #
