@@ -1,7 +1,9 @@
 //! The model pack against an independent engine: ~220 k generated events
 //! (plus the edge cases `generate` does not produce), shoal's outputs
 //! recomputed by DuckDB from SPEC §5 in `tests/py/crosscheck.py` and compared
-//! row by row. The Python environment comes from `.ci/pyenv`.
+//! row by row; and shoal's event-sequence aggregates against ClickHouse
+//! itself (chDB) on random event sets in `tests/py/funnel_diff.py`. The
+//! Python environment comes from `.ci/pyenv`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -26,6 +28,7 @@ pub fn py(script: &str, args: &[&str]) -> String {
     let out = Command::new(python())
         .arg(repo_root().join("tests/py").join(script))
         .args(args)
+        .env("SHOAL_BIN", env!("CARGO_BIN_EXE_shoal"))
         .output()
         .expect("run python");
     let text = format!(
@@ -84,4 +87,15 @@ fn pack_agrees_with_duckdb_on_generated_data() {
             );
         }
     }
+}
+
+/// 900 random event sets: window_funnel in every mode, retention and
+/// sequence_match/count, through shoal and through ClickHouse (chDB), also
+/// with 1 and 8 partitions and a memory limit that makes aggregation spill.
+/// The script fails on any difference other than the two it documents
+/// (chDB 25.5's strict_deduplication bug, shoal's exact strict_increase).
+#[test]
+fn sequence_functions_agree_with_clickhouse() {
+    let report = py("funnel_diff.py", &["--seed", "1", "--batches", "3"]);
+    assert!(report.contains("MISMATCH 0"), "{report}");
 }
