@@ -23,8 +23,10 @@ use datafusion::execution::disk_manager::DiskManagerBuilder;
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{cast, col};
+use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use object_store::ObjectStoreExt;
 use tokio::task::JoinSet;
 
@@ -317,11 +319,22 @@ pub fn scanned_files(plan: &Arc<dyn ExecutionPlan>) -> Vec<String> {
 struct RunShared {
     project: Project,
     ctx: SessionContext,
+    /// Where `temp` models are written for the run; removed when the run ends.
+    scratch: Scratch,
     run_id: String,
     ds: NaiveDate,
     full_refresh: bool,
     late_days: u32,
     events_prefix: String,
+}
+
+/// A run's local scratch directory, removed (with everything in it) on drop.
+struct Scratch(std::path::PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Failure class of a model, for the exit code.
@@ -383,13 +396,13 @@ async fn run_locked(
             }
         }
     }
-    // Views that selected models read run too: they are cheap and not written.
+    // Views and temp tables that selected models read run too: they are not published.
     let mut run_set: BTreeSet<String> = selected.clone();
     for name in &selected {
         for up in dag.upstream(name) {
             if dag
                 .get(&up)
-                .is_some_and(|m| m.header.materialized == Materialization::View)
+                .is_some_and(|m| !m.header.materialized.is_published())
             {
                 run_set.insert(up);
             }
@@ -440,7 +453,7 @@ async fn run_locked(
 
     project.register_sources(&ctx).await?;
     for m in &dag.models {
-        if !run_set.contains(&m.name) && m.header.materialized != Materialization::View {
+        if !run_set.contains(&m.name) && m.header.materialized.is_published() {
             project.register_committed(&ctx, m).await?;
         }
     }
@@ -476,6 +489,7 @@ async fn run_locked(
     let shared = Arc::new(RunShared {
         project: project.clone(),
         ctx,
+        scratch: Scratch(std::env::temp_dir().join(format!("shoal-{run_id}"))),
         run_id: run_id.to_string(),
         ds,
         full_refresh,
@@ -590,6 +604,12 @@ async fn run_locked(
             Status::Success if mr.rows.is_none() => {
                 tracing::info!(model = %mr.name, ms = mr.duration_ms, "ok (view)")
             }
+            Status::Success if mr.materialized == "temp" => tracing::info!(
+                model = %mr.name,
+                rows = mr.rows.unwrap_or(0),
+                ms = mr.duration_ms,
+                "ok (temp, this run only)"
+            ),
             Status::Success => tracing::info!(
                 model = %mr.name,
                 rows = mr.rows.unwrap_or(0),
@@ -647,6 +667,57 @@ async fn run_locked(
     Ok(record)
 }
 
+/// Writes a `temp` model's result as Parquet under `scratch/name/` (one file
+/// per output partition, streamed, so memory stays bounded; LZ4 for speed)
+/// and registers it under its name for the rest of the run. Records the rows
+/// and the files its plan read.
+async fn write_temp(
+    shared: &RunShared,
+    name: &str,
+    df: DataFrame,
+    mr: &mut ModelRun,
+) -> std::result::Result<(), DataFusionError> {
+    let ctx = &shared.ctx;
+    let dir = shared.scratch.0.join(name);
+    std::fs::create_dir_all(&dir)?;
+    let url = url::Url::from_directory_path(&dir)
+        .map_err(|_| DataFusionError::Execution(format!("{}: not a path", dir.display())))?;
+    let plan = df.create_physical_plan().await?;
+    let schema = plan.schema();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::LZ4_RAW)
+        .build();
+    ctx.write_parquet(Arc::clone(&plan), url.as_str(), Some(props))
+        .await?;
+    mr.rows = plan
+        .metrics()
+        .and_then(|m| m.output_rows())
+        .map(|n| n as u64);
+    mr.files_read = scanned_files(&plan);
+    mr.partitions_read = events_partitions(&mr.files_read, &shared.events_prefix);
+    let config = ListingTableConfig::new(ListingTableUrl::parse(url.as_str())?)
+        .with_listing_options(catalog::parquet_listing_options(false))
+        .with_schema(schema);
+    ctx.deregister_table(name)?;
+    ctx.register_table(name, Arc::new(ListingTable::try_new(config)?))?;
+    Ok(())
+}
+
+/// The `dt=` partitions of the events source among scanned files.
+fn events_partitions(files: &[String], events_prefix: &str) -> Vec<String> {
+    files
+        .iter()
+        .filter(|f| f.contains(events_prefix))
+        .filter_map(|f| {
+            f.split('/')
+                .find(|s| s.starts_with("dt="))
+                .map(str::to_string)
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
 /// Runs one model: plan, execute into staging, audit, commit, register.
 async fn run_model(shared: &RunShared, model: &Model) -> (ModelRun, Option<FailKind>) {
     let start = Instant::now();
@@ -691,6 +762,16 @@ async fn execute_model(
         ctx.register_table(model.name.as_str(), df.into_view())
             .map_err(plan_err)?;
         return Ok(());
+    }
+    if materialized == Materialization::Temp {
+        return write_temp(shared, &model.name, df, mr).await.map_err(|e| {
+            let kind = if is_input_error(&e) {
+                FailKind::Input
+            } else {
+                FailKind::Model
+            };
+            (kind, locate_error(&model.file, &e))
+        });
     }
     let range = match materialized {
         Materialization::Daily => {
@@ -773,18 +854,7 @@ async fn execute_model(
     })?;
     tracing::debug!(model = %model.name, ms = start_exec.elapsed().as_millis() as u64, "executed and staged");
     mr.files_read = scanned_files(&plan);
-    mr.partitions_read = mr
-        .files_read
-        .iter()
-        .filter(|f| f.contains(&shared.events_prefix))
-        .filter_map(|f| {
-            f.split('/')
-                .find(|s| s.starts_with("dt="))
-                .map(str::to_string)
-        })
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    mr.partitions_read = events_partitions(&mr.files_read, &shared.events_prefix);
     mr.rows = Some(staged.rows());
     mr.bytes = Some(staged.bytes());
     mr.files = Some(staged.files.len() as u64);
@@ -1009,7 +1079,7 @@ pub async fn query_session(project: &Project, ds: NaiveDate) -> Result<(SessionC
     project.register_sources(&ctx).await?;
     for m in &dag.models {
         match m.header.materialized {
-            Materialization::View => {
+            Materialization::View | Materialization::Temp => {
                 if let Ok(df) = ctx.sql(&m.sql).await {
                     let _ = ctx.register_table(m.name.as_str(), df.into_view());
                 }

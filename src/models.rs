@@ -78,16 +78,26 @@ pub enum Materialization {
     Table,
     /// Not written; available to later models in the same run.
     View,
+    /// Computed once per run into a local scratch directory and read by the
+    /// later models of that run, then deleted; never published. For a view
+    /// that many models read (`stg_events`), so its work is done once.
+    Temp,
 }
 
 impl Materialization {
-    /// `daily`, `table` or `view`.
+    /// `daily`, `table`, `view` or `temp`.
     pub fn as_str(self) -> &'static str {
         match self {
             Materialization::Daily => "daily",
             Materialization::Table => "table",
             Materialization::View => "view",
+            Materialization::Temp => "temp",
         }
+    }
+
+    /// Whether the model's result is published to the output (daily, table).
+    pub fn is_published(self) -> bool {
+        matches!(self, Materialization::Daily | Materialization::Table)
     }
 }
 

@@ -1,9 +1,11 @@
 /*---
-materialized: view
+materialized: temp
 description: >
   Valid, deduplicated events of the partitions this run reads (SPEC §5.1),
   deleted users flagged but kept, so dq_daily can count them. Models read
-  stg_events, which drops the deleted users.
+  stg_events, which drops the deleted users. Computed once per run into
+  local scratch Parquet (`temp`), so the deduplication and sessions are not
+  redone by each reader; never published.
 columns:
   event_date: UTC day of event_time
   is_known_type: event_type is in the vocabulary (var.event_types)
@@ -31,10 +33,16 @@ valid as (
 ),
 
 deduplicated as (
-    -- duplicate event_ids keep the earliest event_time, then the earliest partition
-    select distinct on (event_id) *
-    from valid
-    order by event_id, event_time, dt
+    -- duplicate event_ids keep the earliest event_time, then the earliest
+    -- partition. A row_number window, not `distinct on`: DataFusion plans
+    -- distinct on as one ordered first_value aggregate per column, which
+    -- costs 3x more on these 15 columns (BENCHMARKS.md)
+    select * exclude (dup_rank)
+    from (
+        select *, row_number() over (partition by event_id order by event_time, dt) as dup_rank
+        from valid
+    ) ranked
+    where dup_rank = 1
 ),
 
 -- Sessions where session_id is null: per user and UTC day, a new session
