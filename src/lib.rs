@@ -13,6 +13,7 @@
 //! generate  → synthetic event sets in the events schema
 //! ```
 
+pub mod bi;
 pub mod catalog;
 pub mod config;
 pub mod engine;

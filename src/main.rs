@@ -166,6 +166,18 @@ enum Command {
         #[command(flatten)]
         selection: Selection,
     },
+    /// Print DDL that exposes the committed outputs to a BI engine, with the
+    /// model docs as comments.
+    ///
+    /// Example: shoal catalog --emit duckdb > shoal.sql && duckdb bi.db < shoal.sql
+    Catalog {
+        /// The engine.
+        #[arg(long, value_enum)]
+        emit: EmitDialect,
+        /// Schema (database) to create the tables in; Trino: `catalog.schema`.
+        #[arg(long)]
+        schema: Option<String>,
+    },
     /// Run ad-hoc SQL over the sources and the committed outputs.
     ///
     /// Example: shoal query "select dt, rows_valid from dq_daily order by dt" --format csv
@@ -204,6 +216,18 @@ enum ListFormat {
     Text,
     /// A JSON array, for schedulers.
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum EmitDialect {
+    /// DuckDB views over read_parquet.
+    Duckdb,
+    /// Trino (Hive connector) external tables.
+    Trino,
+    /// Amazon Athena external tables.
+    Athena,
+    /// Spark SQL tables over Parquet.
+    Spark,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -494,6 +518,37 @@ async fn dispatch(cli: Cli, progress: bool, json: bool) -> Result<ExitStatus> {
             } else {
                 ExitStatus::Success
             })
+        }
+        Command::Catalog { emit, schema } => {
+            let project = open_project(g)?;
+            let ds = project
+                .resolve_ds(None)
+                .await
+                .unwrap_or_else(|_| chrono::Utc::now().date_naive());
+            let (ctx, dag) = engine::query_session(&project, ds).await?;
+            let mut schemas = Vec::new();
+            for m in dag.models.iter().filter(|m| m.header.materialized.is_published()) {
+                match ctx.table_provider(m.name.as_str()).await {
+                    Ok(t) => schemas.push((m, t.schema())),
+                    Err(_) => tracing::warn!(model = %m.name, "no committed output yet: left out"),
+                }
+            }
+            let tables: Vec<shoal::bi::Table> = schemas
+                .iter()
+                .map(|(m, s)| shoal::bi::Table {
+                    model: m,
+                    schema: s.as_ref(),
+                    location: project.output.model_dir(&m.name).url().to_string(),
+                })
+                .collect();
+            let dialect = match emit {
+                EmitDialect::Duckdb => shoal::bi::Dialect::Duckdb,
+                EmitDialect::Trino => shoal::bi::Dialect::Trino,
+                EmitDialect::Athena => shoal::bi::Dialect::Athena,
+                EmitDialect::Spark => shoal::bi::Dialect::Spark,
+            };
+            print!("{}", shoal::bi::emit(dialect, &tables, schema.as_deref()));
+            Ok(ExitStatus::Success)
         }
         Command::Query { sql, format } => {
             let project = open_project(g)?;
