@@ -6,10 +6,15 @@
 //! - `cli`      — run, rerun, failures, write–audit–publish, retry, validate, config errors, exit codes
 //! - `staging`  — stg_events, dq_daily and user_daily on hand-built fixtures (expected values by hand)
 //! - `stores`   — the same run on memory:// and file:// gives identical outputs
+//! - `s3_support` — moto's S3 server, a fault-injecting HTTP proxy, bucket mirroring, table comparison
+//! - `s3`       — the pack on s3:// equals file://; transient faults retried, permanent ones keep partitions intact
+//! - `secrets`  — credentials never appear in logs, errors, help, run records or outputs
+//! - `crash`    — SIGKILL at many moments of a run, then a rerun: the clean run's tables, no staging visible
 //! - `pack_*`   — the model pack (SPEC §5.3–5.11) on hand-built fixtures; `pack_util` holds their helpers
 
 mod cli;
 mod common;
+mod crash;
 mod pack_community;
 mod pack_experiments;
 mod pack_funnels;
@@ -19,5 +24,8 @@ mod pack_segments;
 mod pack_signals;
 mod pack_util;
 mod pack_uvi;
+mod s3;
+mod s3_support;
+mod secrets;
 mod staging;
 mod stores;
