@@ -139,7 +139,7 @@ fn storage_faults_are_retried_or_leave_committed_partitions_intact() {
     let p = TempProject::with_repo_models();
     p.write(
         "config/s3.yaml",
-        &s3_config(&proxy.endpoint(), BUCKET, "gen", ""),
+        &s3_config(&proxy.endpoint(), BUCKET, "gen", ", timeout: 5s"),
     );
     let expected = setup(&p, "config/s3.yaml");
 
@@ -156,12 +156,17 @@ fn storage_faults_are_retried_or_leave_committed_partitions_intact() {
         // object_store deletes with the bulk API: POST /bucket?delete.
         Rule::transient(&["POST"], "?delete", 2),
         Rule::transient(&["GET"], "/warehouse/user_daily/", 2),
+        // A read that hangs past storage.s3.timeout (5 s) is retried too.
+        Rule {
+            stall: Some(std::time::Duration::from_secs(8)),
+            ..Rule::transient(&["GET"], "/gen/users/", 1)
+        },
     ]);
     let run = shoal_s3(&p, "config/s3.yaml", &["run"], &[]);
     run.expect_code(0);
     assert_eq!(
         proxy.injected(),
-        [3, 3, 2, 2, 2],
+        [3, 3, 2, 2, 2, 1],
         "every transient fault was injected; requests:\n{}",
         proxy.log().join("\n")
     );

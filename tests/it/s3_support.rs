@@ -170,6 +170,10 @@ pub struct Rule {
     pub times: Option<usize>,
     /// Status to answer with (503 SlowDown by default).
     pub status: u16,
+    /// Instead of answering: hold the request this long, then drop the
+    /// connection without a response (a timeout, when longer than the
+    /// client's `storage.s3.timeout`).
+    pub stall: Option<Duration>,
 }
 
 impl Rule {
@@ -182,6 +186,7 @@ impl Rule {
             skip: 0,
             times: Some(times),
             status: 503,
+            stall: None,
         }
     }
 
@@ -332,18 +337,27 @@ fn serve(client: TcpStream, upstream: u16, state: &Mutex<ProxyState>) -> std::io
             *seen += 1;
             if *seen > rule.skip && rule.times.is_none_or(|t| *injected < t) {
                 *injected += 1;
-                fault = Some(rule.status);
+                fault = Some((rule.status, rule.stall));
                 break;
             }
         }
         s.log.push(format!(
             "{method} {target} -> {}",
-            fault.map_or("forwarded".to_string(), |c| c.to_string())
+            match fault {
+                None => "forwarded".to_string(),
+                Some((_, Some(d))) => format!("stalled {d:?}"),
+                Some((c, None)) => c.to_string(),
+            }
         ));
         fault
     };
     let mut client = client;
-    if let Some(code) = fault {
+    if let Some((_, Some(stall))) = fault {
+        std::thread::sleep(stall);
+        let _ = client.shutdown(Shutdown::Both);
+        return Ok(());
+    }
+    if let Some((code, None)) = fault {
         let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code>\
                    <Message>injected by the test's fault proxy</Message></Error>";
         let reason = if code == 503 {
