@@ -41,10 +41,7 @@ fn inspect(warehouse: &Path) -> Seen {
                 run.to_string()
             })
             .unwrap_or_else(|| panic!("{f}: a reader sees a file that is not a committed part"));
-        by_partition
-            .entry(dir.to_string())
-            .or_default()
-            .insert(run);
+        by_partition.entry(dir.to_string()).or_default().insert(run);
     }
     let intents = std::fs::read_dir(warehouse.join("_shoal/commits"))
         .map(|rd| rd.count())
@@ -125,7 +122,10 @@ fn sigkill_at_any_moment_then_rerun_gives_the_clean_tables() {
         if seen.intents > 0 {
             intent_after_kill += 1;
         }
-        if files_under(&warehouse.join("_shoal/staging")).iter().any(|f| !f.is_empty()) {
+        if files_under(&warehouse.join("_shoal/staging"))
+            .iter()
+            .any(|f| !f.is_empty())
+        {
             staging_after_kill += 1;
         }
         if !seen.doubled.is_empty() {

@@ -64,13 +64,14 @@ fn pack_on_s3_gives_the_same_tables_as_on_file() {
     run.expect_code(0);
     let (actual, files) = s3_tables(&moto, &p, "s3-1");
     assert_same_tables("s3:// vs file://", &expected, &actual);
-    let record: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(p.path().join("s3-1/_shoal/latest.json")).unwrap(),
-    )
-    .unwrap();
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p.path().join("s3-1/_shoal/latest.json")).unwrap())
+            .unwrap();
     assert_eq!(record["exit_code"], 0, "{record}");
     assert!(
-        files.iter().all(|f| f.contains("/part-") || f.starts_with("part-")),
+        files
+            .iter()
+            .all(|f| f.contains("/part-") || f.starts_with("part-")),
         "only committed part files under model dirs: {files:#?}"
     );
 
@@ -175,7 +176,10 @@ fn storage_faults_are_retried_or_leave_committed_partitions_intact() {
 
     // 2. Staged writes fail for good: every materialized model fails with
     //    exit 4, naming the object; nothing committed changes.
-    proxy.set_rules(vec![Rule::permanent(&["PUT"], "/warehouse/_shoal/staging/")]);
+    proxy.set_rules(vec![Rule::permanent(
+        &["PUT"],
+        "/warehouse/_shoal/staging/",
+    )]);
     let run = shoal_s3(&p, "config/s3.yaml", &["run"], &[]);
     run.expect_code(4);
     assert!(
@@ -215,8 +219,12 @@ fn storage_faults_are_retried_or_leave_committed_partitions_intact() {
     let run = shoal_s3(&p, "config/s3.yaml", &["run"], &[]);
     run.expect_code(3);
     let after = s3_tables(&moto, &p, "s3-m");
-    let record =
-        assert_failed_models_kept("after model read faults", &p.path().join("s3-m"), &clean, &after);
+    let record = assert_failed_models_kept(
+        "after model read faults",
+        &p.path().join("s3-m"),
+        &clean,
+        &after,
+    );
     let status = |m: &str| crate::common::model_record(&record, m)["status"].clone();
     assert_eq!(status("user_daily"), "success");
     assert_eq!(status("user_features"), "failed");
@@ -247,8 +255,10 @@ fn storage_faults_are_retried_or_leave_committed_partitions_intact() {
         "failed"
     );
     assert!(
-        !after.1.iter().any(|f| f.starts_with("user_daily/")
-            && !clean.1.contains(f)),
+        !after
+            .1
+            .iter()
+            .any(|f| f.starts_with("user_daily/") && !clean.1.contains(f)),
         "no new user_daily file stays after the rollback"
     );
 

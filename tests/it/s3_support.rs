@@ -614,8 +614,16 @@ pub fn assert_same_tables(
         let (a_schema, a_rows) = &actual[t];
         assert_eq!(a_schema, schema, "{what}: schema of {t} differs");
         if a_rows != rows {
-            let missing: Vec<_> = rows.iter().filter(|r| !a_rows.contains(r)).take(3).collect();
-            let extra: Vec<_> = a_rows.iter().filter(|r| !rows.contains(r)).take(3).collect();
+            let missing: Vec<_> = rows
+                .iter()
+                .filter(|r| !a_rows.contains(r))
+                .take(3)
+                .collect();
+            let extra: Vec<_> = a_rows
+                .iter()
+                .filter(|r| !rows.contains(r))
+                .take(3)
+                .collect();
             panic!(
                 "{what}: table {t}: {} rows expected, {} found\nmissing (first 3): {missing:#?}\nunexpected (first 3): {extra:#?}",
                 rows.len(),

@@ -47,7 +47,10 @@ fn check_run(run: &Run) {
 fn check_tree(dir: &Path) -> usize {
     let files = files_under(dir);
     for f in &files {
-        check(&dir.join(f).display().to_string(), &std::fs::read(dir.join(f)).unwrap());
+        check(
+            &dir.join(f).display().to_string(),
+            &std::fs::read(dir.join(f)).unwrap(),
+        );
     }
     files.len()
 }
@@ -86,13 +89,29 @@ fn secrets_never_reach_logs_records_errors_or_help() {
     go(
         "config/env.yaml",
         &[
-            "generate", "--out", "s3://secrets/gen", "--users", "80", "--days", "5",
+            "generate",
+            "--out",
+            "s3://secrets/gen",
+            "--users",
+            "80",
+            "--days",
+            "5",
         ],
         &env,
         0,
     );
-    go("config/env.yaml", &["run", "-v", "--log-format", "json"], &env, 0);
-    go("config/ref.yaml", &["run", "-vv", "--log-format", "text"], &env, 0);
+    go(
+        "config/env.yaml",
+        &["run", "-v", "--log-format", "json"],
+        &env,
+        0,
+    );
+    go(
+        "config/ref.yaml",
+        &["run", "-vv", "--log-format", "text"],
+        &env,
+        0,
+    );
     go(
         "config/env.yaml",
         &["run", "-vv", "--log-format", "json"],
@@ -101,11 +120,21 @@ fn secrets_never_reach_logs_records_errors_or_help() {
     );
     go(
         "config/ref.yaml",
-        &["query", "select count(*) from user_daily", "--format", "json"],
+        &[
+            "query",
+            "select count(*) from user_daily",
+            "--format",
+            "json",
+        ],
         &env,
         0,
     );
-    for help in [&["--help"][..], &["run", "--help"], &["generate", "--help"], &["-h"]] {
+    for help in [
+        &["--help"][..],
+        &["run", "--help"],
+        &["generate", "--help"],
+        &["-h"],
+    ] {
         go("config/ref.yaml", help, &env, 0);
     }
     // Failing runs: a bucket that does not exist (exit 3), a store that
@@ -132,7 +161,12 @@ fn secrets_never_reach_logs_records_errors_or_help() {
     )
     .replace("max_retries: 4", "max_retries: 1");
     p.write("config/dead.yaml", &dead);
-    go("config/dead.yaml", &["run", "-v", "--log-format", "text"], &env, 3);
+    go(
+        "config/dead.yaml",
+        &["run", "-v", "--log-format", "text"],
+        &env,
+        3,
+    );
     p.write(
         "config/badkey.yaml",
         &s3_config(
