@@ -624,10 +624,19 @@ pub fn assert_same_tables(
                 .filter(|r| !rows.contains(r))
                 .take(3)
                 .collect();
+            let mut repeated: Vec<_> = a_rows
+                .windows(2)
+                .filter(|w| w[0] == w[1])
+                .map(|w| &w[0])
+                .collect();
+            repeated.dedup();
             panic!(
-                "{what}: table {t}: {} rows expected, {} found\nmissing (first 3): {missing:#?}\nunexpected (first 3): {extra:#?}",
+                "{what}: table {t}: {} rows expected, {} found\nmissing (first 3): {missing:#?}\nunexpected (first 3): {extra:#?}\n\
+                 {} distinct rows appear more than once (a doubled partition?), e.g. {:?}",
                 rows.len(),
-                a_rows.len()
+                a_rows.len(),
+                repeated.len(),
+                repeated.first()
             );
         }
     }
