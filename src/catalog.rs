@@ -57,6 +57,16 @@ pub enum CatalogError {
         /// The object_store error.
         source: object_store::Error,
     },
+    /// Fetching an object failed in the storage layer (after retries).
+    #[error(
+        "{url}: cannot read it from storage: {message} (a storage or network error, not a bad file: check the endpoint, credentials and storage.retry, then rerun)"
+    )]
+    Read {
+        /// The object URL.
+        url: String,
+        /// What object_store said.
+        message: String,
+    },
     /// A Parquet file could not be read.
     #[error("{url}: unreadable Parquet file: {message}")]
     Unreadable {
@@ -436,6 +446,23 @@ fn compatible(expected: &DataType, found: &DataType) -> bool {
     }
 }
 
+/// The object_store error behind a DataFusion error, if storage failed.
+pub fn storage_cause(err: &datafusion::error::DataFusionError) -> Option<&object_store::Error> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(datafusion::error::DataFusionError::ObjectStore(os)) =
+            e.downcast_ref::<datafusion::error::DataFusionError>()
+        {
+            return Some(os.as_ref());
+        }
+        if let Some(os) = e.downcast_ref::<object_store::Error>() {
+            return Some(os);
+        }
+        cur = e.source();
+    }
+    None
+}
+
 /// Reads the footer of each file and checks it against `expected`: every
 /// column present with a compatible type (extra columns are ignored).
 pub async fn check_parquet_schemas(
@@ -451,12 +478,18 @@ pub async fn check_parquet_schemas(
         let found = ParquetFormat::default()
             .infer_schema(state, &store, std::slice::from_ref(meta))
             .await
-            .map_err(|e| CatalogError::Unreadable {
-                url: url.clone(),
-                message: format!(
-                    "{} (is it a complete Parquet file? replace or remove it)",
-                    e.strip_backtrace()
-                ),
+            .map_err(|e| match storage_cause(&e) {
+                Some(cause) => CatalogError::Read {
+                    url: url.clone(),
+                    message: cause.to_string(),
+                },
+                None => CatalogError::Unreadable {
+                    url: url.clone(),
+                    message: format!(
+                        "{} (is it a complete Parquet file? replace or remove it)",
+                        e.strip_backtrace()
+                    ),
+                },
             })?;
         for field in expected.fields() {
             match found.field_with_name(field.name()) {

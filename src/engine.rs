@@ -289,6 +289,21 @@ fn is_input_error(err: &DataFusionError) -> bool {
     walk(err)
 }
 
+/// The failure class and message of an error while planning or executing a
+/// model: input errors (exit 3) say whether storage or the file is at fault.
+fn classify(file: &str, err: &DataFusionError) -> (FailKind, String) {
+    let message = locate_error(file, err);
+    if !is_input_error(err) {
+        return (FailKind::Model, message);
+    }
+    let hint = if catalog::storage_cause(err).is_some() {
+        " (reading from storage failed after retries: check the endpoint, credentials and storage.retry, then `shoal retry`)"
+    } else {
+        " (an input file is unreadable: replace or remove it, then `shoal retry`)"
+    };
+    (FailKind::Input, format!("{message}{hint}"))
+}
+
 /// Every file a physical plan scans (after partition pruning), as URLs.
 pub fn scanned_files(plan: &Arc<dyn ExecutionPlan>) -> Vec<String> {
     let mut out = Vec::new();
@@ -827,11 +842,14 @@ async fn execute_model(
         df = df.sort(sort).map_err(plan_err)?;
     }
     let start_exec = Instant::now();
-    let plan = df.create_physical_plan().await.map_err(plan_err)?;
+    // Planning a listing table reads file footers (statistics), so storage
+    // and Parquet errors can surface here as well as while executing.
+    let exec_err = |e: DataFusionError| classify(&model.file, &e);
+    let plan = df.create_physical_plan().await.map_err(exec_err)?;
     let output = &shared.project.output;
     let staging = output.staging_dir(&shared.run_id, &model.name);
     let props = sink::writer_properties(&shared.project.config().output.compression);
-    let stream = execute_stream(Arc::clone(&plan), ctx.task_ctx()).map_err(plan_err)?;
+    let stream = execute_stream(Arc::clone(&plan), ctx.task_ctx()).map_err(exec_err)?;
     let staged = sink::write_staged(
         Arc::clone(&output.store),
         staging.clone(),
@@ -841,14 +859,7 @@ async fn execute_model(
     )
     .await
     .map_err(|e| match e {
-        sink::SinkError::Execute(df) => {
-            let kind = if is_input_error(&df) {
-                FailKind::Input
-            } else {
-                FailKind::Model
-            };
-            (kind, locate_error(&model.file, &df))
-        }
+        sink::SinkError::Execute(df) => classify(&model.file, &df),
         e if e.is_storage() => (FailKind::Output, e.to_string()),
         e => (FailKind::Model, format!("{}: {e}", model.file)),
     })?;

@@ -560,7 +560,10 @@ impl Output {
             serde_json::to_vec_pretty(&intent).expect("intent serialises"),
         )
         .await?;
-        // Move the new files in.
+        // Move the new files in. If one move fails, take back the ones
+        // already moved before returning, so readers do not see old and new
+        // files side by side until the next run's recovery.
+        let mut moved: Vec<Path> = Vec::new();
         for (dir, files) in &partitions {
             let target = if dir.is_empty() {
                 model_dir.clone()
@@ -569,18 +572,56 @@ impl Output {
             };
             for (from, name) in files {
                 let to = target.prefix().join(name.as_str());
-                self.store
-                    .rename(&Path::from(from.as_str()), &to)
-                    .await
-                    .map_err(|e| storage_err(&self.root, &to, e))?;
+                if let Err(e) = self.store.rename(&Path::from(from.as_str()), &to).await {
+                    // A copy-and-delete rename can fail after the copy landed.
+                    moved.push(to.clone());
+                    let err = storage_err(&self.root, &to, e);
+                    return Err(self.roll_back(&intent_path, &moved, err).await);
+                }
+                moved.push(to);
             }
         }
+        // Every new file is in place: from here on the commit rolls forward
+        // (a failure below leaves the intent for the next run to finish).
         self.finish_intent(&intent).await?;
         self.store
             .delete(&intent_path)
             .await
             .map_err(|e| storage_err(&self.root, &intent_path, e))?;
         Ok(partitions.keys().cloned().collect())
+    }
+
+    /// Undoes the moves of a commit that failed half-way: deletes the files
+    /// already moved into partitions, then the intent. When that fails too,
+    /// the intent stays and the next run's [`Output::recover`] rolls back.
+    async fn roll_back(&self, intent_path: &Path, moved: &[Path], err: SinkError) -> SinkError {
+        for p in moved {
+            match self.store.delete(p).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => {
+                    tracing::warn!(
+                        "{}: cannot undo a partial commit ({e}); the next run rolls it back",
+                        self.root.object_url(p)
+                    );
+                    return err;
+                }
+            }
+        }
+        if let Err(e) = self.store.delete(intent_path).await {
+            tracing::warn!(
+                "{}: cannot remove the commit intent ({e}); the next run removes it",
+                self.root.object_url(intent_path)
+            );
+        }
+        match err {
+            SinkError::Storage { url, message } => SinkError::Storage {
+                url,
+                message: format!(
+                    "{message}; the commit was rolled back, the previous output stays visible"
+                ),
+            },
+            other => other,
+        }
     }
 
     /// Deletes every file of the intent's partitions that it does not keep.

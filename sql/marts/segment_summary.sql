@@ -57,8 +57,10 @@ final as (
         -- SPEC §5.7 share = users / scored users
         cast(p.users as double) / nullif(t.users, 0) as share_of_users,
         p.revenue_90,
-        -- SPEC §5.7 revenue share = revenue_90 / all revenue_90
-        p.revenue_90 / nullif(t.revenue_90, 0.0) as share_of_revenue
+        -- SPEC §5.7 revenue share = revenue_90 / all revenue_90; the two sums
+        -- add the same amounts in different orders, so a value holding all
+        -- the revenue can come out as 1.0000000000000002: capped at 1
+        least(p.revenue_90 / nullif(t.revenue_90, 0.0), 1.0) as share_of_revenue
     from per_value p
     cross join totals t
 )

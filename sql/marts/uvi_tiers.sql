@@ -47,8 +47,9 @@ final as (
         -- SPEC §5.6 share of users = tier users / scored users
         cast(coalesce(p.users, 0) as double) / nullif(x.users, 0) as share_of_users,
         coalesce(p.revenue, 0.0) as revenue,
-        -- SPEC §5.6 share of revenue = tier revenue / all revenue in window
-        coalesce(p.revenue, 0.0) / nullif(x.revenue, 0.0) as share_of_revenue
+        -- SPEC §5.6 share of revenue = tier revenue / all revenue in window;
+        -- capped at 1: the two sums add in different orders (1 + 2e-16)
+        least(coalesce(p.revenue, 0.0) / nullif(x.revenue, 0.0), 1.0) as share_of_revenue
     from tiers t
     cross join totals x
     left join per_tier p on p.uvi_tier = t.uvi_tier

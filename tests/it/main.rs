@@ -6,12 +6,17 @@
 //! - `cli`      — run, rerun, failures, write–audit–publish, retry, validate, config errors, exit codes
 //! - `staging`  — stg_events, dq_daily and user_daily on hand-built fixtures (expected values by hand)
 //! - `stores`   — the same run on memory:// and file:// gives identical outputs
+//! - `s3_support` — moto's S3 server, a fault-injecting HTTP proxy, bucket mirroring, table comparison
+//! - `s3`       — the pack on s3:// equals file://; transient faults retried, permanent ones keep partitions intact
+//! - `secrets`  — credentials never appear in logs, errors, help, run records or outputs
+//! - `crash`    — SIGKILL at many moments of a run, then a rerun: the clean run's tables, no staging visible
 //! - `pack_*`   — the model pack (SPEC §5.3–5.11) on hand-built fixtures; `pack_util` holds their helpers
 //! - `crosscheck` — the pack recomputed independently by DuckDB (`tests/py/crosscheck.py`) on generated data
 //! - `realdata` — the pack on the real UCI Online Retail transactions: every model, data test and invariant
 
 mod cli;
 mod common;
+mod crash;
 mod crosscheck;
 mod pack_community;
 mod pack_experiments;
@@ -24,5 +29,8 @@ mod pack_signals;
 mod pack_util;
 mod pack_uvi;
 mod realdata;
+mod s3;
+mod s3_support;
+mod secrets;
 mod staging;
 mod stores;

@@ -1,0 +1,273 @@
+//! The model pack against a real S3 API (moto_server on 127.0.0.1): `s3://`
+//! sources and output give the same tables as `file://`; storage faults
+//! injected below object_store's HTTP client are retried (transient) or fail
+//! the model with exit 4 / 3 and leave committed partitions intact
+//! (permanent).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::common::TempProject;
+use crate::s3_support::{
+    FaultProxy, Moto, Rule, assert_same_tables, files_under, mirror, s3_config, shoal_s3,
+    warehouse_tables,
+};
+
+const BUCKET: &str = "shoal";
+/// A small generated event set: big enough for every model to have rows.
+pub const GEN: &[&str] = &["--users", "300", "--days", "12", "--seed", "7"];
+
+type Tables = BTreeMap<String, (String, Vec<String>)>;
+
+/// Generates the event set into `s3://shoal/gen` (through `config`) and into
+/// the project's `data/`, runs the pack on `file://`, and returns its tables.
+fn setup(p: &TempProject, config: &str) -> Tables {
+    let mut args = vec!["generate", "--out", "s3://shoal/gen"];
+    args.extend(GEN);
+    shoal_s3(p, config, &args, &[]).expect_code(0);
+    let local = p.path().join("data");
+    let mut args = vec!["generate", "--out", local.to_str().unwrap()];
+    args.extend(GEN);
+    p.shoal(&args).expect_code(0);
+    p.shoal(&["run"]).expect_code(0);
+    warehouse_tables(&p.path().join("warehouse"))
+}
+
+fn s3_tables(moto: &Moto, p: &TempProject, name: &str) -> (Tables, Vec<String>) {
+    let dir = p.path().join(name);
+    mirror(moto.port, BUCKET, "warehouse", &dir);
+    let files = files_under(&dir)
+        .into_iter()
+        .filter(|f| !f.starts_with("_shoal"))
+        .collect();
+    (warehouse_tables(&dir), files)
+}
+
+#[test]
+fn pack_on_s3_gives_the_same_tables_as_on_file() {
+    let moto = Moto::start();
+    moto.create_bucket(BUCKET);
+    let p = TempProject::with_repo_models();
+    p.write(
+        "config/s3.yaml",
+        &s3_config(&moto.endpoint(), BUCKET, "gen", ""),
+    );
+    let expected = setup(&p, "config/s3.yaml");
+    assert!(expected.len() >= 15, "tables: {:?}", expected.keys());
+
+    // The generator wrote the same bytes to S3 as to disk.
+    let gen_dir = p.path().join("gen-mirror");
+    mirror(moto.port, BUCKET, "gen", &gen_dir);
+    assert_eq!(files_under(&gen_dir), files_under(&p.path().join("data")));
+
+    let run = shoal_s3(&p, "config/s3.yaml", &["run"], &[]);
+    run.expect_code(0);
+    let (actual, files) = s3_tables(&moto, &p, "s3-1");
+    assert_same_tables("s3:// vs file://", &expected, &actual);
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p.path().join("s3-1/_shoal/latest.json")).unwrap())
+            .unwrap();
+    assert_eq!(record["exit_code"], 0, "{record}");
+    assert!(
+        files
+            .iter()
+            .all(|f| f.contains("/part-") || f.starts_with("part-")),
+        "only committed part files under model dirs: {files:#?}"
+    );
+
+    // A rerun of the same day replaces the partitions: same rows, no doubles.
+    shoal_s3(&p, "config/s3.yaml", &["run"], &[]).expect_code(0);
+    let (again, files2) = s3_tables(&moto, &p, "s3-2");
+    assert_same_tables("rerun on s3://", &expected, &again);
+    assert_eq!(files2.len(), files.len(), "{files2:#?}");
+    // The lock object is gone after the run.
+    assert!(!p.path().join("s3-2/_shoal/lock").exists());
+    // Nothing left in staging.
+    assert!(
+        files_under(&p.path().join("s3-2/_shoal"))
+            .iter()
+            .all(|f| !f.starts_with("staging")),
+        "staging leftovers"
+    );
+}
+
+fn model_files(files: &[String], model: &str) -> Vec<String> {
+    files
+        .iter()
+        .filter(|f| f.starts_with(&format!("{model}/")))
+        .cloned()
+        .collect()
+}
+
+/// Models of the last run (read from the mirror's `latest.json`) that did
+/// not succeed kept exactly their committed files; returns how many.
+fn assert_failed_models_kept(
+    what: &str,
+    mirror_dir: &Path,
+    before: &(Tables, Vec<String>),
+    after: &(Tables, Vec<String>),
+) -> serde_json::Value {
+    assert_same_tables(what, &before.0, &after.0);
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(mirror_dir.join("_shoal/latest.json")).unwrap())
+            .unwrap();
+    for m in record["models"].as_array().unwrap() {
+        let name = m["name"].as_str().unwrap();
+        if m["status"] != "success" && m["materialized"] != "view" {
+            assert_eq!(
+                model_files(&before.1, name),
+                model_files(&after.1, name),
+                "{what}: {name} did not succeed, yet its committed files changed"
+            );
+        }
+    }
+    record
+}
+
+fn assert_intact(what: &str, before: &(Tables, Vec<String>), after: &(Tables, Vec<String>)) {
+    assert_same_tables(what, &before.0, &after.0);
+    assert_eq!(
+        before.1, after.1,
+        "{what}: the committed files changed (a partition was touched)"
+    );
+}
+
+#[test]
+fn storage_faults_are_retried_or_leave_committed_partitions_intact() {
+    let moto = Moto::start();
+    moto.create_bucket(BUCKET);
+    let proxy = FaultProxy::start(moto.port);
+    let p = TempProject::with_repo_models();
+    p.write(
+        "config/s3.yaml",
+        &s3_config(&proxy.endpoint(), BUCKET, "gen", ", timeout: 5s"),
+    );
+    let expected = setup(&p, "config/s3.yaml");
+
+    // 1. Transient faults on reads, writes, copies (commit) and deletes: the
+    //    run succeeds because object_store retries, and the tables are right.
+    let copy = |path: &str, times| Rule {
+        header: Some("x-amz-copy-source"),
+        ..Rule::transient(&["PUT"], path, times)
+    };
+    proxy.set_rules(vec![
+        Rule::transient(&["GET"], "/gen/events/", 3),
+        Rule::transient(&["PUT"], "/warehouse/_shoal/staging/", 3),
+        copy("/warehouse/", 2),
+        // object_store deletes with the bulk API: POST /bucket?delete.
+        Rule::transient(&["POST"], "?delete", 2),
+        Rule::transient(&["GET"], "/warehouse/user_daily/", 2),
+        // A read that hangs past storage.s3.timeout (5 s) is retried too.
+        Rule {
+            stall: Some(std::time::Duration::from_secs(8)),
+            ..Rule::transient(&["GET"], "/gen/users/", 1)
+        },
+    ]);
+    let run = shoal_s3(&p, "config/s3.yaml", &["run"], &[]);
+    run.expect_code(0);
+    assert_eq!(
+        proxy.injected(),
+        [3, 3, 2, 2, 2, 1],
+        "every transient fault was injected; requests:\n{}",
+        proxy.log().join("\n")
+    );
+    let clean = s3_tables(&moto, &p, "s3-clean");
+    assert_same_tables("after transient faults", &expected, &clean.0);
+
+    // 2. Staged writes fail for good: every materialized model fails with
+    //    exit 4, naming the object; nothing committed changes.
+    proxy.set_rules(vec![Rule::permanent(
+        &["PUT"],
+        "/warehouse/_shoal/staging/",
+    )]);
+    let run = shoal_s3(&p, "config/s3.yaml", &["run"], &[]);
+    run.expect_code(4);
+    assert!(
+        run.stderr()
+            .contains("s3://shoal/warehouse/_shoal/staging/")
+            && run.stderr().contains("503"),
+        "the error names the object and the status:\n{}",
+        run.stderr()
+    );
+    assert!(proxy.injected()[0] > 0);
+    assert_intact(
+        "after permanent write faults",
+        &clean,
+        &s3_tables(&moto, &p, "s3-w"),
+    );
+
+    // 3. Event files cannot be read: exit 3 before any model runs, naming
+    //    the file and saying it is a storage error, not a corrupt file.
+    proxy.set_rules(vec![Rule::permanent(&["GET"], "/gen/events/")]);
+    let run = shoal_s3(&p, "config/s3.yaml", &["run"], &[]);
+    run.expect_code(3);
+    let err = run.stderr();
+    assert!(
+        err.contains("s3://shoal/gen/events/dt=") && err.contains("503"),
+        "{err}"
+    );
+    assert!(!err.contains("is it a complete Parquet file"), "{err}");
+    assert_intact(
+        "after permanent read faults",
+        &clean,
+        &s3_tables(&moto, &p, "s3-r"),
+    );
+
+    // 4. A committed model output cannot be read: user_daily itself commits,
+    //    the models reading it fail with exit 3 and keep their partitions.
+    proxy.set_rules(vec![Rule::permanent(&["GET"], "/warehouse/user_daily/")]);
+    let run = shoal_s3(&p, "config/s3.yaml", &["run"], &[]);
+    run.expect_code(3);
+    let after = s3_tables(&moto, &p, "s3-m");
+    let record = assert_failed_models_kept(
+        "after model read faults",
+        &p.path().join("s3-m"),
+        &clean,
+        &after,
+    );
+    let status = |m: &str| crate::common::model_record(&record, m)["status"].clone();
+    assert_eq!(status("user_daily"), "success");
+    assert_eq!(status("user_features"), "failed");
+    assert_eq!(status("retention_cohorts"), "failed");
+
+    // 5. The commit itself fails half-way (the second copy into user_daily
+    //    and every one after it): the run exits 4 and the partitions already
+    //    swapped are rolled back at once, so no reader sees old and new files.
+    let clean = s3_tables(&moto, &p, "s3-clean2");
+    proxy.set_rules(vec![Rule {
+        header: Some("x-amz-copy-source"),
+        skip: 1,
+        ..Rule::permanent(&["PUT"], "/warehouse/user_daily/")
+    }]);
+    let run = shoal_s3(&p, "config/s3.yaml", &["run"], &[]);
+    run.expect_code(4);
+    assert!(proxy.injected()[0] > 0, "{}", proxy.log().join("\n"));
+    assert!(run.stderr().contains("rolled back"), "{}", run.stderr());
+    let after = s3_tables(&moto, &p, "s3-c");
+    let record = assert_failed_models_kept(
+        "after a commit that failed half-way",
+        &p.path().join("s3-c"),
+        &clean,
+        &after,
+    );
+    assert_eq!(
+        crate::common::model_record(&record, "user_daily")["status"],
+        "failed"
+    );
+    assert!(
+        !after
+            .1
+            .iter()
+            .any(|f| f.starts_with("user_daily/") && !clean.1.contains(f)),
+        "no new user_daily file stays after the rollback"
+    );
+
+    // And a clean run afterwards repairs nothing and gives the same tables.
+    proxy.set_rules(vec![]);
+    shoal_s3(&p, "config/s3.yaml", &["run"], &[]).expect_code(0);
+    assert_same_tables(
+        "clean run after the faults",
+        &expected,
+        &s3_tables(&moto, &p, "s3-end").0,
+    );
+}
