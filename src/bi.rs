@@ -164,7 +164,11 @@ fn duckdb(out: &mut String, t: &Table, name: &str, daily: bool, description: &st
         "CREATE OR REPLACE VIEW {name} AS\n  SELECT {}\n  FROM read_parquet({}{});",
         cols.join(", "),
         lit(&glob),
-        if daily { ", hive_partitioning = true" } else { "" }
+        if daily {
+            ", hive_partitioning = true"
+        } else {
+            ""
+        }
     );
     if !description.is_empty() {
         let _ = writeln!(out, "COMMENT ON VIEW {name} IS {};", lit(description));
@@ -191,11 +195,7 @@ fn external(
     schema: Option<&str>,
 ) {
     let col = |f: &datafusion::arrow::datatypes::Field| {
-        let mut s = format!(
-            "  {} {}",
-            ident(d, f.name()),
-            sql_type(d, f.data_type())
-        );
+        let mut s = format!("  {} {}", ident(d, f.name()), sql_type(d, f.data_type()));
         if let Some(doc) = column_doc(t.model, f.name()) {
             let _ = write!(s, " COMMENT {}", lit(&doc));
         }

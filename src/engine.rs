@@ -346,6 +346,32 @@ struct RunShared {
 /// A run's local scratch directory, removed (with everything in it) on drop.
 struct Scratch(std::path::PathBuf);
 
+impl Scratch {
+    /// `<temp dir>/shoal-<pid>-<run_id>`. Scratch directories of processes
+    /// that no longer run (killed before they could clean up) are removed
+    /// first, where the OS lists processes under /proc.
+    fn new(run_id: &str) -> Self {
+        let tmp = std::env::temp_dir();
+        if std::path::Path::new("/proc/self").exists()
+            && let Ok(entries) = std::fs::read_dir(&tmp)
+        {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let pid = name
+                    .strip_prefix("shoal-")
+                    .and_then(|rest| rest.split('-').next())
+                    .and_then(|p| p.parse::<u32>().ok());
+                if let Some(pid) = pid
+                    && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+                {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        Self(tmp.join(format!("shoal-{}-{run_id}", std::process::id())))
+    }
+}
+
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
@@ -504,7 +530,7 @@ async fn run_locked(
     let shared = Arc::new(RunShared {
         project: project.clone(),
         ctx,
-        scratch: Scratch(std::env::temp_dir().join(format!("shoal-{run_id}"))),
+        scratch: Scratch::new(run_id),
         run_id: run_id.to_string(),
         ds,
         full_refresh,

@@ -527,7 +527,11 @@ async fn dispatch(cli: Cli, progress: bool, json: bool) -> Result<ExitStatus> {
                 .unwrap_or_else(|_| chrono::Utc::now().date_naive());
             let (ctx, dag) = engine::query_session(&project, ds).await?;
             let mut schemas = Vec::new();
-            for m in dag.models.iter().filter(|m| m.header.materialized.is_published()) {
+            for m in dag
+                .models
+                .iter()
+                .filter(|m| m.header.materialized.is_published())
+            {
                 match ctx.table_provider(m.name.as_str()).await {
                     Ok(t) => schemas.push((m, t.schema())),
                     Err(_) => tracing::warn!(model = %m.name, "no committed output yet: left out"),

@@ -12,12 +12,14 @@
 //! - `crash`    — SIGKILL at many moments of a run, then a rerun: the clean run's tables, no staging visible
 //! - `pack_*`   — the model pack (SPEC §5.3–5.11) on hand-built fixtures; `pack_util` holds their helpers
 //! - `crosscheck` — the pack recomputed independently by DuckDB (`tests/py/crosscheck.py`) on generated data
+//! - `ecosystem` — `shoal catalog` DDL in DuckDB vs pyarrow vs shoal query; the Airflow example in a real DagBag
 //! - `realdata` — the pack on the real UCI Online Retail transactions: every model, data test and invariant
 
 mod cli;
 mod common;
 mod crash;
 mod crosscheck;
+mod ecosystem;
 mod pack_community;
 mod pack_experiments;
 mod pack_funnels;

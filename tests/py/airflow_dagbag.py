@@ -44,7 +44,7 @@ def main() -> None:
     if sorted(bag.dag_ids) != ["shoal_backfill", "shoal_nightly"]:
         fail(f"dags: {sorted(bag.dag_ids)}")
 
-    nightly = bag.get_dag("shoal_nightly")
+    nightly = bag.dags["shoal_nightly"]
     edges = sorted((t.task_id, d) for t in nightly.tasks for d in t.downstream_task_ids)
     if edges != [("run", "test"), ("validate", "run")]:
         fail(f"nightly edges: {edges}")
@@ -54,7 +54,7 @@ def main() -> None:
     if not run.depends_on_past or run.retries < 1:
         fail("run must depend on the day before and retry")
 
-    backfill = bag.get_dag("shoal_backfill")
+    backfill = bag.dags["shoal_backfill"]
     if [t.task_id for t in backfill.tasks] != ["backfill"] or backfill.schedule_interval is not None:
         fail("backfill: one manual task")
 

@@ -1,0 +1,112 @@
+//! shoal among the tools around it: the DDL of `shoal catalog` opened by
+//! DuckDB next to pyarrow.dataset and `shoal query`, and the Airflow example
+//! DAG loaded by Airflow's own DagBag with its rendered commands run.
+
+use std::process::Command;
+
+use crate::common::{TempProject, repo_root};
+use crate::crosscheck::py;
+
+/// The repository's models and config on 300 generated users over 20 days
+/// (2026-09-01 .. 2026-09-20), run once for the last day.
+fn generated_project() -> TempProject {
+    let p = TempProject::with_repo_models();
+    std::fs::copy(
+        repo_root().join("config/shoal.yaml"),
+        p.path().join("config/shoal.yaml"),
+    )
+    .unwrap();
+    let data = p.path().join("data");
+    p.shoal(&[
+        "generate",
+        "--out",
+        data.to_str().unwrap(),
+        "--users",
+        "300",
+        "--days",
+        "20",
+        "--seed",
+        "5",
+    ])
+    .expect_code(0);
+    p.shoal(&["run", "--ds", "2026-09-20"]).expect_code(0);
+    p
+}
+
+#[test]
+fn catalog_ddl_opens_the_outputs_in_duckdb_like_pyarrow_and_shoal() {
+    let p = generated_project();
+    let ddl = p.shoal(&["catalog", "--emit", "duckdb"]);
+    ddl.expect_code(0);
+    let file = p.path().join("catalog.sql");
+    std::fs::write(&file, ddl.stdout()).unwrap();
+    let report = py(
+        "bi_check.py",
+        &[
+            "--project",
+            p.path().to_str().unwrap(),
+            "--ddl",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(report.contains(", 0 differences"), "{report}");
+    assert!(report.contains("uvi_tiers: 3 rows"), "{report}");
+
+    // the engines without a local runner here: every table, partitions declared, docs kept
+    for (engine, create, partitions) in [
+        (
+            "trino",
+            "CREATE TABLE IF NOT EXISTS",
+            "partitioned_by = ARRAY['dt']",
+        ),
+        (
+            "athena",
+            "CREATE EXTERNAL TABLE IF NOT EXISTS",
+            "PARTITIONED BY (`dt` DATE)",
+        ),
+        (
+            "spark",
+            "CREATE TABLE IF NOT EXISTS",
+            "PARTITIONED BY (`dt`)",
+        ),
+    ] {
+        let out = p.shoal(&["catalog", "--emit", engine, "--schema", "shoal"]);
+        out.expect_code(0);
+        let text = out.stdout();
+        assert_eq!(text.matches(create).count(), 26, "{engine}:\n{text}");
+        assert!(text.contains(partitions), "{engine}:\n{text}");
+        assert!(
+            text.contains("COMMENT 'The user value index of every scored user"),
+            "{engine}: model docs as comments\n{text}"
+        );
+        assert!(!text.contains("/*"), "{engine}: an unmapped type\n{text}");
+    }
+}
+
+#[test]
+fn airflow_dagbag_loads_the_example_and_its_commands_run() {
+    let p = generated_project();
+    let airflow = Command::new(repo_root().join(".ci/airflow-env"))
+        .output()
+        .expect("run .ci/airflow-env");
+    assert!(
+        airflow.status.success(),
+        ".ci/airflow-env: {}",
+        String::from_utf8_lossy(&airflow.stderr)
+    );
+    let interpreter = String::from_utf8(airflow.stdout).unwrap();
+    let out = Command::new(interpreter.trim())
+        .arg(repo_root().join("tests/py/airflow_dagbag.py"))
+        .args(["--ds", "2026-09-20"])
+        .env("SHOAL_BIN", env!("CARGO_BIN_EXE_shoal"))
+        .env("SHOAL_PROJECT_DIR", p.path())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("rendered run and test exit 0"), "{text}");
+}
