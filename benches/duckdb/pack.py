@@ -2,18 +2,20 @@
 
     python pack.py --events DIR --ds YYYY-MM-DD --out DIR
                    [--config config/shoal.yaml] [--threads N] [--memory-limit 2GiB]
-                   [--temp-dir DIR] [--unsorted] [--only a,b]
+                   [--temp-dir DIR] [--database FILE] [--deletions PATH] [--unsorted] [--only a,b]
 
 Reads every events partition dt <= ds (hive layout DIR/dt=YYYY-MM-DD/*.parquet),
 runs the models of `models/` in the order of MODELS below and writes each
 model's table to OUT/<model>.parquet (zstd) with the columns shoal writes for
 that model: the `daily` models' partition dt = ds, and for the history models
 (user_daily, community_user_daily, ...) every day, as a `--full-refresh` run
-of shoal writes them. Views (stg_events, community_membership) are not written.
+of shoal writes them. Views (stg_valid_events, stg_events, community_membership) are not written.
 
-The SQL is DuckDB's own, not shoal's: one file per model, each materialized
-once as a table (in a scratch database file) that later models read (stg_events is computed once);
-each file opens with a comment saying where it departs from shoal's SQL.
+One file per model, each materialized once as a table (in a scratch database
+file) that later models read, so the deduplicated events are computed once.
+The big models are formulated for DuckDB; the small ones keep shoal's SQL
+with DuckDB syntax. Each file opens with a comment saying which, and where
+it departs from shoal's SQL.
 Templates are Jinja (jinja2, which .ci/pyenv installs with moto[server]) with
 the names shoal's MiniJinja templates have: ds, days_before, run.late_days,
 run.lookback_days, var.*, funnels, segments (from --config).
