@@ -1,0 +1,111 @@
+-- user_features: shoal's SQL (sql/features/user_features.sql), unchanged but for DuckDB syntax.
+-- sort_by: user_id
+with history as (
+    select *
+    from user_daily
+    where dt <= date '{{ ds }}'
+),
+
+windowed as (
+    select
+        user_id,
+        max(dt) as last_active_day,
+        count(*) filter (where dt >= date '{{ days_before(ds, 6) }}') as active_days_7,
+        count(*) filter (where dt >= date '{{ days_before(ds, 29) }}') as active_days_30,
+        count(*) filter (where dt >= date '{{ days_before(ds, 89) }}') as active_days_90,
+        count(*) filter (where dt between date '{{ days_before(ds, 59) }}'
+                                      and date '{{ days_before(ds, 30) }}') as active_days_prev_30,
+        coalesce(sum(events) filter (where dt >= date '{{ days_before(ds, 29) }}'), 0) as events_30,
+        coalesce(sum(likes) filter (where dt >= date '{{ days_before(ds, 89) }}'), 0) as likes_90,
+        coalesce(sum(comments) filter (where dt >= date '{{ days_before(ds, 89) }}'), 0) as comments_90,
+        coalesce(sum(shares) filter (where dt >= date '{{ days_before(ds, 89) }}'), 0) as shares_90,
+        coalesce(sum(likes) filter (where dt >= date '{{ days_before(ds, 29) }}'), 0) as likes_30,
+        coalesce(sum(comments) filter (where dt >= date '{{ days_before(ds, 29) }}'), 0) as comments_30,
+        coalesce(sum(shares) filter (where dt >= date '{{ days_before(ds, 29) }}'), 0) as shares_30,
+        coalesce(sum(clicks + likes + comments + shares + checkins + activity_joins + add_to_carts + purchases)
+                 filter (where dt >= date '{{ days_before(ds, 89) }}'), 0) as core_actions_90,
+        coalesce(sum(exposures) filter (where dt >= date '{{ days_before(ds, 89) }}'), 0) as exposures_90,
+        coalesce(sum(views) filter (where dt >= date '{{ days_before(ds, 89) }}'), 0) as views_90,
+        coalesce(sum(purchases) filter (where dt >= date '{{ days_before(ds, 89) }}'), 0) as purchases_90,
+        coalesce(sum(revenue) filter (where dt >= date '{{ days_before(ds, 89) }}'), 0.0) as revenue_90,
+        coalesce(sum(invites) filter (where dt >= date '{{ days_before(ds, 29) }}'), 0) as invites_30,
+        min(dt) as first_seen
+    from history
+    group by user_id
+),
+
+-- SPEC §5.6: the scored population, users active in the lookback_days ending ds
+scored as (
+    select *
+    from windowed
+    where last_active_day >= date '{{ days_before(ds, run.lookback_days - 1) }}'
+),
+
+latest_membership as (
+    select community_id, user_id, last_membership_event
+    from community_membership
+),
+
+members as (
+    select distinct user_id
+    from latest_membership
+    where last_membership_event = 'join'
+),
+
+carts as (
+    select
+        user_id,
+        max(last_add_to_cart_time) filter (where dt >= date '{{ days_before(ds, 6) }}') as last_add_to_cart_time_7,
+        max(last_purchase_time) as last_purchase_time
+    from community_user_daily
+    where dt <= date '{{ ds }}'
+    group by user_id
+),
+
+referred as (
+    select referrer_id as user_id, count(*) as referred_joins_30
+    from referrals
+    where event_type = 'join'
+      and dt between date '{{ days_before(ds, 29) }}' and date '{{ ds }}'
+    group by referrer_id
+),
+
+final as (
+    select
+        s.user_id,
+        date '{{ ds }}' as dt,
+        s.last_active_day,
+        -- SPEC §5.7 recency_days = D - last active day
+        date '{{ ds }}' - s.last_active_day as recency_days,
+        s.active_days_7,
+        s.active_days_30,
+        s.active_days_90,
+        s.active_days_prev_30,
+        s.events_30,
+        s.likes_90,
+        s.comments_90,
+        s.shares_90,
+        s.comments_30,
+        s.shares_30,
+        -- SPEC §5.7 interactions_30 = likes + comments + shares in 30 days
+        s.likes_30 + s.comments_30 + s.shares_30 as interactions_30,
+        s.core_actions_90,
+        s.exposures_90,
+        s.views_90,
+        s.purchases_90,
+        s.revenue_90,
+        s.invites_30,
+        coalesce(r.referred_joins_30, 0) as referred_joins_30,
+        s.first_seen,
+        -- SPEC §5.7 age_days = D - first_seen
+        date '{{ ds }}' - s.first_seen as age_days,
+        m.user_id is not null as is_member,
+        c.last_add_to_cart_time_7,
+        c.last_purchase_time
+    from scored s
+    left join members m on m.user_id = s.user_id
+    left join carts c on c.user_id = s.user_id
+    left join referred r on r.user_id = s.user_id
+)
+
+select * from final
