@@ -178,6 +178,26 @@ enum Command {
         #[arg(long)]
         schema: Option<String>,
     },
+    /// Create a new project: config, the model pack in sql/, and sample data.
+    ///
+    /// Example: shoal init my-community && cd my-community && shoal run
+    Init {
+        /// Directory to create (or fill, if it has no config/shoal.yaml yet).
+        dir: PathBuf,
+        /// Users of the generated sample data (0: no data).
+        #[arg(long, default_value_t = 500)]
+        users: u32,
+        /// Days of sample data.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+    },
+    /// Print a shell completion script.
+    ///
+    /// Example: shoal completions bash > /etc/bash_completion.d/shoal
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Run ad-hoc SQL over the sources and the committed outputs.
     ///
     /// Example: shoal query "select dt, rows_valid from dq_daily order by dt" --format csv
@@ -571,6 +591,53 @@ async fn dispatch(cli: Cli, progress: bool, json: bool) -> Result<ExitStatus> {
             print_batches(&batches, format)?;
             Ok(ExitStatus::Success)
         }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "shoal", &mut std::io::stdout());
+            Ok(ExitStatus::Success)
+        }
+        Command::Init { dir, users, days } => {
+            if dir.join("config/shoal.yaml").exists() {
+                return Err(Error::Usage(format!(
+                    "{}: already a shoal project (config/shoal.yaml exists); pick a new directory",
+                    dir.display()
+                )));
+            }
+            for (rel, text) in PACK {
+                let path = dir.join(rel);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(io_err)?;
+                }
+                std::fs::write(&path, text).map_err(io_err)?;
+            }
+            if users > 0 {
+                let data = std::fs::canonicalize(&dir).map_err(io_err)?.join("data");
+                let location = shoal::catalog::Location::parse(
+                    data.to_str().unwrap_or("data"),
+                    &std::env::current_dir().map_err(io_err)?,
+                )?;
+                let stores = shoal::catalog::Stores::new(Default::default());
+                let store = stores.store_for(&location)?;
+                let opts = shoal::generate::GenerateOptions {
+                    users: users.into(),
+                    days,
+                    seed: 7,
+                    ..Default::default()
+                };
+                let report = shoal::generate::generate(store, &location.prefix(), &opts).await?;
+                eprintln!(
+                    "sample data: {} events of {} users, {} to {}",
+                    report.events, report.users, report.first_day, report.last_day
+                );
+            }
+            eprintln!(
+                "created {} ({} models). Next:\n  cd {}\n  shoal run          # the whole pack for the newest day\n  shoal query \"select * from community_daily\"",
+                dir.display(),
+                PACK.len() - 1,
+                dir.display()
+            );
+            Ok(ExitStatus::Success)
+        }
         Command::Generate {
             out,
             users,
@@ -613,6 +680,9 @@ async fn dispatch(cli: Cli, progress: bool, json: bool) -> Result<ExitStatus> {
         }
     }
 }
+
+/// The shipped config and model pack, embedded by build.rs for `shoal init`.
+const PACK: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/pack.rs"));
 
 fn io_err(e: std::io::Error) -> Error {
     Error::Usage(format!("writing output: {e}"))

@@ -743,6 +743,17 @@ impl Output {
                 .await
                 .map_err(|e| storage_err(&self.root, &meta.location, e))?;
         }
+        // A process killed while writing an intent on local disk leaves the
+        // store's in-progress file (`<name>#<n>`), which listings never show.
+        if let Ok(dir) = self.meta_dir().join("commits").url().to_file_path()
+            && let Ok(entries) = std::fs::read_dir(&dir)
+        {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().contains('#') {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
         self.remove_prefix(&self.meta_dir().join("staging")).await?;
         Ok(notes)
     }

@@ -97,7 +97,10 @@ valued as (
 ranked as (
     select
         *,
-        rank() over (order by uvi) as uvi_rank,
+        -- ranked on uvi rounded to 12 decimals: values equal in exact arithmetic
+        -- can differ in the last bit with the order of float operations, and
+        -- SPEC §5.6 wants equal uvi to get equal percentiles
+        rank() over (order by round(uvi, 12)) as uvi_rank,
         count(*) over () as population
     from valued
 ),

@@ -614,3 +614,60 @@ fn compatible_widenings_are_read_and_incompatible_types_exit_3() {
         run.stderr()
     );
 }
+
+#[test]
+fn init_scaffolds_a_project_that_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let proj = dir.path().join("community");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_shoal"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let init = run(&[
+        "init",
+        proj.to_str().unwrap(),
+        "--users",
+        "120",
+        "--days",
+        "10",
+    ]);
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    // the shipped pack and config, and generated sample data
+    assert!(proj.join("config/shoal.yaml").exists());
+    assert!(proj.join("sql/staging/stg_events.sql").exists());
+    assert!(proj.join("data/events/dt=2026-09-10").exists());
+    let p = proj.to_str().unwrap();
+    let done = run(&["--project-dir", p, "run", "-q"]);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(proj.join("warehouse/kpi_scorecard/dt=2026-09-10").exists());
+    // a second init refuses to overwrite
+    let again = run(&["init", p]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already a shoal project"));
+}
+
+#[test]
+fn completions_for_every_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoal"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("backfill") && text.contains("--full-refresh"),
+            "{shell}: {text}"
+        );
+    }
+}

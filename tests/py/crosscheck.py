@@ -414,7 +414,7 @@ def ref_uvi_scores(con, ctx):
             select *, interaction_coef * retention_coef * conversion_coef as uvi from scored
         ),
         ranked as (
-            select *, 100 * percent_rank() over (order by uvi) as uvi_percentile from with_uvi
+            select *, 100 * percent_rank() over (order by round(uvi, 12)) as uvi_percentile from with_uvi
         )
         select user_id, likes, comments, shares, interaction_coef, r7, r30, r90, retention_coef,
                active_days, purchases, revenue, conversion_rate, avg_order_value, conversion_coef,
@@ -534,7 +534,7 @@ def ref_user_segments(con, ctx):
             select *,
                    cast(least(5, 1 + floor(5 * percent_rank() over (order by recency_days desc))) as bigint) as rfm_r,
                    cast(least(5, 1 + floor(5 * percent_rank() over (order by active_days_90))) as bigint) as rfm_f,
-                   cast(least(5, 1 + floor(5 * percent_rank() over (order by revenue_90))) as bigint) as rfm_m
+                   cast(least(5, 1 + floor(5 * percent_rank() over (order by round(revenue_90, 6)))) as bigint) as rfm_m
             from layered
         ),
         segmented as (

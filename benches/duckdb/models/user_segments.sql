@@ -21,7 +21,7 @@ ranked as (
         -- boundary (e.g. exactly 0.2) is never lost to rounding
         cast(rank() over (order by f.recency_days desc) as bigint) - 1 as r_rank,
         cast(rank() over (order by f.active_days_90) as bigint) - 1 as f_rank,
-        cast(rank() over (order by f.revenue_90) as bigint) - 1 as m_rank,
+        cast(rank() over (order by round(f.revenue_90, 6)) as bigint) - 1 as m_rank,
         cast(rank() over (order by f.interactions_30) as bigint) - 1 as i_rank
     from features f
     left join scores s on s.user_id = f.user_id

@@ -62,7 +62,7 @@ valued as (
 ranked as (
     select
         *,
-        rank() over (order by uvi) as uvi_rank,
+        rank() over (order by round(uvi, 12)) as uvi_rank,
         count(*) over () as population
     from valued
 ),
