@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,8 +32,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ds", required=True)
     args = ap.parse_args()
-    home = tempfile.mkdtemp(prefix="airflow-home-")
-    os.environ.setdefault("AIRFLOW_HOME", home)
+    os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-home-")
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 
@@ -85,4 +85,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        shutil.rmtree(os.environ.get("AIRFLOW_HOME", ""), ignore_errors=True)
