@@ -498,6 +498,7 @@ async fn run_locked(
             project.register_committed(&ctx, m).await?;
         }
     }
+    plan_all(&ctx, &dag, &run_set, ds).await?;
 
     let mut record = RunRecord {
         run_id: run_id.to_string(),
@@ -1070,6 +1071,58 @@ async fn release_lock(output: &Output, lock: &Lock) {
     }
 }
 
+/// Plans every model of the run before any runs, as dbt compiles first: a
+/// model that does not plan (unknown column or table, bad types, a daily
+/// model without `dt`) is a usage error (exit 2) with its file:line:col and
+/// nothing is written. Each planned model stands in as a view for the
+/// planning of the models after it, and is removed again.
+async fn plan_all(
+    ctx: &SessionContext,
+    dag: &Dag,
+    run_set: &BTreeSet<String>,
+    ds: NaiveDate,
+) -> Result<()> {
+    let mut errors = Vec::new();
+    let mut broken: BTreeSet<String> = BTreeSet::new();
+    for m in dag.models.iter().filter(|m| run_set.contains(&m.name)) {
+        if m.deps.iter().any(|d| broken.contains(d)) {
+            broken.insert(m.name.clone());
+            continue;
+        }
+        if let Err(e) = plan_one(ctx, m, ds).await {
+            errors.push(locate_error(&m.file, &e));
+            broken.insert(m.name.clone());
+        }
+    }
+    for name in run_set {
+        let _ = ctx.deregister_table(name.as_str());
+    }
+    match errors.len() {
+        0 => Ok(()),
+        1 => Err(EngineError::Plan(errors.remove(0)).into()),
+        _ => Err(EngineError::PlanMany(errors).into()),
+    }
+}
+
+/// Plans one model and registers it as a view under its name.
+async fn plan_one(
+    ctx: &SessionContext,
+    m: &Model,
+    ds: NaiveDate,
+) -> std::result::Result<(), DataFusionError> {
+    let df = ctx.sql(&m.sql).await?;
+    if m.header.materialized == Materialization::Daily
+        && df.schema().field_with_unqualified_name(DT).is_err()
+    {
+        return Err(DataFusionError::Plan(format!(
+            "a daily model needs a `dt` column (the partition day); add e.g. `date '{ds}' as dt`"
+        )));
+    }
+    ctx.deregister_table(m.name.as_str())?;
+    ctx.register_table(m.name.as_str(), df.into_view())?;
+    Ok(())
+}
+
 /// Plans every model against the source schemas without reading event data.
 /// Returns the DAG; errors list every model that does not plan.
 pub async fn validate(project: &Project, ds: NaiveDate) -> Result<Dag> {
@@ -1083,20 +1136,7 @@ pub async fn validate(project: &Project, ds: NaiveDate) -> Result<Dag> {
             broken.insert(m.name.clone());
             continue;
         }
-        let planned = async {
-            let df = ctx.sql(&m.sql).await?;
-            if m.header.materialized == Materialization::Daily
-                && df.schema().field_with_unqualified_name(DT).is_err()
-            {
-                return Err(DataFusionError::Plan(format!(
-                    "a daily model needs a `dt` column (the partition day); add e.g. `date '{ds}' as dt`"
-                )));
-            }
-            ctx.register_table(m.name.as_str(), df.into_view())?;
-            Ok::<_, DataFusionError>(())
-        }
-        .await;
-        if let Err(e) = planned {
+        if let Err(e) = plan_one(&ctx, m, ds).await {
             errors.push(locate_error(&m.file, &e));
             broken.insert(m.name.clone());
         }

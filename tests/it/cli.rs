@@ -666,8 +666,32 @@ fn completions_for_every_shell() {
         assert!(out.status.success(), "{shell}");
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
-            text.contains("backfill") && text.contains("--full-refresh"),
+            text.contains("backfill") && text.contains("full-refresh"),
             "{shell}: {text}"
         );
     }
+}
+
+#[test]
+fn a_model_that_does_not_plan_stops_the_run_before_anything_is_written() {
+    let p = TempProject::new();
+    three_days(&p);
+    small_dag(&p);
+    p.shoal(&["run"]).expect_code(0);
+    let before = p.files("a");
+    p.write(
+        "sql/zz_broken.sql",
+        "select\n    date '{{ ds }}' as dt,\n    no_such_column\nfrom a\n",
+    );
+    let run = p.shoal(&["run"]);
+    run.expect_code(2);
+    // where: the file, line 3, column 5 of the rendered model
+    assert!(
+        run.stderr().contains("sql/zz_broken.sql:3:5"),
+        "{}",
+        run.stderr()
+    );
+    assert!(run.stderr().contains("no_such_column"), "{}", run.stderr());
+    // nothing ran: the committed files are the same ones
+    assert_eq!(p.files("a"), before);
 }

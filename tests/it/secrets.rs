@@ -181,7 +181,7 @@ fn secrets_never_reach_logs_records_errors_or_help() {
         "sql/marts/broken.sql",
         "select no_such_column, date '2026-09-05' as dt from user_daily",
     );
-    go("config/ref.yaml", &["run", "-v"], &env, 1);
+    go("config/ref.yaml", &["run", "-v"], &env, 2);
     std::fs::remove_file(p.path().join("sql/marts/broken.sql")).unwrap();
 
     for (run, code) in &runs {
