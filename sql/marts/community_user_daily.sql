@@ -70,6 +70,31 @@ membership as (
              case when event_type = 'quit' then 0 else 1 end
 ),
 
+sessions as (
+    -- one row per session of a user in a community and day: did it have a
+    -- core action? (two group-bys instead of count(distinct), whose per-group
+    -- string sets cost gigabytes on a full refresh)
+    select
+        community_id,
+        user_id,
+        event_date,
+        session_key,
+        max(case when event_type in ({% for t in var.core_actions %}'{{ t }}'{% if not loop.last %}, {% endif %}{% endfor %}) then 1 else 0 end) as has_core_action
+    from activity
+    group by community_id, user_id, event_date, session_key
+),
+
+session_counts as (
+    select
+        community_id,
+        user_id,
+        event_date,
+        count(*) as sessions,
+        sum(1 - has_core_action) as bounced_sessions
+    from sessions
+    group by community_id, user_id, event_date
+),
+
 counts as (
     select
         community_id,
@@ -92,10 +117,6 @@ counts as (
         count(*) as events,
         -- SPEC §5.2: revenue is the sum of non-null purchase amounts, 0 when none
         coalesce(sum(amount) filter (where event_type = 'purchase'), 0.0) as revenue,
-        count(distinct session_key) as sessions,
-        count(distinct session_key)
-            - count(distinct session_key) filter (where event_type in ({% for t in var.core_actions %}'{{ t }}'{% if not loop.last %}, {% endif %}{% endfor %}))
-            as bounced_sessions,
         -- SPEC §5.8 nps: answers carry properties.nps_score 0..10
         count(*) filter (where event_type = 'nps' and json_get_float(properties, 'nps_score') between 0 and 10) as nps_responses,
         count(*) filter (where event_type = 'nps' and json_get_float(properties, 'nps_score') between 9 and 10) as nps_promoters,
@@ -127,8 +148,8 @@ final as (
         c.purchases,
         c.events,
         c.revenue,
-        c.sessions,
-        c.bounced_sessions,
+        s.sessions,
+        s.bounced_sessions,
         c.nps_responses,
         c.nps_promoters,
         c.nps_detractors,
@@ -141,6 +162,10 @@ final as (
         on (m.community_id is not distinct from c.community_id)
        and m.user_id = c.user_id
        and m.event_date = c.event_date
+    join session_counts s
+        on (s.community_id is not distinct from c.community_id)
+       and s.user_id = c.user_id
+       and s.event_date = c.event_date
 )
 
 select * from final

@@ -47,7 +47,25 @@ with activity as (
     {% endif %}
 ),
 
-final as (
+sessions as (
+    -- one row per session of a user and day: did it have a core action?
+    -- (two group-bys instead of count(distinct) of strings per group)
+    select
+        user_id,
+        event_date,
+        session_key,
+        max(case when event_type in ({% for t in var.core_actions %}'{{ t }}'{% if not loop.last %}, {% endif %}{% endfor %}) then 1 else 0 end) as has_core_action
+    from activity
+    group by user_id, event_date, session_key
+),
+
+session_counts as (
+    select user_id, event_date, count(*) as sessions, sum(1 - has_core_action) as bounced_sessions
+    from sessions
+    group by user_id, event_date
+),
+
+counts as (
     select
         user_id,
         event_date as dt,
@@ -68,14 +86,25 @@ final as (
         count(*) filter (where event_type = 'invite') as invites,
         count(*) as events,
         coalesce(sum(amount) filter (where event_type = 'purchase'), 0.0) as revenue,
-        count(distinct session_key) as sessions,
-        count(distinct session_key)
-            - count(distinct session_key) filter (where event_type in ({% for t in var.core_actions %}'{{ t }}'{% if not loop.last %}, {% endif %}{% endfor %}))
-            as bounced_sessions,
         min(event_time) as first_event_time,
         max(event_time) as last_event_time
     from activity
     group by user_id, event_date
+),
+
+final as (
+    select
+        c.user_id,
+        c.dt,
+        c.exposures, c.views, c.clicks, c.likes, c.comments, c.shares, c.messages,
+        c.joins, c.quits, c.checkins, c.activity_joins, c.signups, c.add_to_carts,
+        c.purchases, c.invites, c.events, c.revenue,
+        s.sessions,
+        s.bounced_sessions,
+        c.first_event_time,
+        c.last_event_time
+    from counts c
+    join session_counts s on s.user_id = c.user_id and s.event_date = c.dt
 )
 
 select * from final
