@@ -32,15 +32,25 @@ valid as (
       and event_date between dt - interval '{{ run.late_days }} days' and dt
 ),
 
+dup_ids as (
+    -- the event_ids that occur more than once (few): only their rows are ranked
+    select event_id from valid group by event_id having count(*) > 1
+),
+
 deduplicated as (
     -- duplicate event_ids keep the earliest event_time, then the earliest
-    -- partition. A row_number window, not `distinct on`: DataFusion plans
-    -- distinct on as one ordered first_value aggregate per column, which
-    -- costs 3x more on these 15 columns (BENCHMARKS.md)
+    -- partition. Unique ids pass through an anti join; a row_number window
+    -- over every id would pay a window partition per event (2x the time of
+    -- this, and `distinct on` 3x: one ordered first_value per column)
+    select v.*
+    from valid v
+    where not exists (select 1 from dup_ids d where d.event_id = v.event_id)
+    union all
     select * exclude (dup_rank)
     from (
-        select *, row_number() over (partition by event_id order by event_time, dt) as dup_rank
-        from valid
+        select v.*, row_number() over (partition by v.event_id order by v.event_time, v.dt) as dup_rank
+        from valid v
+        join dup_ids d on d.event_id = v.event_id
     ) ranked
     where dup_rank = 1
 ),
