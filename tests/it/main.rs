@@ -9,7 +9,10 @@
 //! - `pack_*`   — the model pack (SPEC §5.3–5.11) on hand-built fixtures; `pack_util` holds their helpers
 //! - `crosscheck` — the pack recomputed independently by DuckDB (`tests/py/crosscheck.py`) on generated data
 //! - `realdata` — the pack on the real UCI Online Retail transactions: every model, data test and invariant
+//! - `ballista` — the pack on a scheduler and two executors (child processes) equals a local run
 
+#[cfg(feature = "ballista")]
+mod ballista;
 mod cli;
 mod common;
 mod crosscheck;
