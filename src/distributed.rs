@@ -258,11 +258,20 @@ pub fn scheduler_session_state(stores: &Stores, config: SessionConfig) -> DfResu
 pub fn remote_session_state(state: SessionState, engine: &str) -> DfResult<SessionState> {
     let url = scheduler_url(engine).map_err(|e| DataFusionError::Configuration(e.to_string()))?;
     let state = state.upgrade_for_ballista(url)?;
+    // Ballista 55's adaptive planner (on by default) kept creating new
+    // stages without end on the pack's first jobs (180,000 tiny tasks in
+    // 12 minutes; the looping plans held an empty scan, the absent
+    // `deletions` source). The static planner runs every model correctly.
+    let config = state
+        .config()
+        .clone()
+        .with_ballista_adaptive_query_planner(false);
     let mut scalar: Vec<_> = state.scalar_functions().values().cloned().collect();
     scalar.extend(shoal_udfs());
     let mut aggregate: Vec<_> = state.aggregate_functions().values().cloned().collect();
     aggregate.extend(shoal_udafs());
     Ok(SessionStateBuilder::new_from_existing(state)
+        .with_config(config)
         .with_scalar_functions(scalar)
         .with_aggregate_functions(aggregate)
         .build())
