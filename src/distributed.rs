@@ -104,11 +104,15 @@ pub async fn check_scheduler(engine: &str) -> Result<(), DistributedError> {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(DistributedError::Engine {
             engine: engine.to_string(),
-            message: format!("cannot reach the Ballista scheduler at {addr}: {e}; start it with `shoal scheduler` or fix --engine"),
+            message: format!(
+                "cannot reach the Ballista scheduler at {addr}: {e}; start it with `shoal scheduler` or fix --engine"
+            ),
         }),
         Err(_) => Err(DistributedError::Engine {
             engine: engine.to_string(),
-            message: format!("no answer from the Ballista scheduler at {addr} within 10 s; start it with `shoal scheduler` or fix --engine"),
+            message: format!(
+                "no answer from the Ballista scheduler at {addr} within 10 s; start it with `shoal scheduler` or fix --engine"
+            ),
         }),
     }
 }
@@ -288,7 +292,10 @@ pub struct SchedulerOptions {
 
 /// Runs a Ballista scheduler with shoal's functions and stores until the
 /// process is stopped.
-pub async fn start_scheduler(stores: Stores, opts: SchedulerOptions) -> Result<(), DistributedError> {
+pub async fn start_scheduler(
+    stores: Stores,
+    opts: SchedulerOptions,
+) -> Result<(), DistributedError> {
     let err = |e: &dyn std::fmt::Display| DistributedError::Process {
         what: "scheduler",
         message: e.to_string(),
@@ -407,18 +414,24 @@ mod tests {
     #[test]
     fn registries_have_shoal_functions() {
         let r = function_registry();
-        for f in ["window_funnel", "retention", "sequence_match", "sequence_count"] {
+        for f in [
+            "window_funnel",
+            "retention",
+            "sequence_match",
+            "sequence_count",
+        ] {
             assert!(r.udaf(f).is_ok(), "{f}");
         }
         assert!(r.udaf("sum").is_ok());
         assert!(r.udf("json_get_str").is_ok());
-        let state =
-            scheduler_session_state(&Stores::new(Default::default()), SessionConfig::new_with_ballista())
-                .unwrap();
+        let state = scheduler_session_state(
+            &Stores::new(Default::default()),
+            SessionConfig::new_with_ballista(),
+        )
+        .unwrap();
         assert!(state.udaf("window_funnel").is_ok());
         assert!(state.udf("json_get_float").is_ok());
-        let remote =
-            remote_session_state(state, "ballista://127.0.0.1:50050").unwrap();
+        let remote = remote_session_state(state, "ballista://127.0.0.1:50050").unwrap();
         assert!(remote.udaf("retention").is_ok());
         assert!(remote.udf("json_get_bool").is_ok());
     }
@@ -427,8 +440,6 @@ mod tests {
     fn store_registry_opens_file_stores_on_demand() {
         let r = StoreRegistry::new(Stores::new(Default::default()));
         assert!(r.get_store(&Url::parse("file:///").unwrap()).is_ok());
-        assert!(
-            check_shared(&Location::parse("memory://x/y", FsPath::new("/")).unwrap()).is_err()
-        );
+        assert!(check_shared(&Location::parse("memory://x/y", FsPath::new("/")).unwrap()).is_err());
     }
 }

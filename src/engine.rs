@@ -201,11 +201,15 @@ impl Project {
         distributed::scheduler_url(engine).map_err(|e| Error::Usage(e.to_string()))?;
         let mut locations = vec![self.events.clone(), self.output.root.clone()];
         let s = &self.config().sources;
-        for src in [s.users.as_ref(), s.deletions.as_ref()].into_iter().flatten() {
+        for src in [s.users.as_ref(), s.deletions.as_ref()]
+            .into_iter()
+            .flatten()
+        {
             locations.push(Location::parse(&src.location, &self.loaded.project_dir)?);
         }
         for l in &locations {
-            distributed::check_shared(l).map_err(|e: DistributedError| Error::Usage(e.to_string()))?;
+            distributed::check_shared(l)
+                .map_err(|e: DistributedError| Error::Usage(e.to_string()))?;
         }
         let state = datafusion::execution::SessionStateBuilder::new()
             .with_config(cfg)

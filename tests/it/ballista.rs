@@ -239,11 +239,7 @@ fn pack_on_ballista_cluster_matches_local_run() {
     // Both executors ran tasks of the pack.
     for e in &executors {
         let log = e.log();
-        assert!(
-            log.contains("task"),
-            "{} ran no task:\n{log}",
-            e.name
-        );
+        assert!(log.contains("task"), "{} ran no task:\n{log}", e.name);
     }
 
     let local_dir = p.path().join("warehouse_local");
