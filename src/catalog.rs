@@ -578,6 +578,11 @@ pub fn register_empty(
 
 /// Registers the optional `users` / `deletions` source: a listing table over
 /// its files cast to `schema`, or an empty table when it is absent and optional.
+///
+/// `empty_dir`: where an absent source is an empty listing table
+/// (`<empty_dir>/<name>/`, a prefix nothing writes to) instead of an
+/// in-memory table — a Ballista scheduler can only receive tables that
+/// serialize, and a listing table does.
 pub async fn register_side_source(
     ctx: &SessionContext,
     stores: &Stores,
@@ -585,7 +590,12 @@ pub async fn register_side_source(
     source: Option<&SourceConfig>,
     project_dir: &FsPath,
     schema: SchemaRef,
+    empty_dir: Option<&Location>,
 ) -> Result<(), CatalogError> {
+    let register_empty = |ctx: &SessionContext, name: &str, schema: SchemaRef| match empty_dir {
+        Some(dir) => register_listing(ctx, name, &dir.join(name), schema, false),
+        None => register_empty(ctx, name, schema),
+    };
     let Some(source) = source else {
         return register_empty(ctx, name, schema);
     };

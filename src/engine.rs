@@ -118,6 +118,11 @@ impl Project {
         &self.loaded.config
     }
 
+    /// Whether models run on a Ballista cluster (`engine: ballista://HOST:PORT`).
+    pub fn is_distributed(&self) -> bool {
+        self.config().engine != "local"
+    }
+
     /// Resolves `run.ds` (or an override) to a day; `latest` lists the events partitions.
     pub async fn resolve_ds(&self, ds: Option<&str>) -> Result<NaiveDate> {
         let text = ds.unwrap_or(&self.config().run.ds);
@@ -174,11 +179,60 @@ impl Project {
             .with_disk_manager_builder(DiskManagerBuilder::default())
             .build_arc()
             .map_err(EngineError::from)?;
-        let ctx = SessionContext::new_with_config_rt(cfg, runtime);
+        let ctx = if self.is_distributed() {
+            self.remote_session(cfg, runtime)?
+        } else {
+            SessionContext::new_with_config_rt(cfg, runtime)
+        };
         crate::functions::register_all(&ctx);
         self.stores.register(&ctx, &self.events)?;
         self.stores.register(&ctx, &self.output.root)?;
         Ok(ctx)
+    }
+
+    /// A Ballista client session: queries are planned and executed by the
+    /// cluster at `engine`, results stream back here.
+    #[cfg(feature = "ballista")]
+    fn remote_session(
+        &self,
+        cfg: SessionConfig,
+        runtime: Arc<datafusion::execution::runtime_env::RuntimeEnv>,
+    ) -> Result<SessionContext> {
+        use crate::distributed::{self, DistributedError};
+        let engine = &self.config().engine;
+        distributed::scheduler_url(engine).map_err(|e| Error::Usage(e.to_string()))?;
+        let mut locations = vec![self.events.clone(), self.output.root.clone()];
+        let s = &self.config().sources;
+        for src in [s.users.as_ref(), s.deletions.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            locations.push(Location::parse(&src.location, &self.loaded.project_dir)?);
+        }
+        for l in &locations {
+            distributed::check_shared(l)
+                .map_err(|e: DistributedError| Error::Usage(e.to_string()))?;
+        }
+        let state = datafusion::execution::SessionStateBuilder::new()
+            .with_config(cfg)
+            .with_runtime_env(runtime)
+            .with_default_features()
+            .build();
+        let state = distributed::remote_session_state(state, engine).map_err(EngineError::from)?;
+        Ok(SessionContext::new_with_state(state))
+    }
+
+    /// Without the `ballista` feature there is no remote engine.
+    #[cfg(not(feature = "ballista"))]
+    fn remote_session(
+        &self,
+        _cfg: SessionConfig,
+        _runtime: Arc<datafusion::execution::runtime_env::RuntimeEnv>,
+    ) -> Result<SessionContext> {
+        Err(Error::Usage(format!(
+            "engine {:?}: this shoal was built without the `ballista` feature; use --engine local or rebuild with --features ballista",
+            self.config().engine
+        )))
     }
 
     /// Registers `events`, `users` and `deletions`. The events table has the
@@ -187,6 +241,10 @@ impl Project {
         catalog::register_listing(ctx, "events", &self.events, catalog::events_schema(), true)?;
         let dir = &self.loaded.project_dir;
         let s = &self.config().sources;
+        // In-memory tables do not travel to a Ballista scheduler; empty listing tables do.
+        let empty_dir = self
+            .is_distributed()
+            .then(|| self.output.meta_dir().join("empty"));
         catalog::register_side_source(
             ctx,
             &self.stores,
@@ -194,6 +252,7 @@ impl Project {
             s.users.as_ref(),
             dir,
             catalog::users_schema(),
+            empty_dir.as_ref(),
         )
         .await?;
         catalog::register_side_source(
@@ -203,6 +262,7 @@ impl Project {
             s.deletions.as_ref(),
             dir,
             catalog::deletions_schema(),
+            empty_dir.as_ref(),
         )
         .await?;
         Ok(())
@@ -330,6 +390,21 @@ pub fn scanned_files(plan: &Arc<dyn ExecutionPlan>) -> Vec<String> {
     out
 }
 
+/// The files a DataFrame scans, from a local physical plan (used when the
+/// real plan runs on a Ballista cluster and is opaque here). Lists files, reads nothing.
+async fn local_scanned_files(
+    ctx: &SessionContext,
+    df: &datafusion::dataframe::DataFrame,
+) -> Result<Vec<String>, DataFusionError> {
+    use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
+    let state = ctx.state();
+    let optimized = state.optimize(df.logical_plan())?;
+    let plan = DefaultPhysicalPlanner::default()
+        .create_physical_plan(&optimized, &state)
+        .await?;
+    Ok(scanned_files(&plan))
+}
+
 /// The state one run shares with its model tasks.
 struct RunShared {
     project: Project,
@@ -392,6 +467,12 @@ enum FailKind {
 /// returned as `Err`; model failures are in the record.
 pub async fn run(project: &Project, opts: &RunOptions) -> Result<RunRecord> {
     let started = Utc::now();
+    #[cfg(feature = "ballista")]
+    if project.is_distributed() {
+        crate::distributed::check_scheduler(&project.config().engine)
+            .await
+            .map_err(|e| Error::Usage(e.to_string()))?;
+    }
     let ds = project.resolve_ds(opts.ds.as_deref()).await?;
     let run_id = crate::runlog::new_run_id();
     let lock = acquire_lock(&project.output, &run_id).await?;
@@ -798,7 +879,11 @@ async fn execute_model(
     let plan_err = |e: DataFusionError| (FailKind::Model, locate_error(&model.file, &e));
     let df = ctx.sql(&model.sql).await.map_err(plan_err)?;
     let materialized = model.header.materialized;
-    if materialized == Materialization::View {
+    // On a cluster a temp table would live on the client's disk, out of the
+    // executors' reach: it runs as a view there.
+    if materialized == Materialization::View
+        || (materialized == Materialization::Temp && shared.project.is_distributed())
+    {
         ctx.deregister_table(model.name.as_str())
             .map_err(plan_err)?;
         ctx.register_table(model.name.as_str(), df.into_view())
@@ -872,7 +957,7 @@ async fn execute_model(
     // Planning a listing table reads file footers (statistics), so storage
     // and Parquet errors can surface here as well as while executing.
     let exec_err = |e: DataFusionError| classify(&model.file, &e);
-    let plan = df.create_physical_plan().await.map_err(exec_err)?;
+    let plan = df.clone().create_physical_plan().await.map_err(exec_err)?;
     let output = &shared.project.output;
     let staging = output.staging_dir(&shared.run_id, &model.name);
     let props = sink::writer_properties(&shared.project.config().output.compression);
@@ -891,7 +976,12 @@ async fn execute_model(
         e => (FailKind::Model, format!("{}: {e}", model.file)),
     })?;
     tracing::debug!(model = %model.name, ms = start_exec.elapsed().as_millis() as u64, "executed and staged");
-    mr.files_read = scanned_files(&plan);
+    mr.files_read = if shared.project.is_distributed() {
+        // The plan is one Ballista job node; plan it locally to see what it scans.
+        local_scanned_files(ctx, &df).await.map_err(plan_err)?
+    } else {
+        scanned_files(&plan)
+    };
     mr.partitions_read = events_partitions(&mr.files_read, &shared.events_prefix);
     mr.rows = Some(staged.rows());
     mr.bytes = Some(staged.bytes());

@@ -10,12 +10,15 @@
 //! sink      → write Parquet, stage, audit and commit partitions
 //! runlog    → run records, JSON logs, progress
 //! functions → window_funnel, retention, sequence_match, JSON helpers (UDFs and UDAFs)
+//! distributed → Ballista scheduler, executor and client with shoal's functions and stores
 //! generate  → synthetic event sets in the events schema
 //! ```
 
 pub mod bi;
 pub mod catalog;
 pub mod config;
+#[cfg(feature = "ballista")]
+pub mod distributed;
 pub mod engine;
 pub mod error;
 pub mod functions;

@@ -208,6 +208,53 @@ enum Command {
         #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
         format: QueryFormat,
     },
+    /// Start a Ballista scheduler with shoal's functions and object stores.
+    ///
+    /// Clients run models on it with `shoal run --engine ballista://HOST:PORT`;
+    /// executors register with `shoal executor --scheduler HOST:PORT`.
+    /// Only the `storage:` section of --config is used.
+    ///
+    /// Example: shoal scheduler --bind 0.0.0.0:50050
+    #[cfg(feature = "ballista")]
+    Scheduler {
+        /// Address to listen on.
+        #[arg(long, default_value = "0.0.0.0:50050")]
+        bind: std::net::SocketAddr,
+        /// Host name executors and clients reach this scheduler by.
+        #[arg(long, default_value = "localhost")]
+        external_host: String,
+    },
+    /// Start a Ballista executor with shoal's functions and object stores.
+    ///
+    /// Registers with the scheduler and runs its tasks; shuffle files go to
+    /// --work-dir. --memory-limit is the whole executor's memory pool (split
+    /// across --vcores). Only the `storage:` section of --config is used.
+    ///
+    /// Example: shoal executor --scheduler sched-host:50050 --external-host worker-1
+    #[cfg(feature = "ballista")]
+    Executor {
+        /// The scheduler, HOST:PORT.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        scheduler: String,
+        /// Address to bind the executor's ports to.
+        #[arg(long, default_value = "0.0.0.0")]
+        bind_host: String,
+        /// Host name the scheduler and other executors reach this one by (default: the bind address).
+        #[arg(long)]
+        external_host: Option<String>,
+        /// Arrow Flight port (shuffle data and results).
+        #[arg(long, default_value_t = 50051)]
+        port: u16,
+        /// gRPC port (tasks from the scheduler).
+        #[arg(long, default_value_t = 50052)]
+        grpc_port: u16,
+        /// Concurrent tasks (default: number of cores).
+        #[arg(long, default_value_t = 0)]
+        vcores: usize,
+        /// Directory for shuffle files and spills (default: a new temp dir).
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+    },
     /// Write a synthetic event set (events/ and users/) in the events schema.
     ///
     /// Example: shoal generate --out data --users 3000 --days 60 --seed 7
@@ -320,19 +367,86 @@ fn open_project(g: &Global) -> Result<Project> {
     }
     // A relative --config is taken from the project directory, like dbt's profiles.
     let config = g.project_dir.join(&g.config);
-    let project = Project::open(&config, &g.project_dir, &overrides)?;
-    if project.config().engine != "local" {
-        return Err(Error::Usage(format!(
-            "engine {:?}: this build runs models locally only; use --engine local",
-            project.config().engine
-        )));
-    }
-    Ok(project)
+    Project::open(&config, &g.project_dir, &overrides)
+}
+
+/// The object stores a Ballista scheduler or executor opens, from the
+/// `storage:` section of the config (every other section is the client's).
+/// Without a config file, object_store's defaults and the environment.
+#[cfg(feature = "ballista")]
+fn cluster_stores(g: &Global) -> Result<shoal::catalog::Stores> {
+    let path = g.project_dir.join(&g.config);
+    let storage = if path.exists() {
+        shoal::config::load_config(&path, &g.project_dir, &g.set)?
+            .config
+            .storage
+    } else {
+        tracing::warn!(
+            "{}: no config file; object stores use their defaults and the environment (AWS_*, GOOGLE_*, AZURE_*)",
+            path.display()
+        );
+        Default::default()
+    };
+    Ok(shoal::catalog::Stores::new(storage))
 }
 
 async fn dispatch(cli: Cli, progress: bool, json: bool) -> Result<ExitStatus> {
     let g = &cli.global;
     match cli.command {
+        #[cfg(feature = "ballista")]
+        Command::Scheduler {
+            bind,
+            external_host,
+        } => {
+            let stores = cluster_stores(g)?;
+            let opts = shoal::distributed::SchedulerOptions {
+                bind,
+                external_host,
+            };
+            shoal::distributed::start_scheduler(stores, opts)
+                .await
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            Ok(ExitStatus::Success)
+        }
+        #[cfg(feature = "ballista")]
+        Command::Executor {
+            scheduler,
+            bind_host,
+            external_host,
+            port,
+            grpc_port,
+            vcores,
+            work_dir,
+        } => {
+            let (host, sched_port) = scheduler
+                .rsplit_once(':')
+                .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
+                .ok_or_else(|| {
+                    Error::Usage(format!("--scheduler {scheduler:?}: expected HOST:PORT"))
+                })?;
+            let memory_pool_bytes = match &g.memory_limit {
+                Some(m) => Some(shoal::config::parse_size(m).ok_or_else(|| {
+                    Error::Usage(format!("--memory-limit {m:?}: expected a size like 8GiB"))
+                })? as u64),
+                None => None,
+            };
+            let stores = cluster_stores(g)?;
+            let opts = shoal::distributed::ExecutorOptions {
+                scheduler_host: host,
+                scheduler_port: sched_port,
+                bind_host,
+                external_host,
+                port,
+                grpc_port,
+                vcores,
+                work_dir,
+                memory_pool_bytes,
+            };
+            shoal::distributed::start_executor(stores, opts)
+                .await
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            Ok(ExitStatus::Success)
+        }
         Command::Run {
             ds,
             selection,

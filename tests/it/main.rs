@@ -14,7 +14,10 @@
 //! - `crosscheck` — the pack recomputed independently by DuckDB (`tests/py/crosscheck.py`) on generated data
 //! - `ecosystem` — `shoal catalog` DDL in DuckDB vs pyarrow vs shoal query; the Airflow example in a real DagBag
 //! - `realdata` — the pack on the real UCI Online Retail transactions: every model, data test and invariant
+//! - `ballista` — the pack on a scheduler and two executors (child processes) equals a local run
 
+#[cfg(feature = "ballista")]
+mod ballista;
 mod cli;
 mod common;
 mod crash;

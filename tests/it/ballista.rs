@@ -1,0 +1,277 @@
+//! The model pack on a Ballista cluster: `shoal scheduler` and two
+//! `shoal executor` child processes on 127.0.0.1, the full pack run with
+//! `--engine ballista://…` on generated data, and every output table compared
+//! row by row with a local run of the same project.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use datafusion::arrow::array::{Array, Float64Array, RecordBatch};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::prelude::SessionContext;
+
+use crate::common::{TempProject, repo_root};
+
+/// A child process killed (and its log kept) when the test ends.
+struct Proc {
+    name: String,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Proc {
+    fn spawn(name: &str, dir: &Path, args: &[&str]) -> Self {
+        let log = dir.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_shoal"))
+            .args(args)
+            .arg("--project-dir")
+            .arg(dir)
+            .args(["--log-format", "text"])
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start shoal {args:?}: {e}"));
+        Self {
+            name: name.to_string(),
+            child,
+            log,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until `port` on 127.0.0.1 accepts connections; panics with the log otherwise.
+    fn wait_for_port(&mut self, port: u16) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("{} exited with {status}:\n{}", self.name, self.log());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("{} does not listen on {port}:\n{}", self.name, self.log());
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The output tables under a warehouse directory (not `_shoal`).
+fn tables(warehouse: &Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(warehouse)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('_'))
+        .collect();
+    out.sort();
+    out
+}
+
+/// A table as (schema, sorted rows). Floats are printed with 12 significant
+/// digits: a distributed aggregate adds partial sums in another order than a
+/// local one, which can move the last bits of a double.
+fn read_table(dir: &Path) -> (String, Vec<String>) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let ctx = SessionContext::new();
+        let hive = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("dt="));
+        let mut opts = datafusion::prelude::ParquetReadOptions::default();
+        if hive {
+            opts = opts.table_partition_cols(vec![("dt".to_string(), DataType::Date32)]);
+        }
+        ctx.register_parquet("t", format!("{}/", dir.display()), opts)
+            .await
+            .unwrap();
+        let df = ctx.sql("select * from t").await.unwrap();
+        let schema = df
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| format!("{}:{}", f.name(), f.data_type()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let batches = df.collect().await.unwrap();
+        let mut rows = lines(&batches);
+        rows.sort();
+        (schema, rows)
+    })
+}
+
+fn lines(batches: &[RecordBatch]) -> Vec<String> {
+    let opts = FormatOptions::default().with_null("NULL");
+    let mut out = vec![];
+    for b in batches {
+        let fmts: Vec<_> = b
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).unwrap())
+            .collect();
+        for r in 0..b.num_rows() {
+            let cells: Vec<String> = b
+                .columns()
+                .iter()
+                .zip(&fmts)
+                .map(|(c, fm)| match c.as_any().downcast_ref::<Float64Array>() {
+                    Some(f) if f.is_valid(r) => format!("{:.11e}", f.value(r)),
+                    _ => fm.value(r).to_string(),
+                })
+                .collect();
+            out.push(cells.join(" | "));
+        }
+    }
+    out
+}
+
+#[test]
+fn pack_on_ballista_cluster_matches_local_run() {
+    let started = Instant::now();
+    let p = TempProject::with_repo_models();
+    std::fs::copy(
+        repo_root().join("config/shoal.yaml"),
+        p.path().join("config/shoal.yaml"),
+    )
+    .unwrap();
+    let data = p.path().join("data");
+    p.shoal(&[
+        "generate",
+        "--out",
+        data.to_str().unwrap(),
+        "--users",
+        "300",
+        "--days",
+        "20",
+        "--seed",
+        "3",
+    ])
+    .expect_code(0);
+
+    // The reference: the same project on the local engine.
+    let local = p.shoal(&["run", "--set", "output.location=warehouse_local"]);
+    local.expect_code(0);
+    let local_secs = started.elapsed().as_secs_f64();
+
+    // A scheduler and two executors, each a `shoal` process.
+    let sched_port = free_port();
+    let mut scheduler = Proc::spawn(
+        "scheduler",
+        p.path(),
+        &["scheduler", "--bind", &format!("127.0.0.1:{sched_port}")],
+    );
+    scheduler.wait_for_port(sched_port);
+    let mut executors = vec![];
+    for i in 0..2 {
+        let (flight, grpc) = (free_port(), free_port());
+        let work = p.path().join(format!("executor-{i}"));
+        let mut e = Proc::spawn(
+            &format!("executor-{i}"),
+            p.path(),
+            &[
+                "executor",
+                "--scheduler",
+                &format!("127.0.0.1:{sched_port}"),
+                "--bind-host",
+                "127.0.0.1",
+                "--external-host",
+                "127.0.0.1",
+                "--port",
+                &flight.to_string(),
+                "--grpc-port",
+                &grpc.to_string(),
+                "--vcores",
+                "2",
+                "--work-dir",
+                work.to_str().unwrap(),
+                "--memory-limit",
+                "2GiB",
+            ],
+        );
+        e.wait_for_port(flight);
+        executors.push(e);
+    }
+
+    let t = Instant::now();
+    let engine = format!("ballista://127.0.0.1:{sched_port}");
+    let dist = p.shoal(&[
+        "run",
+        "--engine",
+        &engine,
+        "--set",
+        "output.location=warehouse_ballista",
+    ]);
+    if dist.code() != 0 {
+        for proc in std::iter::once(&scheduler).chain(&executors) {
+            eprintln!("--- {} log\n{}", proc.name, proc.log());
+        }
+    }
+    dist.expect_code(0);
+    let dist_secs = t.elapsed().as_secs_f64();
+
+    // Both executors ran tasks of the pack.
+    for e in &executors {
+        let log = e.log();
+        assert!(log.contains("task"), "{} ran no task:\n{log}", e.name);
+    }
+
+    let local_dir = p.path().join("warehouse_local");
+    let dist_dir = p.path().join("warehouse_ballista");
+    let names = tables(&local_dir);
+    assert_eq!(names, tables(&dist_dir), "the same tables are written");
+    assert!(names.len() >= 20, "the pack writes its tables: {names:?}");
+    let mut total_rows = 0;
+    for name in &names {
+        let (ls, lrows) = read_table(&local_dir.join(name));
+        let (ds, drows) = read_table(&dist_dir.join(name));
+        assert_eq!(ls, ds, "{name}: schema");
+        assert_eq!(lrows.len(), drows.len(), "{name}: row count");
+        for (i, (l, d)) in lrows.iter().zip(&drows).enumerate() {
+            assert_eq!(l, d, "{name}: sorted row {i} differs");
+        }
+        total_rows += lrows.len();
+    }
+
+    // The run record of the distributed run names the partitions it read.
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dist_dir.join("_shoal/latest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["exit_code"], 0);
+    let stg = crate::common::model_record(&record, "dq_daily");
+    assert!(
+        !stg["partitions_read"].as_array().unwrap().is_empty(),
+        "{stg}"
+    );
+    eprintln!(
+        "{} tables, {total_rows} rows identical; local run {local_secs:.1} s (incl. generate), ballista run {dist_secs:.1} s",
+        names.len()
+    );
+}
