@@ -153,6 +153,9 @@ fn lines(batches: &[RecordBatch]) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "hangs on main: Ballista 55's scheduler rejects some task status updates of the pack \
+            (\"task metrics array size 15 does not equal with the stage metrics array size 14\") \
+            and the job never finishes; run with --ignored while this is being fixed"]
 fn pack_on_ballista_cluster_matches_local_run() {
     let started = Instant::now();
     let p = TempProject::with_repo_models();
