@@ -13,7 +13,7 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::prelude::SessionContext;
 
-use crate::common::{TempProject, repo_root};
+use crate::common::TempProject;
 
 /// A child process killed (and its log kept) when the test ends.
 struct Proc {
@@ -158,12 +158,7 @@ fn lines(batches: &[RecordBatch]) -> Vec<String> {
             and the job never finishes; run with --ignored while this is being fixed"]
 fn pack_on_ballista_cluster_matches_local_run() {
     let started = Instant::now();
-    let p = TempProject::with_repo_models();
-    std::fs::copy(
-        repo_root().join("config/shoal.yaml"),
-        p.path().join("config/shoal.yaml"),
-    )
-    .unwrap();
+    let p = TempProject::with_repo_project();
     let data = p.path().join("data");
     p.shoal(&[
         "generate",

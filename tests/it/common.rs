@@ -169,6 +169,17 @@ impl TempProject {
         p
     }
 
+    /// A project with the repository's own sql/ folder and config/shoal.yaml.
+    pub fn with_repo_project() -> Self {
+        let p = Self::with_repo_models();
+        std::fs::copy(
+            repo_root().join("config/shoal.yaml"),
+            p.path().join("config/shoal.yaml"),
+        )
+        .unwrap();
+        p
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }

@@ -12,12 +12,17 @@ use crate::common::{TempProject, repo_root};
 
 /// The interpreter of the project's Python environment (created on first use).
 pub fn python() -> PathBuf {
-    let out = Command::new(repo_root().join(".ci/pyenv"))
+    interpreter(".ci/pyenv")
+}
+
+/// Runs an environment script of `.ci/` and returns the interpreter it prints.
+pub fn interpreter(script: &str) -> PathBuf {
+    let out = Command::new(repo_root().join(script))
         .output()
-        .expect("run .ci/pyenv");
+        .unwrap_or_else(|e| panic!("run {script}: {e}"));
     assert!(
         out.status.success(),
-        ".ci/pyenv failed: {}",
+        "{script} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
@@ -42,12 +47,7 @@ pub fn py(script: &str, args: &[&str]) -> String {
 
 #[test]
 fn pack_agrees_with_duckdb_on_generated_data() {
-    let p = TempProject::with_repo_models();
-    std::fs::copy(
-        repo_root().join("config/shoal.yaml"),
-        p.path().join("config/shoal.yaml"),
-    )
-    .unwrap();
+    let p = TempProject::with_repo_project();
     let dir = p.path().to_str().unwrap();
     let data = p.path().join("data");
     p.shoal(&[

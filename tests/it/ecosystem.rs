@@ -5,17 +5,12 @@
 use std::process::Command;
 
 use crate::common::{TempProject, repo_root};
-use crate::crosscheck::py;
+use crate::crosscheck::{interpreter, py};
 
 /// The repository's models and config on 300 generated users over 20 days
 /// (2026-09-01 .. 2026-09-20), run once for the last day.
 fn generated_project() -> TempProject {
-    let p = TempProject::with_repo_models();
-    std::fs::copy(
-        repo_root().join("config/shoal.yaml"),
-        p.path().join("config/shoal.yaml"),
-    )
-    .unwrap();
+    let p = TempProject::with_repo_project();
     let data = p.path().join("data");
     p.shoal(&[
         "generate",
@@ -86,16 +81,7 @@ fn catalog_ddl_opens_the_outputs_in_duckdb_like_pyarrow_and_shoal() {
 #[test]
 fn airflow_dagbag_loads_the_example_and_its_commands_run() {
     let p = generated_project();
-    let airflow = Command::new(repo_root().join(".ci/airflow-env"))
-        .output()
-        .expect("run .ci/airflow-env");
-    assert!(
-        airflow.status.success(),
-        ".ci/airflow-env: {}",
-        String::from_utf8_lossy(&airflow.stderr)
-    );
-    let interpreter = String::from_utf8(airflow.stdout).unwrap();
-    let out = Command::new(interpreter.trim())
+    let out = Command::new(interpreter(".ci/airflow-env"))
         .arg(repo_root().join("tests/py/airflow_dagbag.py"))
         .args(["--ds", "2026-09-20"])
         .env("SHOAL_BIN", env!("CARGO_BIN_EXE_shoal"))

@@ -21,12 +21,7 @@ fn scalar(p: &TempProject, sql: &str) -> f64 {
 
 #[test]
 fn pack_invariants_hold_on_real_retail_data() {
-    let p = TempProject::with_repo_models();
-    std::fs::copy(
-        repo_root().join("config/shoal.yaml"),
-        p.path().join("config/shoal.yaml"),
-    )
-    .unwrap();
+    let p = TempProject::with_repo_project();
     let events = p.path().join("data/events");
     let out = std::process::Command::new(python())
         .arg(repo_root().join("tests/realdata/convert.py"))
