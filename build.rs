@@ -1,6 +1,7 @@
 //! Embeds the shipped model pack (`sql/`) and `config/shoal.yaml` into the
 //! binary for `shoal init`: writes `$OUT_DIR/pack.rs` with one
-//! `(relative path, include_str!(file))` pair per file.
+//! `(relative path, include_str!(file))` pair per file, the file named
+//! relative to the crate's directory.
 
 use std::path::{Path, PathBuf};
 
@@ -27,9 +28,12 @@ fn main() {
     for f in &files {
         let rel = f.strip_prefix(&root).expect("inside the crate");
         let rel = rel.to_string_lossy().replace('\\', "/");
+        // The path is taken from CARGO_MANIFEST_DIR when the crate compiles,
+        // not written out here: checkouts at different paths share this
+        // build script's output in one target directory.
         code.push_str(&format!(
-            "    ({rel:?}, include_str!({:?})),\n",
-            f.display().to_string()
+            "    ({rel:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {:?}))),\n",
+            format!("/{rel}")
         ));
     }
     code.push_str("]\n");

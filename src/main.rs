@@ -307,6 +307,10 @@ enum QueryFormat {
     Json,
 }
 
+/// mimalloc, as datafusion-cli uses (see Cargo.toml and BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let stderr_tty = std::io::IsTerminal::is_terminal(&std::io::stderr());

@@ -9,6 +9,14 @@
 //! state → merge round-trips exactly and the result never depends on how
 //! rows were split into batches, partitions or spill files (finalizers sort
 //! the events by value before use).
+//!
+//! The groups accumulator keeps every event of every group in three flat
+//! vectors (group index, time, mask) in arrival order, not one vector per
+//! group: appending a batch is then a sequential write whatever the number
+//! of groups, with no per-group allocation. When groups are emitted a
+//! counting sort by group index (stable, so each group keeps its arrival
+//! order) lays them out contiguously, which is also the layout of the list
+//! state columns.
 
 use std::mem::size_of;
 use std::sync::Arc;
@@ -29,9 +37,56 @@ pub(crate) type Event = (i64, u32);
 
 /// Turns each group's events into one result value.
 pub(crate) trait Finalizer: Send + Sync + 'static {
-    /// One output row per group, in order. The events are in no
-    /// particular order.
-    fn finalize(&self, groups: Vec<Vec<Event>>) -> Result<ArrayRef>;
+    /// One output row per group, in order. Within a group the events are
+    /// in no particular order.
+    fn finalize(&self, groups: &GroupedEvents) -> Result<ArrayRef>;
+}
+
+/// The events of consecutive groups, laid out contiguously: group `g`'s
+/// times are `times[offsets[g]..offsets[g + 1]]`, its masks likewise.
+#[derive(Debug, Default)]
+pub(crate) struct GroupedEvents {
+    offsets: Vec<usize>,
+    times: Vec<i64>,
+    masks: Vec<u32>,
+}
+
+impl GroupedEvents {
+    /// One group holding `events`.
+    pub(crate) fn single(events: &[Event]) -> Self {
+        Self {
+            offsets: vec![0, events.len()],
+            times: events.iter().map(|e| e.0).collect(),
+            masks: events.iter().map(|e| e.1).collect(),
+        }
+    }
+
+    /// Number of groups.
+    pub(crate) fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// Group `g`'s times and masks (equal lengths).
+    pub(crate) fn group(&self, g: usize) -> (&[i64], &[u32]) {
+        let (s, e) = (self.offsets[g], self.offsets[g + 1]);
+        (&self.times[s..e], &self.masks[s..e])
+    }
+
+    /// Every group's times and masks, in group order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&[i64], &[u32])> {
+        (0..self.len()).map(|g| self.group(g))
+    }
+
+    /// The two state columns (`List<Int64>`, `List<UInt32>`), without
+    /// copying the values.
+    fn into_state(self) -> Vec<ArrayRef> {
+        let offsets = OffsetBuffer::from_lengths(self.offsets.windows(2).map(|w| w[1] - w[0]));
+        let times = Int64Array::from(self.times);
+        let masks = UInt32Array::from(self.masks);
+        let times = ListArray::new(times_item(), offsets.clone(), Arc::new(times), None);
+        let masks = ListArray::new(masks_item(), offsets, Arc::new(masks), None);
+        vec![Arc::new(times), Arc::new(masks)]
+    }
 }
 
 /// Where the inputs are and which rows to keep.
@@ -70,16 +125,6 @@ pub(crate) fn state_fields(name: &str) -> Vec<FieldRef> {
             true,
         )),
     ]
-}
-
-/// Builds the two state columns from per-group event lists.
-fn build_state<'a>(groups: impl Iterator<Item = &'a [Event]> + Clone) -> Vec<ArrayRef> {
-    let offsets = OffsetBuffer::from_lengths(groups.clone().map(|g| g.len()));
-    let times = Int64Array::from_iter_values(groups.clone().flatten().map(|e| e.0));
-    let masks = UInt32Array::from_iter_values(groups.flatten().map(|e| e.1));
-    let times = ListArray::new(times_item(), offsets.clone(), Arc::new(times), None);
-    let masks = ListArray::new(masks_item(), offsets, Arc::new(masks), None);
-    vec![Arc::new(times), Arc::new(masks)]
 }
 
 /// Reads the state columns back: calls `f(row, events)` for every
@@ -143,15 +188,19 @@ fn for_each_event(
     Ok(())
 }
 
-/// [`GroupsAccumulator`] for the events aggregates: one `Vec<Event>` per
-/// group.
+/// [`GroupsAccumulator`] for the events aggregates: every group's events
+/// in three flat vectors, in arrival order (see the module documentation).
 pub(crate) struct EventsGroupsAccumulator<F> {
     cfg: EventsConfig,
     finalizer: F,
-    groups: Vec<Vec<Event>>,
-    /// Bytes allocated by the groups' vectors, kept up to date so `size()`
-    /// is O(1).
-    heap_bytes: usize,
+    /// Number of groups DataFusion has assigned so far.
+    num_groups: usize,
+    /// Group index of each event.
+    group: Vec<u32>,
+    /// Time of each event.
+    times: Vec<i64>,
+    /// Condition bitmask of each event.
+    masks: Vec<u32>,
 }
 
 impl<F: Finalizer> EventsGroupsAccumulator<F> {
@@ -160,32 +209,83 @@ impl<F: Finalizer> EventsGroupsAccumulator<F> {
         Self {
             cfg,
             finalizer,
-            groups: Vec::new(),
-            heap_bytes: 0,
+            num_groups: 0,
+            group: Vec::new(),
+            times: Vec::new(),
+            masks: Vec::new(),
         }
     }
 
-    /// Appends `event` to group `g`, tracking allocation growth.
-    #[inline]
-    fn push(groups: &mut [Vec<Event>], heap_bytes: &mut usize, g: usize, event: Event) {
-        let v = &mut groups[g];
-        let before = v.capacity();
-        v.push(event);
-        let after = v.capacity();
-        if after != before {
-            *heap_bytes += (after - before) * size_of::<Event>();
+    /// Records that DataFusion now has `total_num_groups` groups.
+    fn grow(&mut self, total_num_groups: usize) -> Result<()> {
+        if total_num_groups > u32::MAX as usize {
+            return exec_err!(
+                "{}: more than {} groups in one aggregation",
+                self.cfg.fname,
+                u32::MAX
+            );
         }
+        self.num_groups = self.num_groups.max(total_num_groups);
+        Ok(())
     }
 
-    /// Removes the groups `emit_to` asks for.
-    fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<Event>> {
-        let taken = emit_to.take_needed(&mut self.groups);
-        let freed: usize = taken
-            .iter()
-            .map(|g| g.capacity() * size_of::<Event>())
-            .sum();
-        self.heap_bytes = self.heap_bytes.saturating_sub(freed);
-        taken
+    /// Removes the groups `emit_to` asks for and lays their events out
+    /// group by group (a stable counting sort); the groups left are
+    /// renumbered from 0, as `EmitTo::First` requires.
+    fn take(&mut self, emit_to: EmitTo) -> GroupedEvents {
+        let n = match emit_to {
+            EmitTo::All => self.num_groups,
+            EmitTo::First(n) => n.min(self.num_groups),
+        };
+        let mut offsets = vec![0usize; n + 1];
+        for &g in &self.group {
+            if let Some(c) = offsets.get_mut(g as usize + 1) {
+                *c += 1;
+            }
+        }
+        for g in 0..n {
+            offsets[g + 1] += offsets[g];
+        }
+        let total = offsets[n];
+        let mut times = vec![0i64; total];
+        let mut masks = vec![0u32; total];
+        let mut cursor = offsets[..n].to_vec();
+        if n == self.num_groups {
+            for ((&g, &t), &m) in self.group.iter().zip(&self.times).zip(&self.masks) {
+                let at = &mut cursor[g as usize];
+                times[*at] = t;
+                masks[*at] = m;
+                *at += 1;
+            }
+            self.group = Vec::new();
+            self.times = Vec::new();
+            self.masks = Vec::new();
+        } else {
+            let mut kept = 0;
+            for i in 0..self.group.len() {
+                let (g, t, m) = (self.group[i] as usize, self.times[i], self.masks[i]);
+                if g < n {
+                    let at = &mut cursor[g];
+                    times[*at] = t;
+                    masks[*at] = m;
+                    *at += 1;
+                } else {
+                    self.group[kept] = (g - n) as u32;
+                    self.times[kept] = t;
+                    self.masks[kept] = m;
+                    kept += 1;
+                }
+            }
+            self.group.truncate(kept);
+            self.times.truncate(kept);
+            self.masks.truncate(kept);
+        }
+        self.num_groups -= n;
+        GroupedEvents {
+            offsets,
+            times,
+            masks,
+        }
     }
 }
 
@@ -197,23 +297,22 @@ impl<F: Finalizer> GroupsAccumulator for EventsGroupsAccumulator<F> {
         opt_filter: Option<&BooleanArray>,
         total_num_groups: usize,
     ) -> Result<()> {
-        if self.groups.len() < total_num_groups {
-            self.groups.resize_with(total_num_groups, Vec::new);
-        }
-        let (groups, heap) = (&mut self.groups, &mut self.heap_bytes);
-        for_each_event(&self.cfg, values, opt_filter, |i, e| {
-            Self::push(groups, heap, group_indices[i], e)
+        self.grow(total_num_groups)?;
+        let (group, times, masks) = (&mut self.group, &mut self.times, &mut self.masks);
+        for_each_event(&self.cfg, values, opt_filter, |i, (t, m)| {
+            group.push(group_indices[i] as u32);
+            times.push(t);
+            masks.push(m);
         })
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         let taken = self.take(emit_to);
-        self.finalizer.finalize(taken)
+        self.finalizer.finalize(&taken)
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let taken = self.take(emit_to);
-        Ok(build_state(taken.iter().map(|g| g.as_slice())))
+        Ok(self.take(emit_to).into_state())
     }
 
     fn merge_batch(
@@ -222,15 +321,13 @@ impl<F: Finalizer> GroupsAccumulator for EventsGroupsAccumulator<F> {
         group_indices: &[usize],
         total_num_groups: usize,
     ) -> Result<()> {
-        if self.groups.len() < total_num_groups {
-            self.groups.resize_with(total_num_groups, Vec::new);
-        }
-        let (groups, heap) = (&mut self.groups, &mut self.heap_bytes);
-        read_state(self.cfg.fname, values, |row, times, masks| {
-            let g = &mut groups[group_indices[row]];
-            let before = g.capacity();
-            g.extend(times.iter().copied().zip(masks.iter().copied()));
-            *heap += (g.capacity() - before) * size_of::<Event>();
+        self.grow(total_num_groups)?;
+        let (group, times, masks) = (&mut self.group, &mut self.times, &mut self.masks);
+        read_state(self.cfg.fname, values, |row, t, m| {
+            let g = group_indices[row] as u32;
+            group.extend(std::iter::repeat_n(g, t.len()));
+            times.extend_from_slice(t);
+            masks.extend_from_slice(m);
         })
     }
 
@@ -240,24 +337,28 @@ impl<F: Finalizer> GroupsAccumulator for EventsGroupsAccumulator<F> {
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
         let rows = values.first().map_or(0, |a| a.len());
-        let mut per_row: Vec<Option<Event>> = vec![None; rows];
-        for_each_event(&self.cfg, values, opt_filter, |i, e| per_row[i] = Some(e))?;
-        let offsets = OffsetBuffer::from_lengths(per_row.iter().map(|e| usize::from(e.is_some())));
-        let times = Int64Array::from_iter_values(per_row.iter().flatten().map(|e| e.0));
-        let masks = UInt32Array::from_iter_values(per_row.iter().flatten().map(|e| e.1));
-        Ok(vec![
-            Arc::new(ListArray::new(
-                times_item(),
-                offsets.clone(),
-                Arc::new(times),
-                None,
-            )),
-            Arc::new(ListArray::new(masks_item(), offsets, Arc::new(masks), None)),
-        ])
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        let (mut times, mut masks) = (Vec::new(), Vec::new());
+        for_each_event(&self.cfg, values, opt_filter, |i, (t, m)| {
+            // Rows that are not events become empty lists.
+            offsets.resize(i + 1, times.len());
+            times.push(t);
+            masks.push(m);
+        })?;
+        offsets.resize(rows + 1, times.len());
+        Ok(GroupedEvents {
+            offsets,
+            times,
+            masks,
+        }
+        .into_state())
     }
 
     fn size(&self) -> usize {
-        self.groups.capacity() * size_of::<Vec<Event>>() + self.heap_bytes
+        self.group.capacity() * size_of::<u32>()
+            + self.times.capacity() * size_of::<i64>()
+            + self.masks.capacity() * size_of::<u32>()
     }
 }
 
@@ -296,7 +397,9 @@ impl<F: Finalizer> Accumulator for EventsAccumulator<F> {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        let arr = self.finalizer.finalize(vec![self.events.clone()])?;
+        let arr = self
+            .finalizer
+            .finalize(&GroupedEvents::single(&self.events))?;
         ScalarValue::try_from_array(&arr, 0)
     }
 
@@ -305,7 +408,7 @@ impl<F: Finalizer> Accumulator for EventsAccumulator<F> {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let cols = build_state(std::iter::once(self.events.as_slice()));
+        let cols = GroupedEvents::single(&self.events).into_state();
         Ok(cols
             .into_iter()
             .map(|c| ScalarValue::List(Arc::new(c.as_list::<i32>().clone())))

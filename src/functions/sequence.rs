@@ -28,7 +28,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, BooleanArray, UInt64Array};
+use datafusion::arrow::array::{ArrayRef, BooleanBuilder, UInt64Builder};
 use datafusion::arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -40,7 +40,8 @@ use super::args::{
     check_condition_count, coerce_condition, coerce_time, constant_str, units_per_second,
 };
 use super::events::{
-    Event, EventsAccumulator, EventsConfig, EventsGroupsAccumulator, Finalizer, state_fields,
+    Event, EventsAccumulator, EventsConfig, EventsGroupsAccumulator, Finalizer, GroupedEvents,
+    state_fields,
 };
 
 /// Most backtracking steps before giving up (ClickHouse's limit).
@@ -412,35 +413,46 @@ struct SequenceFinalizer {
 }
 
 impl Finalizer for SequenceFinalizer {
-    fn finalize(&self, mut groups: Vec<Vec<Event>>) -> Result<ArrayRef> {
+    fn finalize(&self, groups: &GroupedEvents) -> Result<ArrayRef> {
         let fname = self.kind.name();
-        let prepare = |g: &mut Vec<Event>| {
-            g.sort_unstable();
-            g.iter().fold(0u32, |acc, e| acc | e.1)
-        };
         Ok(match self.kind {
             SequenceKind::Match => {
-                let out = groups
-                    .iter_mut()
-                    .map(|g| {
-                        let seen = prepare(g);
-                        self.pattern.matches(fname, g, seen).map(Some)
-                    })
-                    .collect::<Result<BooleanArray>>()?;
-                Arc::new(out)
+                let mut out = BooleanBuilder::with_capacity(groups.len());
+                for_each_sorted(groups, |g, seen| {
+                    out.append_value(self.pattern.matches(fname, g, seen)?);
+                    Ok(())
+                })?;
+                Arc::new(out.finish())
             }
             SequenceKind::Count => {
-                let out = groups
-                    .iter_mut()
-                    .map(|g| {
-                        let seen = prepare(g);
-                        self.pattern.count(fname, g, seen).map(Some)
-                    })
-                    .collect::<Result<UInt64Array>>()?;
-                Arc::new(out)
+                let mut out = UInt64Builder::with_capacity(groups.len());
+                for_each_sorted(groups, |g, seen| {
+                    out.append_value(self.pattern.count(fname, g, seen)?);
+                    Ok(())
+                })?;
+                Arc::new(out.finish())
             }
         })
     }
+}
+
+/// Calls `f(events, seen)` for each group in order, with the group's events
+/// sorted by `(time, mask)` and the union of their masks.
+fn for_each_sorted(
+    groups: &GroupedEvents,
+    mut f: impl FnMut(&[Event], u32) -> Result<()>,
+) -> Result<()> {
+    // One buffer, reused across groups.
+    let mut events: Vec<Event> = Vec::new();
+    for (times, masks) in groups.iter() {
+        events.clear();
+        events.extend(times.iter().copied().zip(masks.iter().copied()));
+        if !events.is_sorted() {
+            events.sort_unstable();
+        }
+        f(&events, masks.iter().fold(0u32, |acc, m| acc | m))?;
+    }
+    Ok(())
 }
 
 impl Sequence {

@@ -56,7 +56,8 @@ use super::args::{
     units_per_second,
 };
 use super::events::{
-    Event, EventsAccumulator, EventsConfig, EventsGroupsAccumulator, Finalizer, state_fields,
+    EventsAccumulator, EventsConfig, EventsGroupsAccumulator, Finalizer, GroupedEvents,
+    state_fields,
 };
 
 const NAME: &str = "window_funnel";
@@ -149,11 +150,17 @@ struct Level {
     first_before_last: Option<i64>,
 }
 
-/// The deepest level reached by `events` (see the module documentation).
-/// `entries` is scratch space, reused across groups.
-pub(crate) fn funnel_level(events: &[Event], p: &FunnelParams, entries: &mut Vec<(i64, u8)>) -> u8 {
+/// The deepest level reached by the events `times[i]`, `masks[i]` (see
+/// the module documentation). `entries` is scratch space, reused across
+/// groups.
+pub(crate) fn funnel_level(
+    times: &[i64],
+    masks: &[u32],
+    p: &FunnelParams,
+    entries: &mut Vec<(i64, u8)>,
+) -> u8 {
     entries.clear();
-    for &(t, mask) in events {
+    for (&t, &mask) in times.iter().zip(masks) {
         if mask == 0 {
             if p.mode.strict_order {
                 entries.push((t, 0));
@@ -172,7 +179,11 @@ pub(crate) fn funnel_level(events: &[Event], p: &FunnelParams, entries: &mut Vec
     if entries.is_empty() {
         return 0;
     }
-    entries.sort_unstable();
+    // Events mostly arrive in time order (day partitions are read in
+    // order): checking is a fraction of the cost of sorting.
+    if !entries.is_sorted() {
+        entries.sort_unstable();
+    }
 
     let n = p.steps;
     let mut levels = [Level::default(); 32];
@@ -236,11 +247,11 @@ pub(crate) struct FunnelFinalizer {
 }
 
 impl Finalizer for FunnelFinalizer {
-    fn finalize(&self, groups: Vec<Vec<Event>>) -> Result<ArrayRef> {
+    fn finalize(&self, groups: &GroupedEvents) -> Result<ArrayRef> {
         let mut scratch = Vec::new();
         let out: UInt8Array = groups
             .iter()
-            .map(|g| Some(funnel_level(g, &self.params, &mut scratch)))
+            .map(|(t, m)| Some(funnel_level(t, m, &self.params, &mut scratch)))
             .collect();
         Ok(Arc::new(out))
     }
