@@ -753,6 +753,12 @@ async fn run_locked(
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }
+    if project.is_distributed() {
+        let _ = project
+            .output
+            .remove_prefix(&project.output.temp_root(run_id))
+            .await;
+    }
     // Object stores have no directories; on local disk remove the empty ones staging left.
     if let Ok(dir) = project
         .output
@@ -826,6 +832,48 @@ async fn write_temp(
     Ok(())
 }
 
+/// On a cluster, writes a `temp` model's result to
+/// `_shoal/staging/<run>/_temp/<name>/` in the output store (the executors
+/// read it from there) and registers it under its name for the rest of the
+/// run; the run removes the directory when it ends.
+async fn write_temp_shared(
+    shared: &RunShared,
+    model: &Model,
+    df: DataFrame,
+    mr: &mut ModelRun,
+) -> Result<(), (FailKind, String)> {
+    let ctx = &shared.ctx;
+    let exec_err = |e: DataFusionError| classify(&model.file, &e);
+    let plan = df.clone().create_physical_plan().await.map_err(exec_err)?;
+    let output = &shared.project.output;
+    let dir = output.temp_root(&shared.run_id).join(&model.name);
+    let props = WriterProperties::builder()
+        .set_compression(Compression::LZ4_RAW)
+        .build();
+    let stream = execute_stream(plan, ctx.task_ctx()).map_err(exec_err)?;
+    let staged = sink::write_staged(Arc::clone(&output.store), dir.clone(), stream, None, &props)
+        .await
+        .map_err(|e| sink_failure(model, e))?;
+    mr.rows = Some(staged.rows());
+    mr.files_read = local_scanned_files(ctx, &df)
+        .await
+        .map_err(|e| (FailKind::Model, locate_error(&model.file, &e)))?;
+    mr.partitions_read = events_partitions(&mr.files_read, &shared.events_prefix);
+    let _ = ctx.deregister_table(model.name.as_str());
+    catalog::register_listing(ctx, &model.name, &dir, staged.file_schema, false)
+        .map_err(|e| (FailKind::Model, e.to_string()))
+}
+
+/// Why writing a model's result failed: its plan (or input) while
+/// executing, the output store, or the result itself.
+fn sink_failure(model: &Model, e: sink::SinkError) -> (FailKind, String) {
+    match e {
+        sink::SinkError::Execute(df) => classify(&model.file, &df),
+        e if e.is_storage() => (FailKind::Output, e.to_string()),
+        e => (FailKind::Model, format!("{}: {e}", model.file)),
+    }
+}
+
 /// The `dt=` partitions of the events source among scanned files.
 fn events_partitions(files: &[String], events_prefix: &str) -> Vec<String> {
     files
@@ -879,16 +927,17 @@ async fn execute_model(
     let plan_err = |e: DataFusionError| (FailKind::Model, locate_error(&model.file, &e));
     let df = ctx.sql(&model.sql).await.map_err(plan_err)?;
     let materialized = model.header.materialized;
-    // On a cluster a temp table would live on the client's disk, out of the
-    // executors' reach: it runs as a view there.
-    if materialized == Materialization::View
-        || (materialized == Materialization::Temp && shared.project.is_distributed())
-    {
+    if materialized == Materialization::View {
         ctx.deregister_table(model.name.as_str())
             .map_err(plan_err)?;
         ctx.register_table(model.name.as_str(), df.into_view())
             .map_err(plan_err)?;
         return Ok(());
+    }
+    if materialized == Materialization::Temp && shared.project.is_distributed() {
+        // The executors cannot read the client's disk: the temp table goes
+        // to the output store, which they share.
+        return write_temp_shared(shared, model, df, mr).await;
     }
     if materialized == Materialization::Temp {
         return write_temp(shared, &model.name, df, mr).await.map_err(|e| {
@@ -970,11 +1019,7 @@ async fn execute_model(
         &props,
     )
     .await
-    .map_err(|e| match e {
-        sink::SinkError::Execute(df) => classify(&model.file, &df),
-        e if e.is_storage() => (FailKind::Output, e.to_string()),
-        e => (FailKind::Model, format!("{}: {e}", model.file)),
-    })?;
+    .map_err(|e| sink_failure(model, e))?;
     tracing::debug!(model = %model.name, ms = start_exec.elapsed().as_millis() as u64, "executed and staged");
     mr.files_read = if shared.project.is_distributed() {
         // The plan is one Ballista job node; plan it locally to see what it scans.

@@ -488,6 +488,14 @@ impl Output {
         self.meta_dir().join("staging").join(run_id).join(model)
     }
 
+    /// `<output>/_shoal/staging/<run_id>/_temp/`: where a run on a cluster
+    /// keeps its `temp` tables (`_temp/<model>/`), removed when it ends.
+    /// Model names cannot start with `_`, so this never meets a model's
+    /// staging directory.
+    pub fn temp_root(&self, run_id: &str) -> Location {
+        self.meta_dir().join("staging").join(run_id).join("_temp")
+    }
+
     fn intent_path(&self, run_id: &str, model: &str) -> Path {
         self.meta_dir()
             .join("commits")
