@@ -41,16 +41,20 @@ deduplicated as (
     -- duplicate event_ids keep the earliest event_time, then the earliest
     -- partition. Unique ids pass through an anti join; a row_number window
     -- over every id would pay a window partition per event (2x the time of
-    -- this, and `distinct on` 3x: one ordered first_value per column)
+    -- this, and `distinct on` 3x: one ordered first_value per column).
+    -- dup_ids is written on the left of both joins: a hash join holds its
+    -- left input in memory and cannot spill it, so it must be the small one
+    -- (with `not exists` the whole of `valid` was the build side, and a
+    -- 10 M-event full refresh ran out of a 2 GiB memory limit).
     select v.*
-    from valid v
-    where not exists (select 1 from dup_ids d where d.event_id = v.event_id)
+    from dup_ids d
+    right anti join valid v on d.event_id = v.event_id
     union all
     select * exclude (dup_rank)
     from (
         select v.*, row_number() over (partition by v.event_id order by v.event_time, v.dt) as dup_rank
-        from valid v
-        join dup_ids d on d.event_id = v.event_id
+        from dup_ids d
+        join valid v on d.event_id = v.event_id
     ) ranked
     where dup_rank = 1
 ),
