@@ -12,6 +12,7 @@
 //! functions → window_funnel, retention, sequence_match, JSON helpers (UDFs and UDAFs)
 //! distributed → Ballista scheduler, executor and client with shoal's functions and stores
 //! generate  → synthetic event sets in the events schema
+//! report    → the HTML report of a day's committed outputs (inline SVG charts)
 //! ```
 
 pub mod bi;
@@ -24,6 +25,7 @@ pub mod error;
 pub mod functions;
 pub mod generate;
 pub mod models;
+pub mod report;
 pub mod runlog;
 pub mod sink;
 

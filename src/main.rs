@@ -191,6 +191,19 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         days: u32,
     },
+    /// Write a self-contained HTML report (inline SVG charts, no network
+    /// needed to view it) of a day's committed outputs: funnels, retention,
+    /// segments, UVI tiers, community health and data quality.
+    ///
+    /// Example: shoal report --ds 2026-11-21 --out report.html
+    Report {
+        /// The day: YYYY-MM-DD, yesterday or latest (default: run.ds from config).
+        #[arg(long, env = "SHOAL_DS")]
+        ds: Option<String>,
+        /// The HTML file to write.
+        #[arg(long, default_value = "report.html")]
+        out: PathBuf,
+    },
     /// Print a shell completion script.
     ///
     /// Example: shoal completions bash > /etc/bash_completion.d/shoal
@@ -703,6 +716,14 @@ async fn dispatch(cli: Cli, progress: bool, json: bool) -> Result<ExitStatus> {
                 .await
                 .map_err(|e| Error::Usage(engine::locate_error("query", &e)))?;
             print_batches(&batches, format)?;
+            Ok(ExitStatus::Success)
+        }
+        Command::Report { ds, out } => {
+            let project = open_project(g)?;
+            let ds = project.resolve_ds(ds.as_deref()).await?;
+            let html = shoal::report::build(&project, ds).await?;
+            std::fs::write(&out, html).map_err(|e| shoal::report::write_error(&out, &e))?;
+            eprintln!("wrote the report for {ds} to {}", out.display());
             Ok(ExitStatus::Success)
         }
         Command::Completions { shell } => {

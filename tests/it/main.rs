@@ -13,6 +13,7 @@
 //! - `pack_*`   — the model pack (SPEC §5.3–5.11) on hand-built fixtures; `pack_util` holds their helpers
 //! - `crosscheck` — the pack recomputed independently by DuckDB (`tests/py/crosscheck.py`) on generated data
 //! - `ecosystem` — `shoal catalog` DDL in DuckDB vs pyarrow vs shoal query; the Airflow example in a real DagBag
+//! - `report`   — `shoal report` in headless Chromium: every chart, Chinese text, no console errors, screenshot
 //! - `realdata` — the pack on the real UCI Online Retail transactions: every model, data test and invariant
 //! - `ballista` — the pack on a scheduler and two executors (child processes) equals a local run
 
@@ -34,6 +35,7 @@ mod pack_signals;
 mod pack_util;
 mod pack_uvi;
 mod realdata;
+mod report;
 mod s3;
 mod s3_support;
 mod secrets;
