@@ -457,7 +457,7 @@ fn retention_svg(rows: &Rows) -> String {
     ns.dedup();
     let (left, top, cw, ch) = (150.0, 40.0, 70.0, 20.0);
     let width = (left + cw * ns.len() as f64 + 30.0).max(500.0);
-    let height = top + ch * days.len() as f64 + 60.0;
+    let height = top + ch * days.len() as f64 + 16.0;
     let mut svg = Svg::new(width, height);
     svg.text(
         left + cw * ns.len() as f64 / 2.0,
@@ -554,7 +554,7 @@ fn pyramid_svg(rows: &Rows) -> Option<String> {
         return None;
     }
     levels.sort_by_key(|l| -l.0);
-    let (cx, top, row_h, max_w) = (290.0, 30.0, 40.0, 440.0);
+    let (cx, top, row_h, max_w) = (290.0, 30.0, 34.0, 440.0);
     let max = levels
         .iter()
         .filter_map(|l| l.1)
@@ -888,11 +888,11 @@ fn dq_svg(rows: &Rows) -> String {
         );
     }
     svg.text(
-        left + col_w * rows.len() as f64 / 2.0,
+        left,
         top + plot_h + 56.0,
-        "middle",
+        "start",
         "axis-title",
-        "events partition (dt) — below: error rate; blue valid, red dropped",
+        "events partition (dt), below it the error rate — blue: valid rows, red: dropped",
     );
     svg.finish("data quality")
 }
