@@ -397,7 +397,7 @@ impl Lineage {
                         "    {:<width$} <- {}\n",
                         c.name,
                         if c.inputs.is_empty() {
-                            "(constant)".to_string()
+                            "(no input column: a constant or count(*))".to_string()
                         } else {
                             c.inputs.join(", ")
                         }

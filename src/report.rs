@@ -351,7 +351,7 @@ fn count(v: Option<f64>) -> String {
     let s = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -379,8 +379,8 @@ fn funnels_svg(rows: &Rows) -> String {
     let from_start = rows.num("conversion_from_start");
     let from_prev = rows.num("conversion_from_previous");
     let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
-    for i in 0..rows.len() {
-        let f = funnel[i].clone().unwrap_or_default();
+    for (i, f) in funnel.iter().enumerate() {
+        let f = f.clone().unwrap_or_default();
         match groups.last_mut() {
             Some((g, v)) if *g == f => v.push(i),
             _ => groups.push((f, vec![i])),
@@ -537,13 +537,16 @@ const PYRAMID: [&str; 5] = [
     "core KOC",
 ];
 
+/// A pyramid level: level, users, share of users, share of revenue.
+type Level = (i64, Option<f64>, Option<f64>, Option<f64>);
+
 fn pyramid_svg(rows: &Rows) -> Option<String> {
     let seg = rows.text("segment");
     let value = rows.text("value");
     let users = rows.num("users");
     let share = rows.num("share_of_users");
     let rev = rows.num("share_of_revenue");
-    let mut levels: Vec<(i64, Option<f64>, Option<f64>, Option<f64>)> = (0..rows.len())
+    let mut levels: Vec<Level> = (0..rows.len())
         .filter(|&i| seg[i].as_deref() == Some("pyramid_level"))
         .filter_map(|i| {
             let l = value[i].as_deref()?.trim().parse::<i64>().ok()?;

@@ -271,9 +271,12 @@ fn doctor_passes_a_good_project_and_names_a_missing_source_and_a_broken_model() 
     assert!(s.contains("2 of "), "{s}");
 }
 
+/// Request lines and bodies a [`capture_server`] received.
+type Captured = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
 /// A one-thread HTTP server that answers 200 to every request and keeps
 /// the request lines and bodies.
-fn capture_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>) {
+fn capture_server() -> (u16, Captured) {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
