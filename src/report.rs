@@ -147,7 +147,8 @@ pub struct ReportData {
     pub transitions: Found,
     /// `uvi_tiers` of the day.
     pub uvi_tiers: Found,
-    /// `community_health_weekly` of the day.
+    /// `community_health_weekly` of the day: the 20 communities with the
+    /// most active users, by health score.
     pub health: Found,
     /// `dq_daily` of the 14 days ending the day.
     pub dq: Found,
@@ -252,9 +253,11 @@ pub async fn load(project: &Project, ds: NaiveDate) -> Result<ReportData> {
             &ctx,
             "community_health_weekly",
             &format!(
-                "select coalesce(community_id, '(no community)') as community_id, health_score, \
-                 weakest_indicator, suggested_action, active_users from community_health_weekly \
-                 where dt = {day} order by health_score desc nulls last, community_id limit 20"
+                "select * from (select coalesce(community_id, '(no community)') as community_id, \
+                 health_score, weakest_indicator, suggested_action, active_users \
+                 from community_health_weekly where dt = {day} \
+                 order by active_users desc nulls last, community_id limit 20) \
+                 order by health_score desc nulls last, community_id"
             ),
         )
         .await,
