@@ -191,9 +191,10 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         days: u32,
     },
-    /// Write a self-contained HTML report (inline SVG charts, no network
-    /// needed to view it) of a day's committed outputs: funnels, retention,
-    /// segments, UVI tiers, community health and data quality.
+    /// Write a self-contained HTML report with charts of a day's committed outputs.
+    ///
+    /// One file, inline SVG and CSS, nothing fetched to view it: funnels,
+    /// retention, segments, UVI tiers, community health and data quality.
     ///
     /// Example: shoal report --ds 2026-11-21 --out report.html
     Report {
@@ -205,14 +206,16 @@ enum Command {
         out: PathBuf,
     },
     /// Print a model's upstream models, sources and column-level lineage
-    /// (which input columns each output column is computed from), planned
-    /// from the current sql/ (reads no data). `shoal run` writes the same
-    /// for every model to <output>/_shoal/lineage.json.
+    ///
+    /// Which input columns each output column is computed from, planned from
+    /// the current sql/ (reads no data). `shoal run` writes the same for
+    /// every model to <output>/_shoal/lineage.json.
     ///
     /// Examples:
     ///   shoal lineage uvi_scores
     ///   shoal lineage uvi_tiers.revenue      # the column, back to the sources
     ///   shoal lineage --json > lineage.json  # every model
+    #[command(verbatim_doc_comment)]
     Lineage {
         /// MODEL or MODEL.COLUMN (default: every model).
         target: Option<String>,
@@ -223,10 +226,12 @@ enum Command {
         #[arg(long)]
         ds: Option<String>,
     },
-    /// Check the project without running it: config, models (planned against
-    /// the sources), storage credentials and reachability of every source and
-    /// the output, and the events schema. One ✓/✗ line per check with what to
-    /// do; exits 0 when all pass, else 2 (config/model), 3 (source) or 4 (output).
+    /// Check config, models, storage and sources without running anything.
+    ///
+    /// Config, models (planned against the sources), storage credentials and
+    /// reachability of every source and the output, and the events schema.
+    /// One ✓/✗ line per check with what to do; exits 0 when all pass, else 2
+    /// (config/model), 3 (source) or 4 (output).
     ///
     /// Example: shoal doctor --project-dir my-community
     Doctor,
