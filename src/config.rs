@@ -109,6 +109,41 @@ pub struct Config {
     /// Segment rules (SPEC §5.7); interpreted by the segment models.
     #[serde(default)]
     pub segments: serde_yaml::Mapping,
+    /// Lineage outputs besides `_shoal/lineage.json`.
+    #[serde(default)]
+    pub lineage: LineageConfig,
+}
+
+/// `lineage:` — where run events go.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineageConfig {
+    /// OpenLineage run events per model (off when absent).
+    #[serde(default)]
+    pub openlineage: Option<OpenLineageConfig>,
+}
+
+/// `lineage.openlineage:` — exactly one of `file` and `url`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenLineageConfig {
+    /// A JSON-lines file events are appended to (relative to the project directory).
+    #[serde(default)]
+    pub file: Option<String>,
+    /// An HTTP endpoint each event is POSTed to, e.g. Marquez's
+    /// `http://marquez:5000/api/v1/lineage`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The job namespace (default: `project`).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// The events' `producer` URI (default: shoal's crate page with its version).
+    #[serde(default = "default_producer")]
+    pub producer: String,
+}
+
+fn default_producer() -> String {
+    concat!("https://crates.io/crates/shoal/", env!("CARGO_PKG_VERSION")).to_string()
 }
 
 fn default_engine() -> String {
@@ -721,6 +756,23 @@ fn validate(loaded: &LoadedConfig) -> Result<(), ConfigError> {
     }
     for (key, loc) in locations {
         check_location(loc).map_err(|m| loaded.invalid(key, m))?;
+    }
+    if let Some(ol) = &c.lineage.openlineage {
+        match (&ol.file, &ol.url) {
+            (Some(_), Some(_)) | (None, None) => {
+                return Err(loaded.invalid(
+                    "lineage.openlineage",
+                    "set exactly one of `file: events.jsonl` and `url: http://host/api/v1/lineage`",
+                ));
+            }
+            (None, Some(u)) if !(u.starts_with("http://") || u.starts_with("https://")) => {
+                return Err(loaded.invalid(
+                    "lineage.openlineage.url",
+                    format!("{u:?}: expected an http:// or https:// URL"),
+                ));
+            }
+            _ => {}
+        }
     }
     if c.sources.events.partitioning != Partitioning::HiveDt {
         return Err(loaded.invalid(

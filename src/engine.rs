@@ -630,6 +630,7 @@ async fn run_locked(
         pb
     });
 
+    let openlineage = crate::openlineage::Emitter::from_project(project, run_id);
     let order: Vec<Model> = dag
         .models
         .iter()
@@ -698,6 +699,9 @@ async fn run_locked(
                         ),
                     );
                     tracing::error!(model = %m.name, "{}", mr.error.as_deref().unwrap_or(""));
+                    if let Some(ol) = &openlineage {
+                        ol.emit("FAIL", m, Some(&mr)).await;
+                    }
                     started_set.insert(m.name.clone());
                     done.insert(m.name.clone(), Status::Failed);
                     fail_kinds.push(FailKind::Model);
@@ -711,6 +715,9 @@ async fn run_locked(
                 if let Some(pb) = &progress {
                     pb.set_message(m.name.clone());
                 }
+                if let Some(ol) = &openlineage {
+                    ol.emit("START", m, None).await;
+                }
                 tasks.spawn(async move { run_model(&shared, &model).await });
                 progressed = true;
             }
@@ -723,6 +730,14 @@ async fn run_locked(
             fail_kinds.push(k);
         }
         done.insert(mr.name.clone(), mr.status);
+        if let (Some(ol), Some(m)) = (&openlineage, order.iter().find(|m| m.name == mr.name)) {
+            let kind = if mr.status == Status::Success {
+                "COMPLETE"
+            } else {
+                "FAIL"
+            };
+            ol.emit(kind, m, Some(&mr)).await;
+        }
         match mr.status {
             Status::Success if mr.rows.is_none() => {
                 tracing::info!(model = %mr.name, ms = mr.duration_ms, "ok (view)")
@@ -785,6 +800,16 @@ async fn run_locked(
         "failed".into()
     };
     record.exit_code = Some(code);
+    // Lineage is about the models, not the data: a failure to plan or write
+    // it is a warning, never the run's result.
+    match crate::lineage::for_project(project, ds).await {
+        Ok(l) => {
+            if let Err(e) = crate::lineage::write(project, &l).await {
+                tracing::warn!("cannot write lineage.json: {e}");
+            }
+        }
+        Err(e) => tracing::warn!("cannot compute the lineage: {e}"),
+    }
     runlog.finish(&record).await?;
     if code == 0 {
         runlog

@@ -12,6 +12,10 @@
 //! functions → window_funnel, retention, sequence_match, JSON helpers (UDFs and UDAFs)
 //! distributed → Ballista scheduler, executor and client with shoal's functions and stores
 //! generate  → synthetic event sets in the events schema
+//! lineage   → per model: upstream models, sources and column-level lineage from the logical plans
+//! doctor    → checks config, models, storage and sources, and says what to fix
+//! openlineage → OpenLineage START/COMPLETE/FAIL run events per model (file or HTTP)
+//! report    → the HTML report of a day's committed outputs (inline SVG charts)
 //! ```
 
 pub mod bi;
@@ -19,11 +23,15 @@ pub mod catalog;
 pub mod config;
 #[cfg(feature = "ballista")]
 pub mod distributed;
+pub mod doctor;
 pub mod engine;
 pub mod error;
 pub mod functions;
 pub mod generate;
+pub mod lineage;
 pub mod models;
+pub mod openlineage;
+pub mod report;
 pub mod runlog;
 pub mod sink;
 

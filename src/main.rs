@@ -191,6 +191,50 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         days: u32,
     },
+    /// Write a self-contained HTML report with charts of a day's committed outputs.
+    ///
+    /// One file, inline SVG and CSS, nothing fetched to view it: funnels,
+    /// retention, segments, UVI tiers, community health and data quality.
+    ///
+    /// Example: shoal report --ds 2026-11-21 --out report.html
+    Report {
+        /// The day: YYYY-MM-DD, yesterday or latest (default: run.ds from config).
+        #[arg(long, env = "SHOAL_DS")]
+        ds: Option<String>,
+        /// The HTML file to write.
+        #[arg(long, default_value = "report.html")]
+        out: PathBuf,
+    },
+    /// Print a model's upstream models, sources and column-level lineage
+    ///
+    /// Which input columns each output column is computed from, planned from
+    /// the current sql/ (reads no data). `shoal run` writes the same for
+    /// every model to <output>/_shoal/lineage.json.
+    ///
+    /// Examples:
+    ///   shoal lineage uvi_scores
+    ///   shoal lineage uvi_tiers.revenue      # the column, back to the sources
+    ///   shoal lineage --json > lineage.json  # every model
+    #[command(verbatim_doc_comment)]
+    Lineage {
+        /// MODEL or MODEL.COLUMN (default: every model).
+        target: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Day to render the models for (default: run.ds from config, else today).
+        #[arg(long)]
+        ds: Option<String>,
+    },
+    /// Check config, models, storage and sources without running anything.
+    ///
+    /// Config, models (planned against the sources), storage credentials and
+    /// reachability of every source and the output, and the events schema.
+    /// One ✓/✗ line per check with what to do; exits 0 when all pass, else 2
+    /// (config/model), 3 (source) or 4 (output).
+    ///
+    /// Example: shoal doctor --project-dir my-community
+    Doctor,
     /// Print a shell completion script.
     ///
     /// Example: shoal completions bash > /etc/bash_completion.d/shoal
@@ -708,6 +752,68 @@ async fn dispatch(cli: Cli, progress: bool, json: bool) -> Result<ExitStatus> {
                 .map_err(|e| Error::Usage(engine::locate_error("query", &e)))?;
             print_batches(&batches, format)?;
             Ok(ExitStatus::Success)
+        }
+        Command::Report { ds, out } => {
+            let project = open_project(g)?;
+            let ds = project.resolve_ds(ds.as_deref()).await?;
+            let html = shoal::report::build(&project, ds).await?;
+            std::fs::write(&out, html).map_err(|e| shoal::report::write_error(&out, &e))?;
+            eprintln!("wrote the report for {ds} to {}", out.display());
+            Ok(ExitStatus::Success)
+        }
+        Command::Lineage { target, json, ds } => {
+            let project = open_project(g)?;
+            let ds = match project.resolve_ds(ds.as_deref()).await {
+                Ok(d) => d,
+                Err(_) => chrono::Utc::now().date_naive(),
+            };
+            let lineage = shoal::lineage::for_project(&project, ds).await?;
+            let mut out = std::io::stdout().lock();
+            let text = match (&target, json) {
+                (None, true) => serde_json::to_string_pretty(&lineage).expect("json"),
+                (Some(t), true) => {
+                    let (model, column) = match t.split_once('.') {
+                        Some((m, c)) => (m, Some(c)),
+                        None => (t.as_str(), None),
+                    };
+                    // the same checks and suggestions as the text form
+                    lineage.describe(t).map_err(Error::Usage)?;
+                    let m = &lineage.models[model];
+                    match column {
+                        None => serde_json::to_string_pretty(m).expect("json"),
+                        Some(c) => serde_json::to_string_pretty(
+                            m.columns.iter().find(|x| x.name == c).expect("checked"),
+                        )
+                        .expect("json"),
+                    }
+                }
+                (Some(t), false) => lineage.describe(t).map_err(Error::Usage)?,
+                (None, false) => {
+                    let mut s = String::new();
+                    for name in lineage.models.keys() {
+                        s.push_str(&lineage.describe(name).map_err(Error::Usage)?);
+                    }
+                    s
+                }
+            };
+            write!(
+                out,
+                "{}{}",
+                text,
+                if text.ends_with('\n') { "" } else { "\n" }
+            )
+            .map_err(io_err)?;
+            Ok(ExitStatus::Success)
+        }
+        Command::Doctor => {
+            let mut overrides = g.set.clone();
+            if let Some(e) = &g.engine {
+                overrides.push(format!("engine={e}"));
+            }
+            let config = g.project_dir.join(&g.config);
+            let report = shoal::doctor::diagnose(&config, &g.project_dir, &overrides).await;
+            print!("{}", report.render());
+            Ok(report.status())
         }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

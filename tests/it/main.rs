@@ -13,6 +13,8 @@
 //! - `pack_*`   — the model pack (SPEC §5.3–5.11) on hand-built fixtures; `pack_util` holds their helpers
 //! - `crosscheck` — the pack recomputed independently by DuckDB (`tests/py/crosscheck.py`) on generated data
 //! - `ecosystem` — `shoal catalog` DDL in DuckDB vs pyarrow vs shoal query; the Airflow example in a real DagBag
+//! - `lineage`  — lineage.json and `shoal lineage` on a hand-made pack, OpenLineage file events, `shoal doctor`
+//! - `report`   — `shoal report` in headless Chromium: every chart, Chinese text, no console errors, screenshot
 //! - `realdata` — the pack on the real UCI Online Retail transactions: every model, data test and invariant
 //! - `ballista` — the pack on a scheduler and two executors (child processes) equals a local run
 
@@ -23,6 +25,7 @@ mod common;
 mod crash;
 mod crosscheck;
 mod ecosystem;
+mod lineage;
 mod pack_community;
 mod pack_experiments;
 mod pack_funnels;
@@ -34,6 +37,7 @@ mod pack_signals;
 mod pack_util;
 mod pack_uvi;
 mod realdata;
+mod report;
 mod s3;
 mod s3_support;
 mod secrets;

@@ -1,0 +1,1149 @@
+//! `shoal report`: one self-contained HTML file with SVG charts of a day's
+//! committed outputs.
+//!
+//! Takes a [`Project`] and a day, reads the committed tables the same way
+//! `shoal query` does ([`engine::query_session`]), and hands back the HTML
+//! text: inline CSS, inline SVG, no scripts and nothing fetched from the
+//! network. A table without rows for the day gives its section a "no data
+//! for DAY" line instead of failing the report.
+//!
+//! The SVG is written by hand with a few helpers ([`Svg`]) rather than a
+//! plotting crate: every label is an SVG `<text>` element, so the browser's
+//! fonts (with CJK fallbacks from the page's `font-family`) render Chinese
+//! community names, and every string is escaped on the way in.
+
+use std::fmt::Write as _;
+
+use chrono::NaiveDate;
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::compute::{cast, concat_batches};
+use datafusion::arrow::datatypes::{DataType, Float64Type};
+use datafusion::prelude::SessionContext;
+
+use crate::engine::{self, EngineError, Project};
+use crate::models::Materialization;
+use crate::{Error, Result};
+
+/// The page's font stack: Latin first, then CJK fallbacks so Chinese text
+/// renders on Linux (Noto), macOS (PingFang) and Windows (YaHei).
+pub const FONT_STACK: &str = r#"system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif"#;
+
+/// The section titles, in page order (each one an `<h2>`).
+pub const TITLES: [&str; 7] = [
+    "Funnels",
+    "Retention cohorts",
+    "Segment pyramid",
+    "Segment transitions",
+    "UVI tiers vs GMV share",
+    "Community health",
+    "Data quality",
+];
+
+/// Escapes text for HTML and SVG element content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The rows of one table for the day, read as columns of text or numbers.
+#[derive(Debug, Clone)]
+pub struct Rows {
+    batch: Option<RecordBatch>,
+}
+
+impl Rows {
+    /// Rows from collected batches (none: no rows).
+    pub fn from_batches(batches: &[RecordBatch]) -> std::result::Result<Self, String> {
+        let Some(first) = batches.first() else {
+            return Ok(Rows { batch: None });
+        };
+        let batch = concat_batches(&first.schema(), batches).map_err(|e| e.to_string())?;
+        Ok(Rows {
+            batch: (batch.num_rows() > 0).then_some(batch),
+        })
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.batch.as_ref().map_or(0, |b| b.num_rows())
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A column as text (NULL as `None`); a missing column is all `None`.
+    pub fn text(&self, name: &str) -> Vec<Option<String>> {
+        let n = self.len();
+        let Some(col) = self.batch.as_ref().and_then(|b| b.column_by_name(name)) else {
+            return vec![None; n];
+        };
+        match cast(col, &DataType::Utf8) {
+            Ok(a) => {
+                let a = a.as_string::<i32>();
+                (0..n)
+                    .map(|i| (!a.is_null(i)).then(|| a.value(i).to_string()))
+                    .collect()
+            }
+            Err(_) => vec![None; n],
+        }
+    }
+
+    /// A column as numbers (NULL, NaN or not numeric as `None`).
+    pub fn num(&self, name: &str) -> Vec<Option<f64>> {
+        let n = self.len();
+        let Some(col) = self.batch.as_ref().and_then(|b| b.column_by_name(name)) else {
+            return vec![None; n];
+        };
+        match cast(col, &DataType::Float64) {
+            Ok(a) => {
+                let a = a.as_primitive::<Float64Type>();
+                (0..n)
+                    .map(|i| (!a.is_null(i) && a.value(i).is_finite()).then(|| a.value(i)))
+                    .collect()
+            }
+            Err(_) => vec![None; n],
+        }
+    }
+}
+
+/// What the report found for one table.
+#[derive(Debug, Clone)]
+pub enum Found {
+    /// Rows for the day.
+    Rows(Rows),
+    /// The table has no committed output or no rows for the day.
+    Missing,
+    /// The table exists but could not be read (e.g. a changed model); the message.
+    Unreadable(String),
+}
+
+/// Everything the report shows, read from the warehouse.
+#[derive(Debug, Clone)]
+pub struct ReportData {
+    /// The project name from config.
+    pub project: String,
+    /// The report day.
+    pub ds: NaiveDate,
+    /// `funnel_steps`, breakdown total.
+    pub funnel_steps: Found,
+    /// `retention_cohorts` of the day.
+    pub retention: Found,
+    /// `segment_summary` of the day.
+    pub segments: Found,
+    /// `segment_transitions` of the day.
+    pub transitions: Found,
+    /// `uvi_tiers` of the day.
+    pub uvi_tiers: Found,
+    /// `community_health_weekly` of the day: the 20 communities with the
+    /// most active users, by health score.
+    pub health: Found,
+    /// `dq_daily` of the 14 days ending the day.
+    pub dq: Found,
+}
+
+async fn fetch(ctx: &SessionContext, table: &str, sql: &str) -> Found {
+    match ctx.table_exist(table) {
+        Ok(true) => {}
+        _ => return Found::Missing,
+    }
+    let batches = match ctx.sql(sql).await {
+        Ok(df) => df.collect().await,
+        Err(e) => Err(e),
+    };
+    match batches
+        .map_err(|e| e.to_string())
+        .and_then(|b| Rows::from_batches(&b))
+    {
+        Ok(rows) if rows.is_empty() => Found::Missing,
+        Ok(rows) => Found::Rows(rows),
+        Err(e) => Found::Unreadable(e),
+    }
+}
+
+/// Reads the report's tables for `ds` from the committed outputs.
+///
+/// Fails only when the warehouse has no committed output at all (nothing
+/// has run yet); a single missing table becomes [`Found::Missing`].
+pub async fn load(project: &Project, ds: NaiveDate) -> Result<ReportData> {
+    let (ctx, dag) = engine::query_session(project, ds).await?;
+    let mut any = false;
+    for m in dag.models.iter().filter(|m| {
+        matches!(
+            m.header.materialized,
+            Materialization::Daily | Materialization::Table
+        )
+    }) {
+        if ctx.table_exist(m.name.as_str()).unwrap_or(false) {
+            any = true;
+            break;
+        }
+    }
+    if !any {
+        return Err(EngineError::NoData {
+            url: project.output.root.url().to_string(),
+            message: "no committed outputs to report on; run `shoal run` first (is output.location the warehouse you meant?)".into(),
+        }
+        .into());
+    }
+    let day = format!("date '{ds}'");
+    Ok(ReportData {
+        project: project.config().project.clone(),
+        ds,
+        funnel_steps: fetch(
+            &ctx,
+            "funnel_steps",
+            &format!(
+                "select funnel, step, step_name, users, conversion_from_start, conversion_from_previous \
+                 from funnel_steps where dt = {day} and breakdown = 'total' order by funnel, step"
+            ),
+        )
+        .await,
+        retention: fetch(
+            &ctx,
+            "retention_cohorts",
+            &format!(
+                "select cast(cohort_day as varchar) as cohort_day, n, cohort_size, retention_day_n \
+                 from retention_cohorts where dt = {day} and cohort_size > 0 \
+                 and cohort_day > {day} - interval '31' day \
+                 order by cohort_day, n"
+            ),
+        )
+        .await,
+        segments: fetch(
+            &ctx,
+            "segment_summary",
+            &format!(
+                "select segment, value, users, share_of_users, share_of_revenue \
+                 from segment_summary where dt = {day} order by segment, value"
+            ),
+        )
+        .await,
+        transitions: fetch(
+            &ctx,
+            "segment_transitions",
+            &format!(
+                "select from_value, to_value, users from segment_transitions \
+                 where dt = {day} and segment = 'activity_layer' order by from_value, to_value"
+            ),
+        )
+        .await,
+        uvi_tiers: fetch(
+            &ctx,
+            "uvi_tiers",
+            &format!(
+                "select uvi_tier, users, share_of_users, share_of_revenue from uvi_tiers \
+                 where dt = {day} order by case uvi_tier when 'high' then 1 when 'medium' then 2 else 3 end"
+            ),
+        )
+        .await,
+        health: fetch(
+            &ctx,
+            "community_health_weekly",
+            &format!(
+                "select * from (select coalesce(community_id, '(no community)') as community_id, \
+                 health_score, weakest_indicator, suggested_action, active_users \
+                 from community_health_weekly where dt = {day} \
+                 order by active_users desc nulls last, community_id limit 20) \
+                 order by health_score desc nulls last, community_id"
+            ),
+        )
+        .await,
+        dq: fetch(
+            &ctx,
+            "dq_daily",
+            &format!(
+                "select cast(dt as varchar) as dt, rows_read, rows_valid, duplicate_rows, null_key_rows, \
+                 future_rows, too_late_rows, late_rows, unknown_type_rows, error_rate from dq_daily \
+                 where dt between {day} - interval '13' day and {day} order by dt"
+            ),
+        )
+        .await,
+    })
+}
+
+/// Reads the day's tables and renders the report.
+pub async fn build(project: &Project, ds: NaiveDate) -> Result<String> {
+    let data = load(project, ds).await?;
+    Ok(render(&data))
+}
+
+/// A small SVG writer: every text goes through [`escape`].
+struct Svg {
+    w: f64,
+    h: f64,
+    body: String,
+}
+
+impl Svg {
+    fn new(w: f64, h: f64) -> Self {
+        Svg {
+            w,
+            h,
+            body: String::new(),
+        }
+    }
+
+    fn text(&mut self, x: f64, y: f64, anchor: &str, class: &str, s: &str) {
+        let _ = write!(
+            self.body,
+            r#"<text x="{x:.1}" y="{y:.1}" text-anchor="{anchor}" class="{class}">{}</text>"#,
+            escape(s)
+        );
+    }
+
+    fn text_rot(&mut self, x: f64, y: f64, class: &str, s: &str) {
+        let _ = write!(
+            self.body,
+            r#"<text x="{x:.1}" y="{y:.1}" text-anchor="middle" class="{class}" transform="rotate(-90 {x:.1} {y:.1})">{}</text>"#,
+            escape(s)
+        );
+    }
+
+    fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, fill: &str, title: &str) {
+        let _ = write!(
+            self.body,
+            r#"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="{fill}"><title>{}</title></rect>"#,
+            w.max(0.0),
+            h.max(0.0),
+            escape(title)
+        );
+    }
+
+    fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, class: &str) {
+        let _ = write!(
+            self.body,
+            r#"<line x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}" class="{class}"/>"#
+        );
+    }
+
+    fn finish(self, label: &str) -> String {
+        format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{}" width="{w}" height="{h}" viewBox="0 0 {w} {h}">{}</svg>"#,
+            escape(label),
+            self.body,
+            w = self.w,
+            h = self.h
+        )
+    }
+}
+
+const BLUE: &str = "#3b6fb6";
+const ORANGE: &str = "#e08a2c";
+const GREY: &str = "#9aa5b1";
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or("–".into(), |v| format!("{:.1}%", v * 100.0))
+}
+
+fn count(v: Option<f64>) -> String {
+    let Some(v) = v else { return "–".into() };
+    let n = v.round() as i64;
+    let s = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// Blue scale for a 0..1 value (white at 0).
+fn heat(v: f64) -> String {
+    let t = v.clamp(0.0, 1.0);
+    let mix = |a: f64, b: f64| (a + (b - a) * t).round() as u8;
+    format!(
+        "#{:02x}{:02x}{:02x}",
+        mix(247.0, 33.0),
+        mix(251.0, 102.0),
+        mix(255.0, 172.0)
+    )
+}
+
+fn funnels_svg(rows: &Rows) -> String {
+    let funnel = rows.text("funnel");
+    let step = rows.num("step");
+    let name = rows.text("step_name");
+    let users = rows.num("users");
+    let from_start = rows.num("conversion_from_start");
+    let from_prev = rows.num("conversion_from_previous");
+    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, f) in funnel.iter().enumerate() {
+        let f = f.clone().unwrap_or_default();
+        match groups.last_mut() {
+            Some((g, v)) if *g == f => v.push(i),
+            _ => groups.push((f, vec![i])),
+        }
+    }
+    let (left, bar_w, row_h) = (190.0, 520.0, 30.0);
+    let height: f64 = groups
+        .iter()
+        .map(|(_, v)| 34.0 + v.len() as f64 * row_h)
+        .sum::<f64>()
+        + 40.0;
+    let mut svg = Svg::new(1000.0, height);
+    let mut y = 10.0;
+    for (g, idx) in &groups {
+        svg.text(10.0, y + 16.0, "start", "sub", &format!("funnel: {g}"));
+        y += 28.0;
+        let max = idx
+            .iter()
+            .filter_map(|&i| users[i])
+            .fold(0.0_f64, f64::max)
+            .max(1.0);
+        for &i in idx {
+            let label = format!(
+                "{}. {}",
+                step[i].map_or("?".into(), |s| format!("{s:.0}")),
+                name[i].as_deref().unwrap_or("")
+            );
+            svg.text(left - 8.0, y + 18.0, "end", "label", &label);
+            let w = bar_w * users[i].unwrap_or(0.0) / max;
+            svg.rect(
+                left,
+                y + 4.0,
+                w,
+                row_h - 8.0,
+                BLUE,
+                &format!("{label}: {} users", count(users[i])),
+            );
+            svg.text(
+                left + w + 6.0,
+                y + 18.0,
+                "start",
+                "value",
+                &format!(
+                    "{} users · {} of step 1 · {} of previous",
+                    count(users[i]),
+                    pct(from_start[i]),
+                    pct(from_prev[i])
+                ),
+            );
+            y += row_h;
+        }
+        y += 6.0;
+    }
+    svg.line(left, 10.0, left, y, "axis");
+    svg.text(
+        left + bar_w / 2.0,
+        y + 24.0,
+        "middle",
+        "axis-title",
+        "users reaching the step (total, window ending the day)",
+    );
+    svg.finish("funnel bars")
+}
+
+fn retention_svg(rows: &Rows) -> String {
+    let cohort = rows.text("cohort_day");
+    let n = rows.num("n");
+    let size = rows.num("cohort_size");
+    let rate = rows.num("retention_day_n");
+    let mut days: Vec<String> = cohort.iter().flatten().cloned().collect();
+    days.dedup();
+    let mut ns: Vec<i64> = n.iter().flatten().map(|v| *v as i64).collect();
+    ns.sort_unstable();
+    ns.dedup();
+    let (left, top, cw, ch) = (150.0, 40.0, 70.0, 20.0);
+    let width = (left + cw * ns.len() as f64 + 30.0).max(500.0);
+    let height = top + ch * days.len() as f64 + 16.0;
+    let mut svg = Svg::new(width, height);
+    svg.text(
+        left + cw * ns.len() as f64 / 2.0,
+        14.0,
+        "middle",
+        "axis-title",
+        "days after the cohort day (N) — cell: day-N retention",
+    );
+    for (j, v) in ns.iter().enumerate() {
+        svg.text(
+            left + cw * (j as f64 + 0.5),
+            top - 6.0,
+            "middle",
+            "label",
+            &format!("day {v}"),
+        );
+    }
+    let mut sizes = std::collections::BTreeMap::new();
+    for i in 0..rows.len() {
+        let (Some(c), Some(k)) = (&cohort[i], n[i]) else {
+            continue;
+        };
+        let (Some(r), Some(j)) = (
+            days.iter().position(|d| d == c),
+            ns.iter().position(|v| *v == k as i64),
+        ) else {
+            continue;
+        };
+        sizes.insert(r, size[i]);
+        let (x, y) = (left + cw * j as f64, top + ch * r as f64);
+        let fill = rate[i].map_or("#eeeeee".to_string(), heat);
+        svg.rect(
+            x,
+            y,
+            cw - 2.0,
+            ch - 2.0,
+            &fill,
+            &format!("cohort {c}, day {k:.0}: {}", pct(rate[i])),
+        );
+        let class = if rate[i].unwrap_or(0.0) > 0.55 {
+            "cell-dark"
+        } else {
+            "cell"
+        };
+        svg.text(
+            x + cw / 2.0 - 1.0,
+            y + ch - 6.0,
+            "middle",
+            class,
+            &pct(rate[i]),
+        );
+    }
+    for (r, d) in days.iter().enumerate() {
+        let s = sizes.get(&r).copied().flatten();
+        svg.text(
+            left - 8.0,
+            top + ch * r as f64 + ch - 6.0,
+            "end",
+            "label",
+            &format!("{d} ({})", count(s)),
+        );
+    }
+    svg.text_rot(
+        14.0,
+        top + ch * days.len() as f64 / 2.0,
+        "axis-title",
+        "cohort day (cohort size)",
+    );
+    svg.finish("retention heatmap")
+}
+
+const PYRAMID: [&str; 5] = [
+    "potential",
+    "member",
+    "active member",
+    "contributor",
+    "core KOC",
+];
+
+/// A pyramid level: level, users, share of users, share of revenue.
+type Level = (i64, Option<f64>, Option<f64>, Option<f64>);
+
+fn pyramid_svg(rows: &Rows) -> Option<String> {
+    let seg = rows.text("segment");
+    let value = rows.text("value");
+    let users = rows.num("users");
+    let share = rows.num("share_of_users");
+    let rev = rows.num("share_of_revenue");
+    let mut levels: Vec<Level> = (0..rows.len())
+        .filter(|&i| seg[i].as_deref() == Some("pyramid_level"))
+        .filter_map(|i| {
+            let l = value[i].as_deref()?.trim().parse::<i64>().ok()?;
+            Some((l, users[i], share[i], rev[i]))
+        })
+        .collect();
+    if levels.is_empty() {
+        return None;
+    }
+    levels.sort_by_key(|l| -l.0);
+    let (cx, top, row_h, max_w) = (290.0, 30.0, 34.0, 440.0);
+    let max = levels
+        .iter()
+        .filter_map(|l| l.1)
+        .fold(0.0_f64, f64::max)
+        .max(1.0);
+    let mut svg = Svg::new(1000.0, top + row_h * levels.len() as f64 + 40.0);
+    svg.text(
+        cx,
+        16.0,
+        "middle",
+        "axis-title",
+        "users per pyramid level (bar width)",
+    );
+    for (r, (l, u, s, rv)) in levels.iter().enumerate() {
+        let w = (max_w * u.unwrap_or(0.0) / max).max(2.0);
+        let y = top + row_h * r as f64;
+        let name = PYRAMID
+            .get((*l as usize).wrapping_sub(1))
+            .copied()
+            .unwrap_or("level");
+        svg.rect(
+            cx - w / 2.0,
+            y + 4.0,
+            w,
+            row_h - 8.0,
+            BLUE,
+            &format!("level {l} {name}: {} users", count(*u)),
+        );
+        svg.text(
+            cx + max_w / 2.0 + 16.0,
+            y + row_h / 2.0 + 5.0,
+            "start",
+            "label",
+            &format!(
+                "{l} {name}: {} users ({}), {} of revenue",
+                count(*u),
+                pct(*s),
+                pct(*rv)
+            ),
+        );
+    }
+    Some(svg.finish("segment pyramid"))
+}
+
+fn transitions_svg(rows: &Rows) -> String {
+    let from = rows.text("from_value");
+    let to = rows.text("to_value");
+    let users = rows.num("users");
+    let label = |v: &Option<String>| v.clone().unwrap_or_else(|| "(not scored)".into());
+    let mut values: Vec<String> = from.iter().chain(to.iter()).map(label).collect();
+    values.sort();
+    values.dedup();
+    let (left, top, cw, ch) = (170.0, 60.0, 120.0, 30.0);
+    let k = values.len() as f64;
+    let mut svg = Svg::new((left + cw * k + 20.0).max(600.0), top + ch * k + 30.0);
+    svg.text(
+        left + cw * k / 2.0,
+        14.0,
+        "middle",
+        "axis-title",
+        "activity layer today →",
+    );
+    for (j, v) in values.iter().enumerate() {
+        svg.text(
+            left + cw * (j as f64 + 0.5),
+            top - 8.0,
+            "middle",
+            "label",
+            v,
+        );
+    }
+    let max = users
+        .iter()
+        .flatten()
+        .fold(0.0_f64, |a, b| a.max(*b))
+        .max(1.0);
+    for i in 0..rows.len() {
+        let (Some(r), Some(c)) = (
+            values.iter().position(|v| *v == label(&from[i])),
+            values.iter().position(|v| *v == label(&to[i])),
+        ) else {
+            continue;
+        };
+        let (x, y) = (left + cw * c as f64, top + ch * r as f64);
+        let t = users[i].unwrap_or(0.0) / max;
+        svg.rect(
+            x,
+            y,
+            cw - 2.0,
+            ch - 2.0,
+            &heat(t.sqrt()),
+            &format!(
+                "{} → {}: {} users",
+                label(&from[i]),
+                label(&to[i]),
+                count(users[i])
+            ),
+        );
+        let class = if t.sqrt() > 0.55 { "cell-dark" } else { "cell" };
+        svg.text(
+            x + cw / 2.0,
+            y + ch - 10.0,
+            "middle",
+            class,
+            &count(users[i]),
+        );
+    }
+    for (r, v) in values.iter().enumerate() {
+        svg.text(
+            left - 8.0,
+            top + ch * r as f64 + ch - 10.0,
+            "end",
+            "label",
+            v,
+        );
+    }
+    svg.text_rot(14.0, top + ch * k / 2.0, "axis-title", "yesterday");
+    svg.finish("segment transitions")
+}
+
+fn uvi_svg(rows: &Rows) -> String {
+    let tier = rows.text("uvi_tier");
+    let users = rows.num("users");
+    let su = rows.num("share_of_users");
+    let sr = rows.num("share_of_revenue");
+    let (left, top, plot_h, group_w) = (70.0, 30.0, 220.0, 200.0);
+    let mut svg = Svg::new(1000.0, top + plot_h + 70.0);
+    for t in [0.0, 0.25, 0.5, 0.75, 1.0] {
+        let y = top + plot_h * (1.0 - t);
+        svg.line(left, y, left + group_w * rows.len() as f64, y, "grid");
+        svg.text(
+            left - 6.0,
+            y + 4.0,
+            "end",
+            "tick",
+            &format!("{:.0}%", t * 100.0),
+        );
+    }
+    svg.text_rot(18.0, top + plot_h / 2.0, "axis-title", "share of total");
+    for i in 0..rows.len() {
+        let x0 = left + group_w * i as f64 + 30.0;
+        for (k, (v, color, what)) in [(su[i], GREY, "users"), (sr[i], ORANGE, "GMV")]
+            .into_iter()
+            .enumerate()
+        {
+            let h = plot_h * v.unwrap_or(0.0).clamp(0.0, 1.0);
+            let x = x0 + k as f64 * 66.0;
+            svg.rect(
+                x,
+                top + plot_h - h,
+                60.0,
+                h,
+                color,
+                &format!("{}: {} of {what}", tier[i].as_deref().unwrap_or(""), pct(v)),
+            );
+            svg.text(x + 30.0, top + plot_h - h - 5.0, "middle", "value", &pct(v));
+        }
+        svg.text(
+            x0 + 63.0,
+            top + plot_h + 20.0,
+            "middle",
+            "label",
+            &format!(
+                "{} ({} users)",
+                tier[i].as_deref().unwrap_or("?"),
+                count(users[i])
+            ),
+        );
+    }
+    svg.line(
+        left,
+        top + plot_h,
+        left + group_w * rows.len() as f64,
+        top + plot_h,
+        "axis",
+    );
+    let lx = left + group_w * rows.len() as f64 + 30.0;
+    svg.rect(lx, top + 10.0, 14.0, 14.0, GREY, "share of users");
+    svg.text(
+        lx + 20.0,
+        top + 22.0,
+        "start",
+        "label",
+        "share of scored users",
+    );
+    svg.rect(lx, top + 34.0, 14.0, 14.0, ORANGE, "share of GMV");
+    svg.text(
+        lx + 20.0,
+        top + 46.0,
+        "start",
+        "label",
+        "share of GMV (90 days)",
+    );
+    svg.text(
+        left + group_w * rows.len() as f64 / 2.0,
+        top + plot_h + 48.0,
+        "middle",
+        "axis-title",
+        "UVI tier",
+    );
+    svg.finish("UVI tiers vs GMV share")
+}
+
+fn health_svg(rows: &Rows) -> String {
+    let community = rows.text("community_id");
+    let score = rows.num("health_score");
+    let weakest = rows.text("weakest_indicator");
+    let action = rows.text("suggested_action");
+    let (left, top, bar_w, row_h) = (200.0, 30.0, 360.0, 26.0);
+    let ind_x = left + bar_w + 50.0;
+    let mut svg = Svg::new(1000.0, top + row_h * rows.len() as f64 + 50.0);
+    svg.text(
+        ind_x,
+        top - 10.0,
+        "start",
+        "axis-title",
+        "weakest indicator (hover: suggested action)",
+    );
+    for t in [0.0, 25.0, 50.0, 75.0, 100.0] {
+        let x = left + bar_w * t / 100.0;
+        svg.line(x, top, x, top + row_h * rows.len() as f64, "grid");
+        svg.text(
+            x,
+            top + row_h * rows.len() as f64 + 16.0,
+            "middle",
+            "tick",
+            &format!("{t:.0}"),
+        );
+    }
+    for i in 0..rows.len() {
+        let y = top + row_h * i as f64;
+        let name = community[i].as_deref().unwrap_or("(no community)");
+        svg.text(left - 8.0, y + row_h / 2.0 + 5.0, "end", "label", name);
+        let s = score[i].unwrap_or(0.0).clamp(0.0, 100.0);
+        let color = if s >= 70.0 {
+            "#3f9f5f"
+        } else if s >= 40.0 {
+            ORANGE
+        } else {
+            "#c8463d"
+        };
+        svg.rect(
+            left,
+            y + 3.0,
+            bar_w * s / 100.0,
+            row_h - 6.0,
+            color,
+            &format!(
+                "{name}: health score {}",
+                score[i].map_or("–".into(), |v| format!("{v:.1}"))
+            ),
+        );
+        svg.text(
+            left + bar_w * s / 100.0 + 4.0,
+            y + row_h / 2.0 + 5.0,
+            "start",
+            "value",
+            &score[i].map_or("–".into(), |v| format!("{v:.0}")),
+        );
+        let _ = write!(
+            svg.body,
+            r#"<text x="{ind_x:.1}" y="{:.1}" text-anchor="start" class="label">{}<title>{}</title></text>"#,
+            y + row_h / 2.0 + 5.0,
+            escape(weakest[i].as_deref().unwrap_or("–")),
+            escape(action[i].as_deref().unwrap_or("")),
+        );
+    }
+    svg.text(
+        left + bar_w / 2.0,
+        top + row_h * rows.len() as f64 + 38.0,
+        "middle",
+        "axis-title",
+        "health score (0–100, ISO week to date)",
+    );
+    svg.finish("community health scores")
+}
+
+fn dq_svg(rows: &Rows) -> String {
+    let dt = rows.text("dt");
+    let read = rows.num("rows_read");
+    let valid = rows.num("rows_valid");
+    let err = rows.num("error_rate");
+    let (left, top, plot_h) = (80.0, 30.0, 200.0);
+    let col_w = (840.0 / rows.len().max(1) as f64).min(60.0);
+    let max = read
+        .iter()
+        .flatten()
+        .fold(0.0_f64, |a, b| a.max(*b))
+        .max(1.0);
+    let mut svg = Svg::new(1000.0, top + plot_h + 90.0);
+    for t in [0.0, 0.5, 1.0] {
+        let y = top + plot_h * (1.0 - t);
+        svg.line(left, y, left + col_w * rows.len() as f64, y, "grid");
+        svg.text(left - 6.0, y + 4.0, "end", "tick", &count(Some(max * t)));
+    }
+    svg.text_rot(18.0, top + plot_h / 2.0, "axis-title", "rows");
+    for i in 0..rows.len() {
+        let x = left + col_w * i as f64 + 4.0;
+        let hr = plot_h * read[i].unwrap_or(0.0) / max;
+        let hv = plot_h * valid[i].unwrap_or(0.0) / max;
+        let day = dt[i].as_deref().unwrap_or("?");
+        svg.rect(
+            x,
+            top + plot_h - hr,
+            col_w - 8.0,
+            hr,
+            "#c8463d",
+            &format!("{day}: {} rows read", count(read[i])),
+        );
+        svg.rect(
+            x,
+            top + plot_h - hv,
+            col_w - 8.0,
+            hv,
+            BLUE,
+            &format!("{day}: {} rows valid", count(valid[i])),
+        );
+        svg.text(
+            x + (col_w - 8.0) / 2.0,
+            top + plot_h + 16.0,
+            "middle",
+            "tick",
+            day.get(5..).unwrap_or(day),
+        );
+        svg.text(
+            x + (col_w - 8.0) / 2.0,
+            top + plot_h + 32.0,
+            "middle",
+            "tick",
+            &pct(err[i]),
+        );
+    }
+    svg.text(
+        left,
+        top + plot_h + 56.0,
+        "start",
+        "axis-title",
+        "events partition (dt), below it the error rate — blue: valid rows, red: dropped",
+    );
+    svg.finish("data quality")
+}
+
+fn dq_table(rows: &Rows, ds: NaiveDate) -> String {
+    let dt = rows.text("dt");
+    let Some(i) = dt
+        .iter()
+        .position(|d| d.as_deref() == Some(&ds.to_string()))
+    else {
+        return format!("<p class=\"empty\">no dq_daily row for {ds}</p>");
+    };
+    let mut out = String::from("<table><tr><th>measure</th><th>rows</th></tr>");
+    for c in [
+        "rows_read",
+        "rows_valid",
+        "duplicate_rows",
+        "null_key_rows",
+        "future_rows",
+        "too_late_rows",
+        "late_rows",
+        "unknown_type_rows",
+    ] {
+        let _ = write!(
+            out,
+            "<tr><td>{c}</td><td class=\"num\">{}</td></tr>",
+            count(rows.num(c)[i])
+        );
+    }
+    let _ = write!(
+        out,
+        "<tr><td>error_rate</td><td class=\"num\">{}</td></tr></table>",
+        pct(rows.num("error_rate")[i])
+    );
+    out
+}
+
+fn section(
+    html: &mut String,
+    title: &str,
+    table: &str,
+    ds: NaiveDate,
+    found: &Found,
+    body: impl FnOnce(&Rows) -> String,
+) {
+    let _ = write!(html, "<section><h2>{}</h2>", escape(title));
+    match found {
+        Found::Rows(rows) => html.push_str(&body(rows)),
+        Found::Missing => {
+            let _ = write!(
+                html,
+                "<p class=\"empty\">no data for {ds} (table {})</p>",
+                escape(table)
+            );
+        }
+        Found::Unreadable(e) => {
+            let _ = write!(
+                html,
+                "<p class=\"empty\">cannot read {}: {}</p>",
+                escape(table),
+                escape(e)
+            );
+        }
+    }
+    html.push_str("</section>\n");
+}
+
+/// Renders the report's HTML from data already read.
+pub fn render(d: &ReportData) -> String {
+    let ds = d.ds;
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{project} — shoal report {ds}</title>
+<style>
+body {{ font-family: {font}; margin: 24px auto; max-width: 1040px; color: #1f2933; background: #fff; }}
+h1 {{ font-size: 24px; margin-bottom: 4px; }}
+h2 {{ font-size: 19px; border-bottom: 1px solid #d9e2ec; padding-bottom: 4px; margin-top: 28px; }}
+.meta {{ color: #52606d; font-size: 14px; }}
+.empty {{ color: #7b8794; font-style: italic; }}
+svg {{ display: block; max-width: 100%; height: auto; }}
+svg text {{ font-family: {font}; fill: #1f2933; }}
+svg .label {{ font-size: 13px; }}
+svg .sub {{ font-size: 14px; font-weight: 600; }}
+svg .value {{ font-size: 12px; fill: #323f4b; }}
+svg .tick {{ font-size: 11px; fill: #52606d; }}
+svg .axis-title {{ font-size: 13px; fill: #52606d; font-style: italic; }}
+svg .cell {{ font-size: 11px; fill: #1f2933; }}
+svg .cell-dark {{ font-size: 11px; fill: #ffffff; }}
+svg .axis {{ stroke: #7b8794; stroke-width: 1; }}
+svg .grid {{ stroke: #e4e7eb; stroke-width: 1; }}
+table {{ border-collapse: collapse; font-size: 13px; margin-top: 8px; }}
+td, th {{ border: 1px solid #d9e2ec; padding: 3px 10px; text-align: left; }}
+td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+</style>
+</head>
+<body>
+<h1>{project} — {ds}</h1>
+<p class="meta">shoal report of the committed outputs for {ds}. Hover a bar or cell for its value.</p>
+"#,
+        project = escape(&d.project),
+        font = FONT_STACK,
+    );
+    section(
+        &mut html,
+        TITLES[0],
+        "funnel_steps",
+        ds,
+        &d.funnel_steps,
+        funnels_svg,
+    );
+    section(
+        &mut html,
+        TITLES[1],
+        "retention_cohorts",
+        ds,
+        &d.retention,
+        retention_svg,
+    );
+    // the pyramid is the pyramid_level rows of segment_summary
+    let (pyramid, pyramid_svg) = match &d.segments {
+        Found::Rows(r) => match pyramid_svg(r) {
+            Some(svg) => (d.segments.clone(), svg),
+            None => (Found::Missing, String::new()),
+        },
+        other => (other.clone(), String::new()),
+    };
+    section(
+        &mut html,
+        TITLES[2],
+        "segment_summary",
+        ds,
+        &pyramid,
+        |_| pyramid_svg,
+    );
+    section(
+        &mut html,
+        TITLES[3],
+        "segment_transitions",
+        ds,
+        &d.transitions,
+        transitions_svg,
+    );
+    section(&mut html, TITLES[4], "uvi_tiers", ds, &d.uvi_tiers, uvi_svg);
+    section(
+        &mut html,
+        TITLES[5],
+        "community_health_weekly",
+        ds,
+        &d.health,
+        health_svg,
+    );
+    section(&mut html, TITLES[6], "dq_daily", ds, &d.dq, |rows| {
+        format!("{}{}", dq_svg(rows), dq_table(rows, ds))
+    });
+    html.push_str("</body>\n</html>\n");
+    html
+}
+
+/// A failure to write the report file, as an output error (exit 4).
+pub fn write_error(path: &std::path::Path, e: &std::io::Error) -> Error {
+    Error::Sink(crate::sink::SinkError::Storage {
+        url: path.display().to_string(),
+        message: format!(
+            "cannot write the report: {e}; check that the directory exists and is writable"
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Float64Array, StringArray};
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use std::sync::Arc;
+
+    fn rows(cols: &[(&str, Vec<Option<&str>>)], nums: &[(&str, Vec<Option<f64>>)]) -> Rows {
+        let mut fields = vec![];
+        let mut arrays: Vec<Arc<dyn Array>> = vec![];
+        for (n, v) in cols {
+            fields.push(Field::new(*n, DataType::Utf8, true));
+            arrays.push(Arc::new(StringArray::from(v.clone())));
+        }
+        for (n, v) in nums {
+            fields.push(Field::new(*n, DataType::Float64, true));
+            arrays.push(Arc::new(Float64Array::from(v.clone())));
+        }
+        let b = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap();
+        Rows::from_batches(&[b]).unwrap()
+    }
+
+    #[test]
+    fn escapes_markup_and_keeps_chinese() {
+        assert_eq!(
+            escape(r#"<b>"宝妈群" & 'x'</b>"#),
+            "&lt;b&gt;&quot;宝妈群&quot; &amp; &#39;x&#39;&lt;/b&gt;"
+        );
+    }
+
+    #[test]
+    fn missing_tables_say_no_data_and_text_is_escaped() {
+        let health = rows(
+            &[
+                (
+                    "community_id",
+                    vec![Some("深圳宝妈群"), Some("<script>x</script>")],
+                ),
+                ("weakest_indicator", vec![Some("nps"), None]),
+            ],
+            &[("health_score", vec![Some(72.5), None])],
+        );
+        let d = ReportData {
+            project: "p & q".into(),
+            ds: NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+            funnel_steps: Found::Missing,
+            retention: Found::Missing,
+            segments: Found::Missing,
+            transitions: Found::Unreadable("bad <col>".into()),
+            uvi_tiers: Found::Missing,
+            health: Found::Rows(health),
+            dq: Found::Missing,
+        };
+        let html = render(&d);
+        for t in TITLES {
+            assert!(html.contains(&format!("<h2>{t}</h2>")), "{t}");
+        }
+        assert_eq!(html.matches("no data for 2026-11-21").count(), 5, "{html}");
+        assert!(html.contains("cannot read segment_transitions: bad &lt;col&gt;"));
+        assert!(html.contains(">深圳宝妈群</text>"));
+        assert!(html.contains("&lt;script&gt;x&lt;/script&gt;"));
+        assert!(!html.contains("<script"));
+        assert!(html.contains("p &amp; q — 2026-11-21"));
+        assert!(html.contains(r#"<meta charset="utf-8">"#));
+        assert!(html.contains("Noto Sans CJK SC"));
+    }
+
+    #[test]
+    fn counts_have_separators() {
+        assert_eq!(count(Some(1234567.0)), "1,234,567");
+        assert_eq!(count(Some(12.0)), "12");
+        assert_eq!(count(None), "–");
+    }
+}
