@@ -1128,6 +1128,143 @@ mod tests {
         assert!(dag.select(&["tag:none".into()], &[]).is_err());
     }
 
+    /// Fuzz targets (proptest, in the normal test run): the header parser,
+    /// the selector parser and the templating layer take arbitrary text and
+    /// return a value or a typed error — never a panic. Case counts are modest
+    /// so `cargo test --release --lib` stays fast.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Header-ish text: YAML fragments, keys, brackets, quotes, tabs, unicode.
+        fn header_text() -> impl Strategy<Value = String> {
+            let piece = prop_oneof![
+                Just("materialized: ".to_string()),
+                Just("daily".to_string()),
+                Just("table".to_string()),
+                Just("tests: [".to_string()),
+                Just("{ unique: [a, b] }".to_string()),
+                Just("{ not_null: ".to_string()),
+                Just("{ accepted_values: { column: x, values: [1, 2] } }".to_string()),
+                Just("severity: warn".to_string()),
+                Just("rewrites_days: ".to_string()),
+                Just("columns: { a: \"b\" }".to_string()),
+                Just("tags: [x]".to_string()),
+                Just("\n".to_string()),
+                Just("  ".to_string()),
+                Just("\t".to_string()),
+                Just("- ".to_string()),
+                Just("]".to_string()),
+                Just("}".to_string()),
+                Just("---*/".to_string()),
+                Just("&a *a !!binary |".to_string()),
+                "[a-z_0-9:{}\\[\\], '\"#-]{0,12}".prop_map(|s| s),
+                any::<String>(),
+            ];
+            proptest::collection::vec(piece, 0..16).prop_map(|v| v.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+            #[test]
+            fn header_parser_never_panics(body in header_text(), sql in any::<String>()) {
+                let text = format!("/*---\n{body}\n---*/\n{sql}");
+                match parse_header("sql/f.sql", &text) {
+                    Ok(_) => {}
+                    Err(ModelError::At { file, line, .. }) => {
+                        prop_assert_eq!(file, "sql/f.sql");
+                        prop_assert!(line >= 1);
+                    }
+                    Err(other) => prop_assert!(false, "untyped header error: {other}"),
+                }
+                // and without a header at all
+                let _ = parse_header("sql/f.sql", &sql);
+            }
+
+            #[test]
+            fn selectors_never_panic_and_never_name_paths(sel in prop_oneof![
+                any::<String>(),
+                "[+]{0,2}(\\.\\./|/|s3://|%2e%2e|tag:)?[a-d./%]{0,8}[+]{0,2}",
+            ]) {
+                let dag = Dag::build(
+                    vec![
+                        model("a", "/*---\ntags: [core]\n---*/\nselect * from events"),
+                        model("b", "select * from a"),
+                    ],
+                    &ctx(),
+                )
+                .unwrap();
+                match dag.select(std::slice::from_ref(&sel), &[]) {
+                    Ok(names) => {
+                        // whatever matched is a model of the DAG: a valid name
+                        for n in names {
+                            prop_assert!(valid_name(&n), "{n}");
+                            prop_assert!(dag.get(&n).is_some());
+                        }
+                    }
+                    Err(ModelError::Selector { .. }) => {}
+                    Err(other) => prop_assert!(false, "untyped selector error: {other}"),
+                }
+                let excluded = dag.select(&[], std::slice::from_ref(&sel));
+                let typed = matches!(excluded, Ok(_) | Err(ModelError::Selector { .. }));
+                prop_assert!(typed, "untyped exclude error for {:?}", sel);
+            }
+
+            #[test]
+            fn templating_never_panics(
+                pieces in proptest::collection::vec(prop_oneof![
+                    Just("{{ ds }}".to_string()),
+                    Just("{{ ds_nodash }}".to_string()),
+                    Just("{{ var.min_views }}".to_string()),
+                    Just("{{ var.nope }}".to_string()),
+                    Just("{{ days_before(ds, ".to_string()),
+                    Just(") }}".to_string()),
+                    Just("{{ week_start(".to_string()),
+                    Just("{{ quarter_start(ds, -3) }}".to_string()),
+                    Just("{{ days_between(ds, '2026-02-30') }}".to_string()),
+                    Just("{% for t in var.min_views %}".to_string()),
+                    Just("{% endfor %}".to_string()),
+                    Just("{% if ".to_string()),
+                    Just("{{ 1/0 }}".to_string()),
+                    Just("{{ range(100000000) | length }}".to_string()),
+                    Just("}}".to_string()),
+                    Just("{%".to_string()),
+                    Just("{#".to_string()),
+                    any::<i64>().prop_map(|n| n.to_string()),
+                    "[a-z '\"(),{}%#]{0,10}".prop_map(|s| s),
+                    any::<String>(),
+                ], 0..10),
+                var_value in prop_oneof![
+                    any::<i64>().prop_map(|n| n.to_string()),
+                    any::<f64>().prop_map(|f| format!("{f:?}")),
+                    "[a-z]{0,8}".prop_map(|s| format!("\"{s}\"")),
+                    Just("[1, 2, 3]".to_string()),
+                    Just("{ a: 1 }".to_string()),
+                    Just("~".to_string()),
+                ],
+                day in 1i32..=3_000_000,
+            ) {
+                let yaml = format!(
+                    "project: p\nsources:\n  events: {{ location: e, partitioning: hive_dt }}\nvars:\n  min_views: {var_value}\n"
+                );
+                let Ok(config) = serde_yaml::from_str::<crate::config::Config>(&yaml) else {
+                    return Ok(());
+                };
+                let ds = NaiveDate::from_num_days_from_ce_opt(day).unwrap();
+                let tctx = TemplateContext::new(&config, ds, false, None);
+                match render("sql/f.sql", &pieces.concat(), &tctx) {
+                    Ok(_) => {}
+                    Err(ModelError::At { file, line, .. }) => {
+                        prop_assert_eq!(file, "sql/f.sql");
+                        prop_assert!(line >= 1);
+                    }
+                    Err(other) => prop_assert!(false, "untyped template error: {other}"),
+                }
+            }
+        }
+    }
+
     #[test]
     fn headers_parse_with_tests_and_errors_have_lines() {
         let text = "/*---\nmaterialized: table\nrewrites_days: late_days\ntests:\n  - { unique: [a, b] }\n  - { not_null: a, severity: warn }\n  - { accepted_values: { column: t, values: [x, 1] } }\n  - { expression: \"a >= 0\" }\n---*/\nselect 1";
