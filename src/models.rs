@@ -360,15 +360,43 @@ fn fmt_day(d: NaiveDate) -> String {
 
 /// `{{ days_before(ds, n) }}`: the day `n` days before `day`, as `YYYY-MM-DD`.
 fn days_before(day: String, n: i64) -> Result<String, minijinja::Error> {
-    Ok(fmt_day(parse_day("days_before", &day)? - Duration::days(n)))
+    let d = parse_day("days_before", &day)?;
+    // checked: a template can ask for any n (found by the fuzz test)
+    Duration::try_days(n)
+        .and_then(|delta| d.checked_sub_signed(delta))
+        .map(fmt_day)
+        .ok_or_else(|| {
+            minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!("days_before: {n} days before {day} is not a representable day"),
+            )
+        })
+}
+
+/// `{{ days_after(ds, n) }}`: the day `n` days after `day`.
+fn days_after(day: String, n: i64) -> Result<String, minijinja::Error> {
+    let back = n.checked_neg().ok_or_else(|| {
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("days_after: {n} days is out of range"),
+        )
+    })?;
+    days_before(day, back)
 }
 
 /// `{{ week_start(ds) }}`: the Monday of the ISO week of `day`.
 fn week_start(day: String) -> Result<String, minijinja::Error> {
     let d = parse_day("week_start", &day)?;
-    Ok(fmt_day(
-        d - Duration::days(i64::from(d.weekday().num_days_from_monday())),
-    ))
+    d.checked_sub_signed(Duration::days(i64::from(
+        d.weekday().num_days_from_monday(),
+    )))
+    .map(fmt_day)
+    .ok_or_else(|| {
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("week_start: the week of {day} starts before the first representable day"),
+        )
+    })
 }
 
 /// `{{ quarter_start(ds, n) }}`: the first day of the calendar quarter of
@@ -399,7 +427,7 @@ fn template_env() -> minijinja::Environment<'static> {
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(true);
     env.add_function("days_before", days_before);
-    env.add_function("days_after", |day: String, n: i64| days_before(day, -n));
+    env.add_function("days_after", days_after);
     env.add_function("week_start", week_start);
     env.add_function("quarter_start", quarter_start);
     env.add_function("days_between", days_between);
@@ -547,7 +575,10 @@ pub fn parse_test(v: &serde_yaml::Value) -> Result<DataTest, String> {
     Ok(DataTest { kind, severity })
 }
 
-fn valid_name(name: &str) -> bool {
+/// Whether `name` is a plain model name (`[A-Za-z_][A-Za-z0-9_]*`): no
+/// separators, dots, schemes or escapes, so an output path built from it
+/// stays under the output location.
+pub fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()
@@ -998,6 +1029,16 @@ mod tests {
             29
         );
         assert!(week_start("30/10/2026".into()).is_err());
+    }
+
+    #[test]
+    fn calendar_helpers_reject_days_out_of_range() {
+        // once panics (chrono overflow), found by fuzz::templating_never_panics
+        assert!(days_before("2026-11-21".into(), i64::MAX).is_err());
+        assert!(days_before("2026-11-21".into(), 400_000_000).is_err());
+        assert!(days_after("2026-11-21".into(), i64::MIN).is_err());
+        assert!(days_after("2026-11-21".into(), 400_000_000).is_err());
+        assert_eq!(days_after("2026-11-21".into(), 10).unwrap(), "2026-12-01");
     }
 
     #[test]

@@ -855,8 +855,13 @@ fn deletions_remove_a_user_from_every_table_on_the_next_run() {
 #[test]
 fn hashed_user_ids_never_show_a_raw_id_and_are_stable_per_key() {
     let p = generated("60", "8");
-    let config =
-        format!("{CONFIG}privacy: {{ hash_user_ids: true, hash_key_env: TEST_SHOAL_KEY }}\n");
+    let config = format!(
+        "{}privacy: {{ hash_user_ids: true, hash_key_env: TEST_SHOAL_KEY }}\n",
+        CONFIG.replace(
+            "deletions: { location: data/deletions, optional: true }",
+            "deletions: { location: data/deletions, optional: true, format: csv }",
+        )
+    );
     // `vars:` is last in CONFIG; privacy is a top-level key after it
     p.write("config/shoal.yaml", &config);
     let key1 = "k1-Zq8HashKeyVv7Tt2Ww5Ss9Rr4";
@@ -940,4 +945,22 @@ fn hashed_user_ids_never_show_a_raw_id_and_are_stable_per_key() {
         .collect();
     assert_eq!(ids.len(), ids2.len());
     assert!(ids.is_disjoint(&ids2), "another key gives other pseudonyms");
+
+    // Deletions name raw ids and still match: the user's pseudonym leaves every table.
+    let pseudonym = |u: &str| shoal::functions::Pseudonymize::new(key1).hash(u);
+    let raw_user = raw
+        .iter()
+        .find(|u| ids.contains(&pseudonym(u)))
+        .expect("a raw user id whose pseudonym is in user_daily")
+        .clone();
+    let hashed = pseudonym(&raw_user);
+    assert!(!tables_holding(&first, &hashed).is_empty());
+    p.write(
+        "data/deletions/deletions.csv",
+        &format!("user_id,requested_at\n{raw_user},2026-11-01T00:00:00Z\n"),
+    );
+    shoal_env(&p, &["run"], &[("TEST_SHOAL_KEY", key1)]).expect_code(0);
+    let after = all_tables(&wh);
+    assert_eq!(tables_holding(&after, &hashed), Vec::<String>::new());
+    assert!(tables_holding(&after, &raw_user).is_empty());
 }
