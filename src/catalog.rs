@@ -487,7 +487,7 @@ pub async fn check_parquet_schemas(
                     url: url.clone(),
                     message: format!(
                         "{} (is it a complete Parquet file? replace or remove it)",
-                        e.strip_backtrace()
+                        tidy_parquet_message(&e.strip_backtrace())
                     ),
                 },
             })?;
@@ -495,22 +495,45 @@ pub async fn check_parquet_schemas(
             match found.field_with_name(field.name()) {
                 Ok(f) if compatible(field.data_type(), f.data_type()) => {}
                 Ok(f) => {
+                    let hint = if matches!(
+                        f.data_type(),
+                        DataType::Binary | DataType::LargeBinary | DataType::BinaryView
+                    ) {
+                        " (a BYTE_ARRAY column without the STRING/UTF8 annotation: bytes that need not be text; write the column as a UTF-8 string)"
+                    } else {
+                        ""
+                    };
                     return Err(CatalogError::Schema {
                         url,
                         column: field.name().clone(),
                         message: format!(
-                            "expected {} but the file has {}",
+                            "expected {} but the file has {}{hint}",
                             field.data_type(),
                             f.data_type()
                         ),
                     });
                 }
                 Err(_) if required.contains(&field.name().as_str()) || required.is_empty() => {
+                    // A column the table does not know, close to the missing
+                    // name, is most likely the same column renamed.
+                    let unknown = found
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().as_str())
+                        .filter(|n| expected.field_with_name(n).is_err());
+                    let hint = crate::models::suggest(field.name(), unknown)
+                        .map(|s| {
+                            format!(
+                                " (did you mean {s:?}? the column seems renamed: write it as {:?})",
+                                field.name()
+                            )
+                        })
+                        .unwrap_or_default();
                     return Err(CatalogError::Schema {
                         url,
                         column: field.name().clone(),
                         message: format!(
-                            "missing (expected type {}); the file has columns: {}",
+                            "missing (expected type {}){hint}; the file has columns: {}",
                             field.data_type(),
                             found
                                 .fields()
@@ -526,6 +549,63 @@ pub async fn check_parquet_schemas(
         }
     }
     Ok(())
+}
+
+/// A reader message without the wrappers errors pick up on their way out
+/// ("Parquet error: Parquet error: …", "External: …").
+fn tidy_parquet_message(text: &str) -> String {
+    let mut t = text.trim();
+    loop {
+        let before = t;
+        for prefix in [
+            "Parquet error: ",
+            "External: ",
+            "Parquet argument error: ",
+            "Arrow error: ",
+        ] {
+            t = t.strip_prefix(prefix).unwrap_or(t);
+        }
+        if t == before {
+            return t.to_string();
+        }
+    }
+}
+
+/// Reads every row of each file (whole, into memory: this is the failure
+/// path) and returns the first file that cannot be decoded (corrupt pages, non-UTF-8 bytes in a string column): its URL and
+/// the reader's message. Used after a model failed on input, to name the
+/// file; storage errors are not blamed on a file (`None`).
+pub async fn find_undecodable(
+    store: Arc<dyn ObjectStore>,
+    location: &Location,
+    files: &[ObjectMeta],
+) -> Option<(String, String)> {
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use datafusion::parquet::errors::ParquetError;
+    use object_store::ObjectStoreExt;
+    for meta in files {
+        // A storage error is not the file's fault.
+        let bytes = match store.get(&meta.location).await {
+            Ok(got) => match got.bytes().await {
+                Ok(b) => b,
+                Err(_) => return None,
+            },
+            Err(_) => return None,
+        };
+        let result: Result<(), ParquetError> = (|| {
+            for batch in ParquetRecordBatchReaderBuilder::try_new(bytes)?.build()? {
+                batch?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            return Some((
+                location.object_url(&meta.location),
+                tidy_parquet_message(&e.to_string()),
+            ));
+        }
+    }
+    None
 }
 
 /// Listing options for Parquet files, with a `dt` Date32 partition column when `hive_dt`.
@@ -669,6 +749,22 @@ mod tests {
         assert_eq!(l.join("x").url().as_str(), "file:///proj/data/events/x/");
         let m = Location::parse("memory://t1/root", FsPath::new("/p")).unwrap();
         assert_eq!(m.store_key(), "memory://t1");
+    }
+
+    #[test]
+    fn parquet_messages_lose_their_wrappers() {
+        assert_eq!(
+            tidy_parquet_message(
+                "Parquet error: Parquet error: Invalid Parquet file. Corrupt footer"
+            ),
+            "Invalid Parquet file. Corrupt footer"
+        );
+        assert_eq!(
+            tidy_parquet_message(
+                "External: Parquet argument error: Parquet error: encountered non UTF-8 data"
+            ),
+            "encountered non UTF-8 data"
+        );
     }
 
     #[test]

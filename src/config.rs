@@ -112,6 +112,9 @@ pub struct Config {
     /// Lineage outputs besides `_shoal/lineage.json`.
     #[serde(default)]
     pub lineage: LineageConfig,
+    /// Pseudonymisation of user ids.
+    #[serde(default)]
+    pub privacy: PrivacyConfig,
 }
 
 /// `lineage:` — where run events go.
@@ -144,6 +147,60 @@ pub struct OpenLineageConfig {
 
 fn default_producer() -> String {
     concat!("https://crates.io/crates/shoal/", env!("CARGO_PKG_VERSION")).to_string()
+}
+
+/// `privacy:` — pseudonymisation of user ids.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// Replace every user id read from the sources (`events.user_id`,
+    /// `events.referrer_id`, `users.user_id`, `deletions.user_id`) by a keyed
+    /// hash (BLAKE3 keyed mode, 32 hex digits) before any model reads it, so
+    /// no output holds a raw user id (default `false`). Turning it on for a
+    /// warehouse that has outputs needs a `--full-refresh`.
+    #[serde(default)]
+    pub hash_user_ids: bool,
+    /// Name of the environment variable holding the hash key (at least 16
+    /// bytes; default `SHOAL_HASH_KEY`). The key is never in the config.
+    #[serde(default = "default_hash_key_env")]
+    pub hash_key_env: String,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        Self {
+            hash_user_ids: false,
+            hash_key_env: default_hash_key_env(),
+        }
+    }
+}
+
+fn default_hash_key_env() -> String {
+    "SHOAL_HASH_KEY".into()
+}
+
+/// The shortest hash key accepted, in bytes.
+pub const MIN_HASH_KEY_BYTES: usize = 16;
+
+impl PrivacyConfig {
+    /// The hash key from the environment when `hash_user_ids` is on; an
+    /// error message (naming the variable, never a value) when it is unset or short.
+    pub fn hash_key(&self) -> Result<Option<String>, String> {
+        if !self.hash_user_ids {
+            return Ok(None);
+        }
+        match std::env::var(&self.hash_key_env) {
+            Ok(k) if k.len() >= MIN_HASH_KEY_BYTES => Ok(Some(k)),
+            Ok(_) => Err(format!(
+                "environment variable {} holds a key shorter than {MIN_HASH_KEY_BYTES} bytes; use a long random key (e.g. `openssl rand -hex 32`)",
+                self.hash_key_env
+            )),
+            Err(_) => Err(format!(
+                "privacy.hash_user_ids is on but environment variable {} is not set; export the hash key (e.g. `openssl rand -hex 32`, kept like a password) or turn hashing off",
+                self.hash_key_env
+            )),
+        }
+    }
 }
 
 fn default_engine() -> String {
@@ -790,6 +847,15 @@ fn validate(loaded: &LoadedConfig) -> Result<(), ConfigError> {
         ));
     }
     crate::models::DsSpec::parse(&c.run.ds).map_err(|m| loaded.invalid("run.ds", m))?;
+    c.privacy
+        .hash_key()
+        .map_err(|m| loaded.invalid("privacy.hash_key_env", m))?;
+    if c.privacy.hash_user_ids && c.engine != "local" {
+        return Err(loaded.invalid(
+            "privacy.hash_user_ids",
+            "pseudonymisation runs on the local engine only for now (the hash key does not travel to Ballista executors); use --engine local",
+        ));
+    }
     if c.engine != "local" && !c.engine.starts_with("ballista://") {
         return Err(loaded.invalid(
             "engine",

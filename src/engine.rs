@@ -265,6 +265,23 @@ impl Project {
             empty_dir.as_ref(),
         )
         .await?;
+        let key = self
+            .config()
+            .privacy
+            .hash_key()
+            .map_err(|m| Error::Usage(format!("privacy.hash_key_env: {m}")))?;
+        if let Some(key) = key {
+            ctx.register_udf(datafusion::logical_expr::ScalarUDF::from(
+                crate::functions::Pseudonymize::new(&key),
+            ));
+            for (name, cols) in [
+                ("events", &["user_id", "referrer_id"][..]),
+                ("users", &["user_id"][..]),
+                ("deletions", &["user_id"][..]),
+            ] {
+                pseudonymize_source(ctx, name, cols).await?;
+            }
+        }
         Ok(())
     }
 
@@ -293,6 +310,39 @@ impl Project {
             .map_err(EngineError::from)?;
         Ok(true)
     }
+}
+
+/// Replaces source table `name` by a view of it whose `id_columns` are
+/// pseudonymised (`privacy.hash_user_ids`); the raw table stays registered
+/// as `__shoal_raw_<name>`, which no model can name (models only read
+/// sources and models). Filters on `dt` still prune partitions through the view.
+async fn pseudonymize_source(ctx: &SessionContext, name: &str, id_columns: &[&str]) -> Result<()> {
+    let raw = format!("__shoal_raw_{name}");
+    let Some(provider) = ctx.deregister_table(name).map_err(EngineError::from)? else {
+        return Ok(());
+    };
+    let fields: Vec<String> = provider
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            let n = f.name();
+            if id_columns.contains(&n.as_str()) {
+                format!("{}(\"{n}\") as \"{n}\"", crate::functions::PSEUDONYMIZE)
+            } else {
+                format!("\"{n}\"")
+            }
+        })
+        .collect();
+    ctx.register_table(raw.as_str(), provider)
+        .map_err(EngineError::from)?;
+    let view = ctx
+        .sql(&format!("select {} from \"{raw}\"", fields.join(", ")))
+        .await
+        .map_err(EngineError::from)?
+        .into_view();
+    ctx.register_table(name, view).map_err(EngineError::from)?;
+    Ok(())
 }
 
 /// What to run.
@@ -357,12 +407,15 @@ fn classify(file: &str, err: &DataFusionError) -> (FailKind, String) {
         return (FailKind::Model, message);
     }
     let hint = if catalog::storage_cause(err).is_some() {
-        " (reading from storage failed after retries: check the endpoint, credentials and storage.retry, then `shoal retry`)"
+        STORAGE_HINT
     } else {
         " (an input file is unreadable: replace or remove it, then `shoal retry`)"
     };
     (FailKind::Input, format!("{message}{hint}"))
 }
+
+/// The hint of an input error caused by storage (not by a file's content).
+const STORAGE_HINT: &str = " (reading from storage failed after retries: check the endpoint, credentials and storage.retry, then `shoal retry`)";
 
 /// Every file a physical plan scans (after partition pruning), as URLs.
 pub fn scanned_files(plan: &Arc<dyn ExecutionPlan>) -> Vec<String> {
@@ -416,6 +469,12 @@ struct RunShared {
     full_refresh: bool,
     late_days: u32,
     events_prefix: String,
+    /// The events store and the input files of the run (footers checked).
+    events_store: Arc<dyn object_store::ObjectStore>,
+    input_files: Vec<object_store::ObjectMeta>,
+    /// The first input file that does not decode, found once after a model
+    /// failed on input: `(url, message)`.
+    undecodable: tokio::sync::OnceCell<Option<(String, String)>>,
 }
 
 /// A run's local scratch directory, removed (with everything in it) on drop.
@@ -537,16 +596,34 @@ async fn run_locked(
         .iter()
         .filter(|p| p.day >= scan_from && p.day <= ds)
         .collect();
-    if !partitions.iter().any(|p| p.day == ds) {
-        let msg = format!(
-            "{}dt={ds}/: the events partition of the run day is missing",
-            project.events
-        );
+    // The files of every partition the run reads (listing only).
+    let mut files = Vec::new();
+    let mut run_day_files = 0usize;
+    for p in &needed {
+        let listed = catalog::list_files(events_store.as_ref(), &project.events, &p.prefix).await?;
+        if p.day == ds {
+            run_day_files = listed.len();
+        }
+        files.extend(listed);
+    }
+    // An empty run-day directory is a missing partition (an object store has
+    // no empty directories: on S3 it would not be listed at all).
+    let run_day_problem = if !partitions.iter().any(|p| p.day == ds) {
+        Some("the events partition of the run day is missing")
+    } else if run_day_files == 0 {
+        Some("the events partition of the run day is empty (no data files)")
+    } else {
+        None
+    };
+    if let Some(problem) = run_day_problem {
+        let msg = format!("{}dt={ds}/: {problem}", project.events);
         match config.run.missing_partition {
             MissingPartition::Fail => {
                 return Err(catalog::CatalogError::Missing {
                     url: format!("{}dt={ds}/", project.events),
-                    message: "the events partition of the run day is missing; load it, pick another --ds, or set run.missing_partition: warn".into(),
+                    message: format!(
+                        "{problem}; load it, pick another --ds, or set run.missing_partition: warn"
+                    ),
                 }
                 .into());
             }
@@ -558,10 +635,6 @@ async fn run_locked(
     }
     let ctx = project.session()?;
     // Check the schema of every file the run will read (footers only).
-    let mut files = Vec::new();
-    for p in &needed {
-        files.extend(catalog::list_files(events_store.as_ref(), &project.events, &p.prefix).await?);
-    }
     let schema = catalog::events_schema();
     catalog::check_parquet_schemas(
         &ctx.state(),
@@ -574,6 +647,12 @@ async fn run_locked(
     .await?;
 
     project.register_sources(&ctx).await?;
+    // Users added to `deletions` leave every committed table before any
+    // model reads history (SPEC §1: excluded from every output).
+    for note in purge_deleted_users(project, &ctx, run_id).await? {
+        tracing::warn!("{note}");
+        warnings.push(note);
+    }
     for m in &dag.models {
         if !run_set.contains(&m.name) && m.header.materialized.is_published() {
             project.register_committed(&ctx, m).await?;
@@ -618,6 +697,9 @@ async fn run_locked(
         full_refresh,
         late_days: config.run.late_days,
         events_prefix: project.events.prefix().to_string(),
+        events_store: Arc::clone(&events_store),
+        input_files: files,
+        undecodable: tokio::sync::OnceCell::new(),
     });
     let progress = opts.progress.then(|| {
         let pb = indicatif::ProgressBar::new(run_set.len() as u64);
@@ -930,7 +1012,26 @@ async fn run_model(shared: &RunShared, model: &Model) -> (ModelRun, Option<FailK
     mr.duration_ms = start.elapsed().as_millis() as u64;
     match result {
         Ok(()) => (mr, None),
-        Err((kind, message)) => {
+        Err((kind, mut message)) => {
+            // DataFusion's decoding errors do not say which file: read the
+            // run's input files one by one to name it (only on failure).
+            if kind == FailKind::Input && !message.contains(STORAGE_HINT) {
+                let found = shared
+                    .undecodable
+                    .get_or_init(|| {
+                        catalog::find_undecodable(
+                            Arc::clone(&shared.events_store),
+                            &shared.project.events,
+                            &shared.input_files,
+                        )
+                    })
+                    .await;
+                if let Some((url, why)) = found {
+                    message = format!(
+                        "{message}\n  the unreadable file is {url}: {why} (replace or remove it, then `shoal retry`)"
+                    );
+                }
+            }
             mr.status = Status::Failed;
             mr.error = Some(message);
             let staging = shared
@@ -965,14 +1066,9 @@ async fn execute_model(
         return write_temp_shared(shared, model, df, mr).await;
     }
     if materialized == Materialization::Temp {
-        return write_temp(shared, &model.name, df, mr).await.map_err(|e| {
-            let kind = if is_input_error(&e) {
-                FailKind::Input
-            } else {
-                FailKind::Model
-            };
-            (kind, locate_error(&model.file, &e))
-        });
+        return write_temp(shared, &model.name, df, mr)
+            .await
+            .map_err(|e| classify(&model.file, &e));
     }
     let range = match materialized {
         Materialization::Daily => {
@@ -1369,4 +1465,219 @@ impl From<EngineError> for Error {
     fn from(e: EngineError) -> Self {
         Error::Engine(e)
     }
+}
+
+/// Whether an output column holds user ids (the ones `deletions` and
+/// `privacy.hash_user_ids` are about): `user_id`, `*_user_id`, and the
+/// invitation columns `referrer_id`, `inviter_id`, `invitee_id`.
+pub fn is_user_id_column(name: &str) -> bool {
+    name == "user_id"
+        || name.ends_with("_user_id")
+        || matches!(name, "referrer_id" | "inviter_id" | "invitee_id")
+}
+
+/// Removes the users of `deletions` from every committed table: each
+/// partition (or whole `table` output) holding one of them in a user-id
+/// column is rewritten without those rows and committed like a model's
+/// output (staged, then swapped in; never half-visible). Runs when the set of
+/// deleted users differs from the one last applied (`_shoal/deletions.json`),
+/// so a nightly run with unchanged deletions reads nothing. Returns a note per
+/// rewritten partition.
+async fn purge_deleted_users(
+    project: &Project,
+    ctx: &SessionContext,
+    run_id: &str,
+) -> Result<Vec<String>> {
+    use datafusion::arrow::array::{Array, BooleanArray, StringArray};
+    use datafusion::arrow::compute::{cast as cast_array, filter_record_batch};
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+    use sha2::Digest;
+
+    let batches = ctx
+        .sql("select distinct cast(user_id as varchar) as user_id from deletions where user_id is not null")
+        .await
+        .map_err(EngineError::from)?
+        .collect()
+        .await
+        .map_err(EngineError::from)?;
+    let mut ids: BTreeSet<String> = BTreeSet::new();
+    for b in &batches {
+        let col = cast_array(b.column(0), &DataType::Utf8)
+            .map_err(|e| EngineError::from(DataFusionError::from(e)))?;
+        let col = col
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("cast to Utf8");
+        ids.extend(col.iter().flatten().map(str::to_string));
+    }
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let output = &project.output;
+    let store = Arc::clone(&output.store);
+    let mut hasher = sha2::Sha256::new();
+    for id in &ids {
+        hasher.update(id.as_bytes());
+        hasher.update([0u8]);
+    }
+    let fingerprint: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let marker = output.meta_dir().prefix().join("deletions.json");
+    if let Ok(got) = store.get(&marker).await
+        && let Ok(bytes) = got.bytes().await
+        && serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .is_some_and(|v| v["fingerprint"] == fingerprint.as_str())
+    {
+        return Ok(vec![]);
+    }
+    let storage = |url: String, e: &dyn std::fmt::Display| {
+        Error::Sink(sink::SinkError::Storage {
+            url,
+            message: format!("removing deleted users: {e}"),
+        })
+    };
+    let props = sink::writer_properties(&project.config().output.compression);
+    let mut notes = Vec::new();
+    for m in project
+        .models
+        .iter()
+        .filter(|m| m.header.materialized.is_published())
+    {
+        let dir = output.model_dir(&m.name);
+        let files = catalog::list_files(store.as_ref(), &dir, &dir.prefix()).await?;
+        // Files by partition: Some(day) for dt=DAY/, None for a table's root.
+        let mut parts: std::collections::BTreeMap<
+            Option<NaiveDate>,
+            Vec<object_store::ObjectMeta>,
+        > = Default::default();
+        for f in files {
+            if !f.location.as_ref().ends_with(".parquet") {
+                continue;
+            }
+            let parent: Vec<_> = f.location.parts().collect();
+            let day = parent
+                .iter()
+                .rev()
+                .nth(1)
+                .and_then(|p| p.as_ref().strip_prefix("dt=").map(str::to_string))
+                .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
+            parts.entry(day).or_default().push(f);
+        }
+        for (day, metas) in parts {
+            // Read each file, drop the deleted users' rows.
+            let mut kept_files = Vec::new();
+            let mut removed = 0usize;
+            for meta in &metas {
+                let url = output.root.object_url(&meta.location);
+                // Output partitions are small (one model, one day): read whole.
+                let bytes = store
+                    .get(&meta.location)
+                    .await
+                    .map_err(|e| storage(url.clone(), &e))?
+                    .bytes()
+                    .await
+                    .map_err(|e| storage(url.clone(), &e))?;
+                let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)
+                    .map_err(|e| storage(url.clone(), &e))?;
+                let schema = Arc::clone(builder.schema());
+                let id_cols: Vec<usize> = schema
+                    .fields()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| is_user_id_column(f.name()))
+                    .map(|(i, _)| i)
+                    .collect();
+                let batches: Vec<_> = builder
+                    .build()
+                    .map_err(|e| storage(url.clone(), &e))?
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| storage(url.clone(), &e))?;
+                let mut kept = Vec::with_capacity(batches.len());
+                for b in batches {
+                    let mut keep = vec![true; b.num_rows()];
+                    for &i in &id_cols {
+                        let Ok(col) = cast_array(b.column(i), &DataType::Utf8) else {
+                            continue;
+                        };
+                        let col = col
+                            .as_any()
+                            .downcast_ref::<StringArray>()
+                            .expect("cast to Utf8");
+                        for (r, v) in col.iter().enumerate() {
+                            if v.is_some_and(|v| ids.contains(v)) {
+                                keep[r] = false;
+                            }
+                        }
+                    }
+                    let dropped = keep.iter().filter(|k| !**k).count();
+                    removed += dropped;
+                    kept.push(if dropped == 0 {
+                        b
+                    } else {
+                        filter_record_batch(&b, &BooleanArray::from(keep))
+                            .map_err(|e| storage(url.clone(), &e))?
+                    });
+                }
+                kept_files.push((schema, kept));
+            }
+            if removed == 0 {
+                continue;
+            }
+            // Stage the cleaned files and swap them in like a model's commit.
+            let staging = output.staging_dir(run_id, &m.name);
+            let mut staged: Option<sink::Staged> = None;
+            for (i, (schema, batches)) in kept_files.into_iter().enumerate() {
+                let stream = RecordBatchStreamAdapter::new(
+                    Arc::clone(&schema),
+                    futures::stream::iter(batches.into_iter().map(Ok)),
+                );
+                let mut one = sink::write_staged(
+                    Arc::clone(&store),
+                    staging.join(&format!("purge-{i}")),
+                    Box::pin(stream),
+                    None,
+                    &props,
+                )
+                .await?;
+                for f in &mut one.files {
+                    f.day = day;
+                }
+                match staged.as_mut() {
+                    Some(s) => s.files.extend(one.files),
+                    None => staged = Some(one),
+                }
+            }
+            let staged = staged.expect("a partition has at least one file");
+            let range = day.map(|d| sink::DayRange {
+                from: Some(d),
+                to: d,
+            });
+            output.commit(run_id, &m.name, &staged, range).await?;
+            let _ = output.remove_prefix(&staging).await;
+            let part = day
+                .map(|d| format!("dt={d}"))
+                .unwrap_or_else(|| "the table".into());
+            notes.push(format!(
+                "{}: {part}: removed {removed} rows of users in deletions",
+                m.name
+            ));
+        }
+    }
+    output
+        .put(
+            &marker,
+            serde_json::to_vec_pretty(&serde_json::json!({
+                "fingerprint": fingerprint,
+                "users": ids.len(),
+                "applied_by_run": run_id,
+            }))
+            .expect("json"),
+        )
+        .await?;
+    Ok(notes)
 }

@@ -360,15 +360,43 @@ fn fmt_day(d: NaiveDate) -> String {
 
 /// `{{ days_before(ds, n) }}`: the day `n` days before `day`, as `YYYY-MM-DD`.
 fn days_before(day: String, n: i64) -> Result<String, minijinja::Error> {
-    Ok(fmt_day(parse_day("days_before", &day)? - Duration::days(n)))
+    let d = parse_day("days_before", &day)?;
+    // checked: a template can ask for any n (found by the fuzz test)
+    Duration::try_days(n)
+        .and_then(|delta| d.checked_sub_signed(delta))
+        .map(fmt_day)
+        .ok_or_else(|| {
+            minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!("days_before: {n} days before {day} is not a representable day"),
+            )
+        })
+}
+
+/// `{{ days_after(ds, n) }}`: the day `n` days after `day`.
+fn days_after(day: String, n: i64) -> Result<String, minijinja::Error> {
+    let back = n.checked_neg().ok_or_else(|| {
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("days_after: {n} days is out of range"),
+        )
+    })?;
+    days_before(day, back)
 }
 
 /// `{{ week_start(ds) }}`: the Monday of the ISO week of `day`.
 fn week_start(day: String) -> Result<String, minijinja::Error> {
     let d = parse_day("week_start", &day)?;
-    Ok(fmt_day(
-        d - Duration::days(i64::from(d.weekday().num_days_from_monday())),
-    ))
+    d.checked_sub_signed(Duration::days(i64::from(
+        d.weekday().num_days_from_monday(),
+    )))
+    .map(fmt_day)
+    .ok_or_else(|| {
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("week_start: the week of {day} starts before the first representable day"),
+        )
+    })
 }
 
 /// `{{ quarter_start(ds, n) }}`: the first day of the calendar quarter of
@@ -399,7 +427,7 @@ fn template_env() -> minijinja::Environment<'static> {
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(true);
     env.add_function("days_before", days_before);
-    env.add_function("days_after", |day: String, n: i64| days_before(day, -n));
+    env.add_function("days_after", days_after);
     env.add_function("week_start", week_start);
     env.add_function("quarter_start", quarter_start);
     env.add_function("days_between", days_between);
@@ -547,7 +575,10 @@ pub fn parse_test(v: &serde_yaml::Value) -> Result<DataTest, String> {
     Ok(DataTest { kind, severity })
 }
 
-fn valid_name(name: &str) -> bool {
+/// Whether `name` is a plain model name (`[A-Za-z_][A-Za-z0-9_]*`): no
+/// separators, dots, schemes or escapes, so an output path built from it
+/// stays under the output location.
+pub fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()
@@ -1001,6 +1032,16 @@ mod tests {
     }
 
     #[test]
+    fn calendar_helpers_reject_days_out_of_range() {
+        // once panics (chrono overflow), found by fuzz::templating_never_panics
+        assert!(days_before("2026-11-21".into(), i64::MAX).is_err());
+        assert!(days_before("2026-11-21".into(), 400_000_000).is_err());
+        assert!(days_after("2026-11-21".into(), i64::MIN).is_err());
+        assert!(days_after("2026-11-21".into(), 400_000_000).is_err());
+        assert_eq!(days_after("2026-11-21".into(), 10).unwrap(), "2026-12-01");
+    }
+
+    #[test]
     fn templating_renders_ds_vars_and_days_before() {
         let out = render(
             "m.sql",
@@ -1126,6 +1167,143 @@ mod tests {
         assert!(err.contains("did you mean \"b\""), "{err}");
         assert!(dag.select(&["../x".into()], &[]).is_err());
         assert!(dag.select(&["tag:none".into()], &[]).is_err());
+    }
+
+    /// Fuzz targets (proptest, in the normal test run): the header parser,
+    /// the selector parser and the templating layer take arbitrary text and
+    /// return a value or a typed error — never a panic. Case counts are modest
+    /// so `cargo test --release --lib` stays fast.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Header-ish text: YAML fragments, keys, brackets, quotes, tabs, unicode.
+        fn header_text() -> impl Strategy<Value = String> {
+            let piece = prop_oneof![
+                Just("materialized: ".to_string()),
+                Just("daily".to_string()),
+                Just("table".to_string()),
+                Just("tests: [".to_string()),
+                Just("{ unique: [a, b] }".to_string()),
+                Just("{ not_null: ".to_string()),
+                Just("{ accepted_values: { column: x, values: [1, 2] } }".to_string()),
+                Just("severity: warn".to_string()),
+                Just("rewrites_days: ".to_string()),
+                Just("columns: { a: \"b\" }".to_string()),
+                Just("tags: [x]".to_string()),
+                Just("\n".to_string()),
+                Just("  ".to_string()),
+                Just("\t".to_string()),
+                Just("- ".to_string()),
+                Just("]".to_string()),
+                Just("}".to_string()),
+                Just("---*/".to_string()),
+                Just("&a *a !!binary |".to_string()),
+                "[a-z_0-9:{}\\[\\], '\"#-]{0,12}".prop_map(|s| s),
+                any::<String>(),
+            ];
+            proptest::collection::vec(piece, 0..16).prop_map(|v| v.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+            #[test]
+            fn header_parser_never_panics(body in header_text(), sql in any::<String>()) {
+                let text = format!("/*---\n{body}\n---*/\n{sql}");
+                match parse_header("sql/f.sql", &text) {
+                    Ok(_) => {}
+                    Err(ModelError::At { file, line, .. }) => {
+                        prop_assert_eq!(file, "sql/f.sql");
+                        prop_assert!(line >= 1);
+                    }
+                    Err(other) => prop_assert!(false, "untyped header error: {other}"),
+                }
+                // and without a header at all
+                let _ = parse_header("sql/f.sql", &sql);
+            }
+
+            #[test]
+            fn selectors_never_panic_and_never_name_paths(sel in prop_oneof![
+                any::<String>(),
+                "[+]{0,2}(\\.\\./|/|s3://|%2e%2e|tag:)?[a-d./%]{0,8}[+]{0,2}",
+            ]) {
+                let dag = Dag::build(
+                    vec![
+                        model("a", "/*---\ntags: [core]\n---*/\nselect * from events"),
+                        model("b", "select * from a"),
+                    ],
+                    &ctx(),
+                )
+                .unwrap();
+                match dag.select(std::slice::from_ref(&sel), &[]) {
+                    Ok(names) => {
+                        // whatever matched is a model of the DAG: a valid name
+                        for n in names {
+                            prop_assert!(valid_name(&n), "{n}");
+                            prop_assert!(dag.get(&n).is_some());
+                        }
+                    }
+                    Err(ModelError::Selector { .. }) => {}
+                    Err(other) => prop_assert!(false, "untyped selector error: {other}"),
+                }
+                let excluded = dag.select(&[], std::slice::from_ref(&sel));
+                let typed = matches!(excluded, Ok(_) | Err(ModelError::Selector { .. }));
+                prop_assert!(typed, "untyped exclude error for {:?}", sel);
+            }
+
+            #[test]
+            fn templating_never_panics(
+                pieces in proptest::collection::vec(prop_oneof![
+                    Just("{{ ds }}".to_string()),
+                    Just("{{ ds_nodash }}".to_string()),
+                    Just("{{ var.min_views }}".to_string()),
+                    Just("{{ var.nope }}".to_string()),
+                    Just("{{ days_before(ds, ".to_string()),
+                    Just(") }}".to_string()),
+                    Just("{{ week_start(".to_string()),
+                    Just("{{ quarter_start(ds, -3) }}".to_string()),
+                    Just("{{ days_between(ds, '2026-02-30') }}".to_string()),
+                    Just("{% for t in var.min_views %}".to_string()),
+                    Just("{% endfor %}".to_string()),
+                    Just("{% if ".to_string()),
+                    Just("{{ 1/0 }}".to_string()),
+                    Just("{{ range(100000000) | length }}".to_string()),
+                    Just("}}".to_string()),
+                    Just("{%".to_string()),
+                    Just("{#".to_string()),
+                    any::<i64>().prop_map(|n| n.to_string()),
+                    "[a-z '\"(),{}%#]{0,10}".prop_map(|s| s),
+                    any::<String>(),
+                ], 0..10),
+                var_value in prop_oneof![
+                    any::<i64>().prop_map(|n| n.to_string()),
+                    any::<f64>().prop_map(|f| format!("{f:?}")),
+                    "[a-z]{0,8}".prop_map(|s| format!("\"{s}\"")),
+                    Just("[1, 2, 3]".to_string()),
+                    Just("{ a: 1 }".to_string()),
+                    Just("~".to_string()),
+                ],
+                day in 1i32..=3_000_000,
+            ) {
+                let yaml = format!(
+                    "project: p\nsources:\n  events: {{ location: e, partitioning: hive_dt }}\nvars:\n  min_views: {var_value}\n"
+                );
+                let Ok(config) = serde_yaml::from_str::<crate::config::Config>(&yaml) else {
+                    return Ok(());
+                };
+                let ds = NaiveDate::from_num_days_from_ce_opt(day).unwrap();
+                let tctx = TemplateContext::new(&config, ds, false, None);
+                match render("sql/f.sql", &pieces.concat(), &tctx) {
+                    Ok(_) => {}
+                    Err(ModelError::At { file, line, .. }) => {
+                        prop_assert_eq!(file, "sql/f.sql");
+                        prop_assert!(line >= 1);
+                    }
+                    Err(other) => prop_assert!(false, "untyped template error: {other}"),
+                }
+            }
+        }
     }
 
     #[test]

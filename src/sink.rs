@@ -474,7 +474,15 @@ pub struct Output {
 
 impl Output {
     /// `<output>/<model>/`.
+    ///
+    /// Model names are checked at discovery and selection
+    /// ([`crate::models::valid_name`]); a name that is not plain never gets
+    /// here, and a debug build stops if one does.
     pub fn model_dir(&self, model: &str) -> Location {
+        debug_assert!(
+            crate::models::valid_name(model),
+            "model name {model:?} would build a path outside the output location"
+        );
         self.root.join(model)
     }
 
@@ -788,6 +796,41 @@ impl Output {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 500, ..Default::default() })]
+
+        /// Any name that passes the model-name check joins to a directory
+        /// directly under the output root, on every kind of store URL.
+        #[test]
+        fn model_dirs_stay_under_the_output_location(name in "[A-Za-z_][A-Za-z0-9_]{0,20}", root in proptest::prop_oneof![
+            proptest::strategy::Just("s3://bucket/warehouse"),
+            proptest::strategy::Just("file:///srv/shoal/warehouse"),
+            proptest::strategy::Just("memory://m/w"),
+            proptest::strategy::Just("az://container/a/b"),
+        ]) {
+            proptest::prop_assume!(crate::models::valid_name(&name));
+            let root = Location::parse(root, std::path::Path::new("/")).unwrap();
+            let out = Output {
+                root: root.clone(),
+                store: Arc::new(object_store::memory::InMemory::new()),
+            };
+            let dir = out.model_dir(&name);
+            proptest::prop_assert_eq!(dir.url().as_str(), format!("{}{name}/", root.url()));
+            proptest::prop_assert_eq!(dir.store_key(), root.store_key());
+        }
+
+        /// Names with separators, dots or escapes are never plain names.
+        #[test]
+        fn path_tricks_are_not_model_names(prefix in "[a-z]{0,3}", trick in proptest::prop_oneof![
+            proptest::strategy::Just("../"), proptest::strategy::Just("/"), proptest::strategy::Just("%2e%2e"),
+            proptest::strategy::Just("s3://"), proptest::strategy::Just("\\"), proptest::strategy::Just("."),
+            proptest::strategy::Just(":"), proptest::strategy::Just("?"), proptest::strategy::Just("#"),
+        ], suffix in "[a-z]{0,3}") {
+            let name = format!("{prefix}{trick}{suffix}");
+            proptest::prop_assert!(!crate::models::valid_name(&name), "{}", name);
+        }
+    }
 
     #[test]
     fn date32_conversion() {

@@ -11,6 +11,7 @@ columns:
   late_rows: valid rows whose event date is before dt
   unknown_type_rows: valid rows whose event_type is outside the vocabulary
   deleted_rows: rows of partition dt kept after deduplication that belong to users in deletions
+  bad_amount_rows: rows of partition dt kept after deduplication whose amount was absurd (negative, NaN, infinite, above var.max_amount) and was quarantined as NULL
   error_rate: (rows_read - rows_valid) / rows_read, NULL when the partition is empty
 tests:
   - { not_null: [rows_read, rows_valid] }
@@ -60,7 +61,8 @@ row_checks as (
 kept as (
     select
         count(*) as rows_valid,
-        sum(case when is_deleted then 1 else 0 end) as deleted_rows
+        sum(case when is_deleted then 1 else 0 end) as deleted_rows,
+        sum(case when bad_amount then 1 else 0 end) as bad_amount_rows
     from stg_valid_events
     where dt = date '{{ ds }}'
 ),
@@ -77,6 +79,7 @@ final as (
         coalesce(r.late_rows, 0) as late_rows,
         coalesce(r.unknown_type_rows, 0) as unknown_type_rows,
         coalesce(k.deleted_rows, 0) as deleted_rows,
+        coalesce(k.bad_amount_rows, 0) as bad_amount_rows,
         -- SPEC §5.1; NULL for an empty partition, never NaN
         case when r.rows_read = 0 then null
              else cast(r.rows_read - k.rows_valid as double) / r.rows_read end as error_rate

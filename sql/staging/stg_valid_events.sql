@@ -10,12 +10,15 @@ columns:
   event_date: UTC day of event_time
   is_known_type: event_type is in the vocabulary (var.event_types)
   is_deleted: the user is in the deletions source
+  amount: the amount, NULL when absurd (see bad_amount)
+  bad_amount: the raw amount was absurd and is quarantined as NULL - NaN, infinite, below var.min_amount (default 0, so negative) or above var.max_amount (default 1e9)
   session_key: session_id, or a session derived per user and UTC day with a 30-minute gap
 ---*/
 with raw as (
     select
         e.*,
-        cast(e.event_time as date) as event_date
+        cast(e.event_time as date) as event_date,
+        coalesce(isnan(e.amount) or e.amount < {{ var.min_amount | default(0) }} or e.amount > {{ var.max_amount | default(1000000000) }}, false) as amount_is_bad
     from events e
     -- incremental: dt in [ds - late_days, ds]; --full-refresh: every partition <= ds
     where e.dt between date '{{ run.scan_from }}' and date '{{ ds }}'
@@ -95,7 +98,11 @@ final as (
         d.event_type,
         d.content_id,
         d.session_id,
-        d.amount,
+        -- absurd amounts (NaN, +-inf, outside [var.min_amount, var.max_amount]) are
+        -- quarantined: the event stays, its amount becomes NULL and dq_daily
+        -- counts it as bad_amount_rows
+        case when d.amount_is_bad then null else d.amount end as amount,
+        d.amount_is_bad as bad_amount,
         d.order_id,
         d.referrer_id,
         d.channel,

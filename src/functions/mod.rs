@@ -15,6 +15,7 @@
 mod args;
 mod events;
 mod json;
+mod pseudonym;
 mod retention;
 mod sequence;
 mod window_funnel;
@@ -26,6 +27,7 @@ use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
 pub use json::{JsonGet, JsonGetKind};
+pub use pseudonym::{PSEUDONYMIZE, Pseudonymize};
 pub use retention::Retention;
 pub use sequence::{Sequence, SequenceKind};
 pub use window_funnel::WindowFunnel;

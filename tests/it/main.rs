@@ -9,6 +9,7 @@
 //! - `s3_support` — moto's S3 server, a fault-injecting HTTP proxy, bucket mirroring, table comparison
 //! - `s3`       — the pack on s3:// equals file://; transient faults retried, permanent ones keep partitions intact
 //! - `secrets`  — credentials never appear in logs, errors, help, run records or outputs
+//! - `reliability` — bad files, empty/missing partitions, schema drift, bad rows, bad models, path tricks, deletions on every table, hashed user ids
 //! - `crash`    — SIGKILL at many moments of a run, then a rerun: the clean run's tables, no staging visible
 //! - `pack_*`   — the model pack (SPEC §5.3–5.11) on hand-built fixtures; `pack_util` holds their helpers
 //! - `crosscheck` — the pack recomputed independently by DuckDB (`tests/py/crosscheck.py`) on generated data
@@ -37,6 +38,7 @@ mod pack_signals;
 mod pack_util;
 mod pack_uvi;
 mod realdata;
+mod reliability;
 mod report;
 mod s3;
 mod s3_support;

@@ -43,8 +43,17 @@ fn pack_invariants_hold_on_real_retail_data() {
             std::fs::remove_dir_all(path).unwrap();
         }
     }
-    p.shoal(&["run", "--ds", "2011-12-09", "--full-refresh"])
-        .expect_code(0);
+    // refunds are negative purchase lines here: they are real money, not
+    // absurd amounts, so the quarantine's lower bound is lowered
+    p.shoal(&[
+        "run",
+        "--ds",
+        "2011-12-09",
+        "--full-refresh",
+        "--set",
+        "vars.min_amount=-1000000000",
+    ])
+    .expect_code(0);
     p.shoal(&["test"]).expect_code(0);
 
     let zero = |what: &str, sql: &str| {

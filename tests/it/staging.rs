@@ -82,7 +82,7 @@ fn dq_daily_counts_every_kind_of_row() {
         rows,
         [format!(
             "rows_read=11 rows_valid=7 duplicate_rows=1 null_key_rows=1 future_rows=1 too_late_rows=1 \
-             late_rows=2 unknown_type_rows=1 deleted_rows=1 error_rate={} dt=2026-11-21",
+             late_rows=2 unknown_type_rows=1 deleted_rows=1 bad_amount_rows=0 error_rate={} dt=2026-11-21",
             4.0_f64 / 11.0
         )]
     );
