@@ -10,10 +10,12 @@
 //! rows were split into batches, partitions or spill files (finalizers sort
 //! the events by value before use).
 //!
-//! The groups accumulator keeps every event of every group in three flat
-//! vectors (group index, time, mask) in arrival order, not one vector per
-//! group: appending a batch is then a sequential write whatever the number
-//! of groups, with no per-group allocation. When groups are emitted a
+//! The groups accumulator keeps every event of every group as 16-byte
+//! records (group index, mask, time) in arrival order, in chunks of fixed
+//! size, not one vector per group: appending a batch is then a sequential
+//! write whatever the number of groups, with no per-group allocation, and
+//! growing never copies (a doubling vector of hundreds of MB would, and the
+//! kernel would zero fresh pages for each copy). When groups are emitted a
 //! counting sort by group index (stable, so each group keeps its arrival
 //! order) lays them out contiguously, which is also the layout of the list
 //! state columns.
@@ -188,19 +190,31 @@ fn for_each_event(
     Ok(())
 }
 
+/// One stored event: group index, condition mask, time.
+#[derive(Debug, Clone, Copy)]
+struct Record {
+    group: u32,
+    mask: u32,
+    time: i64,
+}
+
+/// Records per chunk: 64 KiB, small enough to be reused by the allocator
+/// from chunk to chunk and to fit tight memory limits, large enough that
+/// the chunk list stays short.
+const CHUNK: usize = 1 << 12;
+
 /// [`GroupsAccumulator`] for the events aggregates: every group's events
-/// in three flat vectors, in arrival order (see the module documentation).
+/// as [`Record`]s in arrival order (see the module documentation).
 pub(crate) struct EventsGroupsAccumulator<F> {
     cfg: EventsConfig,
     finalizer: F,
     /// Number of groups DataFusion has assigned so far.
     num_groups: usize,
-    /// Group index of each event.
-    group: Vec<u32>,
-    /// Time of each event.
-    times: Vec<i64>,
-    /// Condition bitmask of each event.
-    masks: Vec<u32>,
+    /// The events, in chunks of [`CHUNK`] records (the last one partly
+    /// filled).
+    chunks: Vec<Vec<Record>>,
+    /// Number of events stored.
+    len: usize,
 }
 
 impl<F: Finalizer> EventsGroupsAccumulator<F> {
@@ -210,9 +224,8 @@ impl<F: Finalizer> EventsGroupsAccumulator<F> {
             cfg,
             finalizer,
             num_groups: 0,
-            group: Vec::new(),
-            times: Vec::new(),
-            masks: Vec::new(),
+            chunks: Vec::new(),
+            len: 0,
         }
     }
 
@@ -229,6 +242,25 @@ impl<F: Finalizer> EventsGroupsAccumulator<F> {
         Ok(())
     }
 
+    /// Appends one event.
+    #[inline]
+    fn push(chunks: &mut Vec<Vec<Record>>, len: &mut usize, r: Record) {
+        match chunks.last_mut() {
+            Some(c) if c.len() < CHUNK => c.push(r),
+            _ => {
+                let mut c = Vec::with_capacity(CHUNK);
+                c.push(r);
+                chunks.push(c);
+            }
+        }
+        *len += 1;
+    }
+
+    /// Every stored event, in arrival order.
+    fn records(&self) -> impl Iterator<Item = &Record> {
+        self.chunks.iter().flatten()
+    }
+
     /// Removes the groups `emit_to` asks for and lays their events out
     /// group by group (a stable counting sort); the groups left are
     /// renumbered from 0, as `EmitTo::First` requires.
@@ -238,8 +270,8 @@ impl<F: Finalizer> EventsGroupsAccumulator<F> {
             EmitTo::First(n) => n.min(self.num_groups),
         };
         let mut offsets = vec![0usize; n + 1];
-        for &g in &self.group {
-            if let Some(c) = offsets.get_mut(g as usize + 1) {
+        for r in self.records() {
+            if let Some(c) = offsets.get_mut(r.group as usize + 1) {
                 *c += 1;
             }
         }
@@ -250,36 +282,27 @@ impl<F: Finalizer> EventsGroupsAccumulator<F> {
         let mut times = vec![0i64; total];
         let mut masks = vec![0u32; total];
         let mut cursor = offsets[..n].to_vec();
-        if n == self.num_groups {
-            for ((&g, &t), &m) in self.group.iter().zip(&self.times).zip(&self.masks) {
-                let at = &mut cursor[g as usize];
-                times[*at] = t;
-                masks[*at] = m;
-                *at += 1;
-            }
-            self.group = Vec::new();
-            self.times = Vec::new();
-            self.masks = Vec::new();
-        } else {
-            let mut kept = 0;
-            for i in 0..self.group.len() {
-                let (g, t, m) = (self.group[i] as usize, self.times[i], self.masks[i]);
+        let mut kept_chunks = Vec::new();
+        let mut kept = 0;
+        for chunk in std::mem::take(&mut self.chunks) {
+            for r in chunk {
+                let g = r.group as usize;
                 if g < n {
                     let at = &mut cursor[g];
-                    times[*at] = t;
-                    masks[*at] = m;
+                    times[*at] = r.time;
+                    masks[*at] = r.mask;
                     *at += 1;
                 } else {
-                    self.group[kept] = (g - n) as u32;
-                    self.times[kept] = t;
-                    self.masks[kept] = m;
-                    kept += 1;
+                    let r = Record {
+                        group: (g - n) as u32,
+                        ..r
+                    };
+                    Self::push(&mut kept_chunks, &mut kept, r);
                 }
             }
-            self.group.truncate(kept);
-            self.times.truncate(kept);
-            self.masks.truncate(kept);
         }
+        self.chunks = kept_chunks;
+        self.len = kept;
         self.num_groups -= n;
         GroupedEvents {
             offsets,
@@ -298,11 +321,10 @@ impl<F: Finalizer> GroupsAccumulator for EventsGroupsAccumulator<F> {
         total_num_groups: usize,
     ) -> Result<()> {
         self.grow(total_num_groups)?;
-        let (group, times, masks) = (&mut self.group, &mut self.times, &mut self.masks);
-        for_each_event(&self.cfg, values, opt_filter, |i, (t, m)| {
-            group.push(group_indices[i] as u32);
-            times.push(t);
-            masks.push(m);
+        let (chunks, len) = (&mut self.chunks, &mut self.len);
+        for_each_event(&self.cfg, values, opt_filter, |i, (time, mask)| {
+            let group = group_indices[i] as u32;
+            Self::push(chunks, len, Record { group, mask, time });
         })
     }
 
@@ -322,12 +344,12 @@ impl<F: Finalizer> GroupsAccumulator for EventsGroupsAccumulator<F> {
         total_num_groups: usize,
     ) -> Result<()> {
         self.grow(total_num_groups)?;
-        let (group, times, masks) = (&mut self.group, &mut self.times, &mut self.masks);
+        let (chunks, len) = (&mut self.chunks, &mut self.len);
         read_state(self.cfg.fname, values, |row, t, m| {
-            let g = group_indices[row] as u32;
-            group.extend(std::iter::repeat_n(g, t.len()));
-            times.extend_from_slice(t);
-            masks.extend_from_slice(m);
+            let group = group_indices[row] as u32;
+            for (&time, &mask) in t.iter().zip(m) {
+                Self::push(chunks, len, Record { group, mask, time });
+            }
         })
     }
 
@@ -356,9 +378,7 @@ impl<F: Finalizer> GroupsAccumulator for EventsGroupsAccumulator<F> {
     }
 
     fn size(&self) -> usize {
-        self.group.capacity() * size_of::<u32>()
-            + self.times.capacity() * size_of::<i64>()
-            + self.masks.capacity() * size_of::<u32>()
+        self.chunks.len() * CHUNK * size_of::<Record>()
     }
 }
 
