@@ -211,10 +211,8 @@ pub(crate) struct EventsGroupsAccumulator<F> {
     /// Number of groups DataFusion has assigned so far.
     num_groups: usize,
     /// The events, in chunks of [`CHUNK`] records (the last one partly
-    /// filled).
+    /// filled, its capacity growing as a vector's does).
     chunks: Vec<Vec<Record>>,
-    /// Number of events stored.
-    len: usize,
 }
 
 impl<F: Finalizer> EventsGroupsAccumulator<F> {
@@ -225,7 +223,6 @@ impl<F: Finalizer> EventsGroupsAccumulator<F> {
             finalizer,
             num_groups: 0,
             chunks: Vec::new(),
-            len: 0,
         }
     }
 
@@ -244,16 +241,14 @@ impl<F: Finalizer> EventsGroupsAccumulator<F> {
 
     /// Appends one event.
     #[inline]
-    fn push(chunks: &mut Vec<Vec<Record>>, len: &mut usize, r: Record) {
+    fn push(chunks: &mut Vec<Vec<Record>>, r: Record) {
+        // A chunk grows like any vector up to CHUNK records (so a group
+        // with a few events costs a few records under a memory limit), then
+        // the next one starts.
         match chunks.last_mut() {
             Some(c) if c.len() < CHUNK => c.push(r),
-            _ => {
-                let mut c = Vec::with_capacity(CHUNK);
-                c.push(r);
-                chunks.push(c);
-            }
+            _ => chunks.push(vec![r]),
         }
-        *len += 1;
     }
 
     /// Every stored event, in arrival order.
@@ -283,7 +278,6 @@ impl<F: Finalizer> EventsGroupsAccumulator<F> {
         let mut masks = vec![0u32; total];
         let mut cursor = offsets[..n].to_vec();
         let mut kept_chunks = Vec::new();
-        let mut kept = 0;
         for chunk in std::mem::take(&mut self.chunks) {
             for r in chunk {
                 let g = r.group as usize;
@@ -297,12 +291,11 @@ impl<F: Finalizer> EventsGroupsAccumulator<F> {
                         group: (g - n) as u32,
                         ..r
                     };
-                    Self::push(&mut kept_chunks, &mut kept, r);
+                    Self::push(&mut kept_chunks, r);
                 }
             }
         }
         self.chunks = kept_chunks;
-        self.len = kept;
         self.num_groups -= n;
         GroupedEvents {
             offsets,
@@ -321,10 +314,10 @@ impl<F: Finalizer> GroupsAccumulator for EventsGroupsAccumulator<F> {
         total_num_groups: usize,
     ) -> Result<()> {
         self.grow(total_num_groups)?;
-        let (chunks, len) = (&mut self.chunks, &mut self.len);
+        let chunks = &mut self.chunks;
         for_each_event(&self.cfg, values, opt_filter, |i, (time, mask)| {
             let group = group_indices[i] as u32;
-            Self::push(chunks, len, Record { group, mask, time });
+            Self::push(chunks, Record { group, mask, time });
         })
     }
 
@@ -344,11 +337,11 @@ impl<F: Finalizer> GroupsAccumulator for EventsGroupsAccumulator<F> {
         total_num_groups: usize,
     ) -> Result<()> {
         self.grow(total_num_groups)?;
-        let (chunks, len) = (&mut self.chunks, &mut self.len);
+        let chunks = &mut self.chunks;
         read_state(self.cfg.fname, values, |row, t, m| {
             let group = group_indices[row] as u32;
             for (&time, &mask) in t.iter().zip(m) {
-                Self::push(chunks, len, Record { group, mask, time });
+                Self::push(chunks, Record { group, mask, time });
             }
         })
     }
@@ -378,7 +371,9 @@ impl<F: Finalizer> GroupsAccumulator for EventsGroupsAccumulator<F> {
     }
 
     fn size(&self) -> usize {
-        self.chunks.len() * CHUNK * size_of::<Record>()
+        let full = self.chunks.len().saturating_sub(1) * CHUNK;
+        let last = self.chunks.last().map_or(0, Vec::capacity);
+        (full + last) * size_of::<Record>()
     }
 }
 
