@@ -393,10 +393,12 @@ fn query_prints_csv_and_json() {
 }
 
 #[test]
-fn unused_fields_in_fixtures_compile() {
-    // Keeps the fixture struct honest: every field is writable.
+fn fixture_fields_reach_their_columns() {
+    // The fixture builder the tests rely on puts every field in its column.
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::datatypes::Float64Type;
     let e = Ev {
-        amount: Some(1.0),
+        amount: Some(1.5),
         order: Some("o"),
         referrer: Some("r"),
         channel: Some("app"),
@@ -405,7 +407,32 @@ fn unused_fields_in_fixtures_compile() {
         session: Some("s"),
         ..ev("i", "2026-01-01 00:00:00", "u", "purchase")
     };
-    assert_eq!(crate::common::events_batch(&[e]).num_rows(), 1);
+    let b = crate::common::events_batch(&[e]);
+    assert_eq!(b.num_rows(), 1);
+    let text = |name: &str| {
+        let c = b
+            .column_by_name(name)
+            .unwrap_or_else(|| panic!("no column {name}"));
+        let c = datafusion::arrow::compute::cast(c, &datafusion::arrow::datatypes::DataType::Utf8)
+            .unwrap();
+        c.as_string::<i32>().value(0).to_string()
+    };
+    for (col, want) in [
+        ("event_id", "i"),
+        ("user_id", "u"),
+        ("event_type", "purchase"),
+        ("order_id", "o"),
+        ("referrer_id", "r"),
+        ("channel", "app"),
+        ("properties", "{}"),
+        ("content_id", "x"),
+        ("session_id", "s"),
+    ] {
+        assert_eq!(text(col), want, "column {col}");
+    }
+    let amount = b.column_by_name("amount").unwrap();
+    assert!(amount.is_valid(0));
+    assert_eq!(amount.as_primitive::<Float64Type>().value(0), 1.5);
 }
 
 #[test]
