@@ -271,6 +271,40 @@ fn doctor_passes_a_good_project_and_names_a_missing_source_and_a_broken_model() 
     assert!(s.contains("2 of "), "{s}");
 }
 
+#[test]
+fn doctor_names_an_unreachable_output_with_exit_4() {
+    // Sources and models fine; the output is an S3 bucket behind a port
+    // nothing listens on (no retries), so listing it fails.
+    let p = pack("");
+    let out = p.shoal(&[
+        "--set",
+        "output.location=s3://nobucket/out",
+        "--set",
+        "storage.s3.endpoint=http://127.0.0.1:9",
+        "--set",
+        "storage.s3.allow_http=\"true\"",
+        "--set",
+        "storage.s3.access_key_id=doctor-test-key",
+        "--set",
+        "storage.s3.secret_access_key=doctor-test-secret",
+        "--set",
+        "storage.retry.max_retries=0",
+        "doctor",
+    ]);
+    out.expect_code(4);
+    let s = out.stdout();
+    assert!(s.contains("✓ source events"), "{s}");
+    assert!(s.contains("✓ models"), "{s}");
+    assert!(s.contains("✗ output"), "{s}");
+    assert!(s.contains("s3://nobucket/out/"), "{s}");
+    assert!(s.contains("→ check output.location"), "{s}");
+    assert!(s.contains("(exit 4)"), "{s}");
+    assert!(
+        !s.contains("doctor-test-secret"),
+        "the secret is printed:\n{s}"
+    );
+}
+
 /// Request lines and bodies a [`capture_server`] received.
 type Captured = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
 
