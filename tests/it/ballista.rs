@@ -8,12 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use datafusion::arrow::array::{Array, Float64Array, RecordBatch};
-use datafusion::arrow::datatypes::DataType;
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-use datafusion::prelude::SessionContext;
-
 use crate::common::TempProject;
+use crate::s3_support::{table_text, tables_in};
 
 /// A child process killed (and its log kept) when the test ends.
 struct Proc {
@@ -78,97 +74,11 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The output tables under a warehouse directory (not `_shoal`).
-fn tables(warehouse: &Path) -> Vec<String> {
-    let mut out: Vec<String> = std::fs::read_dir(warehouse)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with('_'))
-        .collect();
-    out.sort();
-    out
-}
-
-/// A table as (schema, sorted rows). Floats are printed with 12 significant
-/// digits: a distributed aggregate adds partial sums in another order than a
-/// local one, which can move the last bits of a double.
-fn read_table(dir: &Path) -> (String, Vec<String>) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let ctx = SessionContext::new();
-        let hive = std::fs::read_dir(dir)
-            .unwrap()
-            .flatten()
-            .any(|e| e.file_name().to_string_lossy().starts_with("dt="));
-        let mut opts = datafusion::prelude::ParquetReadOptions::default();
-        if hive {
-            opts = opts.table_partition_cols(vec![("dt".to_string(), DataType::Date32)]);
-        }
-        ctx.register_parquet("t", format!("{}/", dir.display()), opts)
-            .await
-            .unwrap();
-        let df = ctx.sql("select * from t").await.unwrap();
-        let schema = df
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| format!("{}:{}", f.name(), f.data_type()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let batches = df.collect().await.unwrap();
-        let mut rows = lines(&batches);
-        rows.sort();
-        (schema, rows)
-    })
-}
-
-fn lines(batches: &[RecordBatch]) -> Vec<String> {
-    let opts = FormatOptions::default().with_null("NULL");
-    let mut out = vec![];
-    for b in batches {
-        let fmts: Vec<_> = b
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).unwrap())
-            .collect();
-        for r in 0..b.num_rows() {
-            let cells: Vec<String> = b
-                .columns()
-                .iter()
-                .zip(&fmts)
-                .map(|(c, fm)| match c.as_any().downcast_ref::<Float64Array>() {
-                    Some(f) if f.is_valid(r) => format!("{:.11e}", f.value(r)),
-                    _ => fm.value(r).to_string(),
-                })
-                .collect();
-            out.push(cells.join(" | "));
-        }
-    }
-    out
-}
-
 #[test]
 fn pack_on_ballista_cluster_matches_local_run() {
     let started = Instant::now();
     let p = TempProject::with_repo_project();
-    let data = p.path().join("data");
-    p.shoal(&[
-        "generate",
-        "--out",
-        data.to_str().unwrap(),
-        "--users",
-        "300",
-        "--days",
-        "20",
-        "--seed",
-        "3",
-    ])
-    .expect_code(0);
+    p.generate(&["--users", "300", "--days", "20", "--seed", "3"]);
 
     // The reference: the same project on the local engine.
     let local = p.shoal(&["run", "--set", "output.location=warehouse_local"]);
@@ -256,13 +166,13 @@ fn pack_on_ballista_cluster_matches_local_run() {
 
     let local_dir = p.path().join("warehouse_local");
     let dist_dir = p.path().join("warehouse_ballista");
-    let names = tables(&local_dir);
-    assert_eq!(names, tables(&dist_dir), "the same tables are written");
+    let names = tables_in(&local_dir);
+    assert_eq!(names, tables_in(&dist_dir), "the same tables are written");
     assert!(names.len() >= 20, "the pack writes its tables: {names:?}");
     let mut total_rows = 0;
     for name in &names {
-        let (ls, lrows) = read_table(&local_dir.join(name));
-        let (ds, drows) = read_table(&dist_dir.join(name));
+        let (ls, lrows) = table_text(&local_dir.join(name));
+        let (ds, drows) = table_text(&dist_dir.join(name));
         assert_eq!(ls, ds, "{name}: schema");
         assert_eq!(lrows.len(), drows.len(), "{name}: row count");
         for (i, (l, d)) in lrows.iter().zip(&drows).enumerate() {

@@ -4,7 +4,7 @@
 use crate::common::{Ev, TempProject, ev};
 
 /// Three days of events for users u1..u3 (the run day is the latest, 2026-11-21).
-fn three_days(p: &TempProject) {
+pub(crate) fn three_days(p: &TempProject) {
     p.events(
         "2026-11-19",
         "a",

@@ -190,6 +190,15 @@ impl TempProject {
         std::fs::write(p, text).unwrap();
     }
 
+    /// `shoal generate --out data ARGS…` in the project (events/ and users/
+    /// under `data/`, where the config's sources point); must succeed.
+    pub fn generate(&self, args: &[&str]) {
+        let data = self.path().join("data");
+        let mut all = vec!["generate", "--out", data.to_str().unwrap()];
+        all.extend_from_slice(args);
+        self.shoal(&all).expect_code(0);
+    }
+
     /// Writes events into `data/events/dt=DAY/NAME.parquet`.
     pub fn events(&self, day: &str, name: &str, rows: &[Ev]) {
         let p = self

@@ -70,19 +70,7 @@ fn spawn_run(p: &TempProject) -> std::process::Child {
 #[test]
 fn sigkill_at_any_moment_then_rerun_gives_the_clean_tables() {
     let p = TempProject::with_repo_models();
-    let data = p.path().join("data");
-    p.shoal(&[
-        "generate",
-        "--out",
-        data.to_str().unwrap(),
-        "--users",
-        "150",
-        "--days",
-        "8",
-        "--seed",
-        "3",
-    ])
-    .expect_code(0);
+    p.generate(&["--users", "150", "--days", "8", "--seed", "3"]);
     // The reference: a run that is never interrupted, into its own output;
     // timed as a first build and as a rerun over committed output.
     let timed = || {

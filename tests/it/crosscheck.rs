@@ -49,19 +49,7 @@ pub fn py(script: &str, args: &[&str]) -> String {
 fn pack_agrees_with_duckdb_on_generated_data() {
     let p = TempProject::with_repo_project();
     let dir = p.path().to_str().unwrap();
-    let data = p.path().join("data");
-    p.shoal(&[
-        "generate",
-        "--out",
-        data.to_str().unwrap(),
-        "--users",
-        "1500",
-        "--days",
-        "60",
-        "--seed",
-        "11",
-    ])
-    .expect_code(0);
+    p.generate(&["--users", "1500", "--days", "60", "--seed", "11"]);
     py(
         "inject_edge_cases.py",
         &["--project", dir, "--ds", "2026-10-30"],

@@ -11,19 +11,7 @@ use crate::crosscheck::{interpreter, py};
 /// (2026-09-01 .. 2026-09-20), run once for the last day.
 fn generated_project() -> TempProject {
     let p = TempProject::with_repo_project();
-    let data = p.path().join("data");
-    p.shoal(&[
-        "generate",
-        "--out",
-        data.to_str().unwrap(),
-        "--users",
-        "300",
-        "--days",
-        "20",
-        "--seed",
-        "5",
-    ])
-    .expect_code(0);
+    p.generate(&["--users", "300", "--days", "20", "--seed", "5"]);
     p.shoal(&["run", "--ds", "2026-09-20"]).expect_code(0);
     p
 }

@@ -18,36 +18,8 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+use crate::cli::three_days;
 use crate::common::{CONFIG, Ev, Run, TempProject, batches_to_lines, ev, query_dir, write_parquet};
-
-/// Events for 2026-11-19..21 (the run day is the latest, 21).
-fn base(p: &TempProject) {
-    p.events(
-        "2026-11-19",
-        "a",
-        &[
-            ev("e1", "2026-11-19 10:00:00", "u1", "view"),
-            ev("e2", "2026-11-19 11:00:00", "u2", "like"),
-        ],
-    );
-    p.events(
-        "2026-11-20",
-        "a",
-        &[
-            ev("e3", "2026-11-20 09:00:00", "u1", "comment"),
-            ev("e4", "2026-11-20 09:30:00", "u3", "view"),
-        ],
-    );
-    p.events(
-        "2026-11-21",
-        "a",
-        &[
-            ev("e5", "2026-11-21 08:00:00", "u1", "view"),
-            ev("e6", "2026-11-21 08:05:00", "u2", "purchase"),
-            ev("e7", "2026-11-20 23:00:00", "u3", "share"),
-        ],
-    );
-}
 
 /// Every committed Parquet file under `warehouse/` (not `_shoal/`) with its
 /// rows as text, read file by file.
@@ -180,7 +152,7 @@ fn binary_user_id_file(path: &Path) {
 #[test]
 fn unreadable_and_non_parquet_files_exit_3_naming_the_file_and_keep_outputs() {
     let p = TempProject::with_repo_models();
-    base(&p);
+    three_days(&p);
     p.shoal(&["run"]).expect_code(0);
     let before = committed(&p);
     assert!(
@@ -278,7 +250,7 @@ fn unreadable_and_non_parquet_files_exit_3_naming_the_file_and_keep_outputs() {
 #[test]
 fn empty_partition_directories() {
     let p = TempProject::with_repo_models();
-    base(&p);
+    three_days(&p);
     // An empty directory for a day the run reads but is not the run day: nothing to read there.
     std::fs::create_dir_all(p.path().join("data/events/dt=2026-11-18")).unwrap();
     p.shoal(&["run", "--ds", "2026-11-21"]).expect_code(0);
@@ -314,7 +286,7 @@ fn empty_partition_directories() {
 #[test]
 fn missing_partition_warn_runs_with_what_exists_and_records_it() {
     let p = TempProject::with_repo_models();
-    base(&p);
+    three_days(&p);
     p.write(
         "config/shoal.yaml",
         &CONFIG.replace(
@@ -376,9 +348,9 @@ fn renamed_column_exits_3_with_a_suggestion_and_extra_columns_change_nothing() {
         ev("e7", "2026-11-20 23:00:00", "u3", "share"),
     ];
     let plain = TempProject::with_repo_models();
-    base(&plain);
+    three_days(&plain);
     let extra = TempProject::with_repo_models();
-    base(&extra);
+    three_days(&extra);
     write_parquet(
         &extra.path().join("data/events/dt=2026-11-21/a.parquet"),
         &with_extra_columns(&rows),
@@ -576,7 +548,7 @@ fn every_kind_of_bad_row_is_quarantined_and_counted_and_the_pack_still_runs() {
 fn bad_models_cycles_duplicates_division_by_zero_and_path_tricks() {
     // A cycle: exit 2 naming the file, line and column.
     let p = TempProject::new();
-    base(&p);
+    three_days(&p);
     p.write("sql/x.sql", "select *\nfrom y\n");
     p.write("sql/y.sql", "select * from x\n");
     for cmd in [&["validate"][..], &["run"][..], &["list"][..]] {
@@ -593,7 +565,7 @@ fn bad_models_cycles_duplicates_division_by_zero_and_path_tricks() {
 
     // Two files with one stem: exit 2 naming both.
     let p = TempProject::new();
-    base(&p);
+    three_days(&p);
     p.write("sql/a/m.sql", "select 1 as x\n");
     p.write("sql/b/m.sql", "select 2 as x\n");
     let run = p.shoal(&["run"]);
@@ -610,7 +582,7 @@ fn bad_models_cycles_duplicates_division_by_zero_and_path_tricks() {
     // zero follows IEEE (the model succeeds) — a model that wants SPEC's NULL
     // uses nullif(denominator, 0), as the pack does.
     let p = TempProject::new();
-    base(&p);
+    three_days(&p);
     p.write(
         "sql/div.sql",
         "/*---\nmaterialized: table\n---*/\nselect count(*) / sum(case when event_type = 'nope' then 1 else 0 end) as ratio\nfrom events\n",
@@ -652,7 +624,7 @@ fn bad_models_cycles_duplicates_division_by_zero_and_path_tricks() {
 
     // Model names and selectors that try to leave the output location.
     let p = TempProject::with_repo_models();
-    base(&p);
+    three_days(&p);
     let outside_before: BTreeSet<String> = std::fs::read_dir(p.path().parent().unwrap())
         .unwrap()
         .flatten()
@@ -688,7 +660,7 @@ fn bad_models_cycles_duplicates_division_by_zero_and_path_tricks() {
     // Model files whose stem is not a plain name are rejected too.
     for stem in ["%2e%2e", "a.b", "s3:x", "-x", "x y"] {
         let q = TempProject::new();
-        base(&q);
+        three_days(&q);
         q.write(&format!("sql/{stem}.sql"), "select 1 as x\n");
         let run = q.shoal(&["run"]);
         run.expect_code(2);
@@ -758,19 +730,7 @@ fn tables_holding(tables: &BTreeMap<String, Vec<String>>, value: &str) -> Vec<St
 
 fn generated(users: &str, days: &str) -> TempProject {
     let p = TempProject::with_repo_models();
-    let data = p.path().join("data");
-    p.shoal(&[
-        "generate",
-        "--out",
-        data.to_str().unwrap(),
-        "--users",
-        users,
-        "--days",
-        days,
-        "--seed",
-        "11",
-    ])
-    .expect_code(0);
+    p.generate(&["--users", users, "--days", days, "--seed", "11"]);
     p
 }
 

@@ -107,19 +107,7 @@ fn console_errors(stderr: &str) -> Vec<&str> {
 #[test]
 fn report_renders_in_headless_chromium_with_every_chart_and_chinese_text() {
     let p = TempProject::with_repo_project();
-    let data = p.path().join("data");
-    p.shoal(&[
-        "generate",
-        "--out",
-        data.to_str().unwrap(),
-        "--users",
-        "300",
-        "--days",
-        "20",
-        "--seed",
-        "5",
-    ])
-    .expect_code(0);
+    p.generate(&["--users", "300", "--days", "20", "--seed", "5"]);
     p.events("2026-09-20", "chinese", &chinese_community());
     // two days, so transitions and the DQ history have more than one day
     p.shoal(&["run", "--ds", "2026-09-19"]).expect_code(0);
@@ -243,17 +231,7 @@ fn report_renders_in_headless_chromium_with_every_chart_and_chinese_text() {
 #[test]
 fn report_without_outputs_says_run_first() {
     let p = TempProject::with_repo_project();
-    let data = p.path().join("data");
-    p.shoal(&[
-        "generate",
-        "--out",
-        data.to_str().unwrap(),
-        "--users",
-        "20",
-        "--days",
-        "2",
-    ])
-    .expect_code(0);
+    p.generate(&["--users", "20", "--days", "2"]);
     let out = p.path().join("r.html");
     let run = p.shoal(&[
         "report",
