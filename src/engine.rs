@@ -1541,6 +1541,15 @@ async fn purge_deleted_users(
             message: format!("removing deleted users: {e}"),
         })
     };
+    let decode = |url: &String,
+                  builder: ParquetRecordBatchReaderBuilder<bytes::Bytes>|
+     -> Result<Vec<datafusion::arrow::array::RecordBatch>> {
+        builder
+            .build()
+            .map_err(|e| storage(url.clone(), &e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| storage(url.clone(), &e))
+    };
     let props = sink::writer_properties(&project.config().output.compression);
     let mut notes = Vec::new();
     for m in project
@@ -1571,6 +1580,7 @@ async fn purge_deleted_users(
         for (day, metas) in parts {
             // Read each file, drop the deleted users' rows.
             let mut kept_files = Vec::new();
+            let mut untouched = Vec::new();
             let mut removed = 0usize;
             for meta in &metas {
                 let url = output.root.object_url(&meta.location);
@@ -1592,11 +1602,13 @@ async fn purge_deleted_users(
                     .filter(|(_, f)| is_user_id_column(f.name()))
                     .map(|(i, _)| i)
                     .collect();
-                let batches: Vec<_> = builder
-                    .build()
-                    .map_err(|e| storage(url.clone(), &e))?
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| storage(url.clone(), &e))?;
+                if id_cols.is_empty() {
+                    // No user ids in this file: decoded only if the
+                    // partition is rewritten for its other files.
+                    untouched.push((url, builder));
+                    continue;
+                }
+                let batches = decode(&url, builder)?;
                 let mut kept = Vec::with_capacity(batches.len());
                 for b in batches {
                     let mut keep = vec![true; b.num_rows()];
@@ -1627,6 +1639,10 @@ async fn purge_deleted_users(
             }
             if removed == 0 {
                 continue;
+            }
+            for (url, builder) in untouched {
+                let schema = Arc::clone(builder.schema());
+                kept_files.push((schema, decode(&url, builder)?));
             }
             // Stage the cleaned files and swap them in like a model's commit.
             let staging = output.staging_dir(run_id, &m.name);
