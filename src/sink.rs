@@ -204,26 +204,54 @@ pub async fn write_staged(
         }
         None => Arc::clone(&schema),
     };
-    let mut files = Vec::new();
-    let mut open: Option<OpenFile> = None;
-    let mut n = 0usize;
-    let new_file = |day: Option<NaiveDate>, n: usize| -> Result<OpenFile, SinkError> {
-        let parent = match day {
-            Some(d) => dir.prefix().join(format!("dt={d}").as_str()),
-            None => dir.prefix(),
-        };
-        let path = parent.join(format!("part-{n}.parquet").as_str());
-        let writer = BufWriter::new(Arc::clone(&store), path.clone());
-        let writer =
-            AsyncArrowWriter::try_new(writer, Arc::clone(&file_schema), Some(props.clone()))
-                .map_err(|e| storage_err(&dir, &path, e))?;
-        Ok(OpenFile {
-            writer,
-            path,
-            day,
-            rows: 0,
-        })
+    // The Parquet encoding runs in a task of its own, fed through a short
+    // queue: while it encodes one batch the next is computed (a sort's
+    // final merge, for instance, is single-threaded), so writing a large
+    // result uses a second core instead of pausing the plan.
+    let (tx, rx) = tokio::sync::mpsc::channel::<(Option<NaiveDate>, RecordBatch)>(2);
+    let files_writer = FileWriter {
+        store: Arc::clone(&store),
+        dir: dir.clone(),
+        file_schema: Arc::clone(&file_schema),
+        props: props.clone(),
+        partitioned,
+        files: Vec::new(),
+        open: None,
+        n: 0,
     };
+    let writer = tokio::spawn(files_writer.run(rx));
+    let fed = feed(&mut stream, dt_index, partitioned, &tx).await;
+    drop(tx);
+    // The writer is awaited whatever happened, so nothing is still writing
+    // into the staging directory when the caller removes it.
+    let written = writer
+        .await
+        .map_err(|e| SinkError::Execute(datafusion::error::DataFusionError::External(Box::new(e))));
+    fed?;
+    let mut files = written??;
+    for f in &mut files {
+        let path = Path::from(f.path.as_str());
+        f.bytes = store
+            .head(&path)
+            .await
+            .map_err(|e| storage_err(&dir, &path, e))?
+            .size;
+    }
+    Ok(Staged {
+        dir,
+        files,
+        file_schema,
+    })
+}
+
+/// Pulls the result stream, splits it by day and hands the pieces to the
+/// file writer; stops at the first error (or when the writer has stopped).
+async fn feed(
+    stream: &mut SendableRecordBatchStream,
+    dt_index: Option<usize>,
+    partitioned: Option<DayRange>,
+    tx: &tokio::sync::mpsc::Sender<(Option<NaiveDate>, RecordBatch)>,
+) -> Result<(), SinkError> {
     while let Some(batch) = stream.next().await {
         let batch = batch?;
         if batch.num_rows() == 0 {
@@ -242,45 +270,95 @@ pub async fn write_staged(
                     range: range.to_string(),
                 });
             }
-            if open.as_ref().is_some_and(|f| f.day != day) {
-                let f = open.take().expect("checked");
-                files.push(close(f, &dir).await?);
+            if tx.send((day, piece)).await.is_err() {
+                // The writer failed; its error is what the caller reports.
+                return Ok(());
             }
-            if open.is_none() {
-                // An unordered stream may open a second file for a day; both are kept.
-                open = Some(new_file(day, n)?);
-                n += 1;
-            }
-            let f = open.as_mut().expect("opened");
-            f.rows += piece.num_rows() as u64;
-            f.writer
-                .write(&piece)
-                .await
-                .map_err(|e| storage_err(&dir, &f.path, e))?;
         }
     }
-    if let Some(f) = open.take() {
-        files.push(close(f, &dir).await?);
+    Ok(())
+}
+
+/// Writes pieces into files: a new file whenever the day changes.
+struct FileWriter {
+    store: Arc<dyn ObjectStore>,
+    dir: Location,
+    file_schema: SchemaRef,
+    props: WriterProperties,
+    partitioned: Option<DayRange>,
+    files: Vec<StagedFile>,
+    open: Option<OpenFile>,
+    n: usize,
+}
+
+impl FileWriter {
+    /// Writes every piece `rx` delivers, then closes the last file (or
+    /// writes one empty file when there was no row). Files are closed
+    /// only on success: after a failure the caller removes the directory.
+    async fn run(
+        mut self,
+        mut rx: tokio::sync::mpsc::Receiver<(Option<NaiveDate>, RecordBatch)>,
+    ) -> Result<Vec<StagedFile>, SinkError> {
+        while let Some((day, piece)) = rx.recv().await {
+            if let Err(e) = self.write(day, &piece).await {
+                rx.close();
+                return Err(e);
+            }
+        }
+        if let Some(f) = self.open.take() {
+            self.files.push(close(f, &self.dir).await?);
+        }
+        if self.files.is_empty() {
+            // No rows: one empty file keeps the table's schema readable and
+            // marks the model as built (in the run day's partition for daily models).
+            let f = self.new_file(self.partitioned.map(|r| r.to))?;
+            self.files.push(close(f, &self.dir).await?);
+        }
+        Ok(self.files)
     }
-    if files.is_empty() {
-        // No rows: one empty file keeps the table's schema readable and
-        // marks the model as built (in the run day's partition for daily models).
-        let f = new_file(partitioned.map(|r| r.to), n)?;
-        files.push(close(f, &dir).await?);
-    }
-    for f in &mut files {
-        let path = Path::from(f.path.as_str());
-        f.bytes = store
-            .head(&path)
+
+    async fn write(
+        &mut self,
+        day: Option<NaiveDate>,
+        piece: &RecordBatch,
+    ) -> Result<(), SinkError> {
+        if self.open.as_ref().is_some_and(|f| f.day != day) {
+            let f = self.open.take().expect("checked");
+            self.files.push(close(f, &self.dir).await?);
+        }
+        if self.open.is_none() {
+            // An unordered stream may open a second file for a day; both are kept.
+            self.open = Some(self.new_file(day)?);
+        }
+        let f = self.open.as_mut().expect("opened");
+        f.rows += piece.num_rows() as u64;
+        f.writer
+            .write(piece)
             .await
-            .map_err(|e| storage_err(&dir, &path, e))?
-            .size;
+            .map_err(|e| storage_err(&self.dir, &f.path, e))
     }
-    Ok(Staged {
-        dir,
-        files,
-        file_schema,
-    })
+
+    fn new_file(&mut self, day: Option<NaiveDate>) -> Result<OpenFile, SinkError> {
+        let parent = match day {
+            Some(d) => self.dir.prefix().join(format!("dt={d}").as_str()),
+            None => self.dir.prefix(),
+        };
+        let path = parent.join(format!("part-{}.parquet", self.n).as_str());
+        self.n += 1;
+        let writer = BufWriter::new(Arc::clone(&self.store), path.clone());
+        let writer = AsyncArrowWriter::try_new(
+            writer,
+            Arc::clone(&self.file_schema),
+            Some(self.props.clone()),
+        )
+        .map_err(|e| storage_err(&self.dir, &path, e))?;
+        Ok(OpenFile {
+            writer,
+            path,
+            day,
+            rows: 0,
+        })
+    }
 }
 
 async fn close(f: OpenFile, dir: &Location) -> Result<StagedFile, SinkError> {
@@ -375,20 +453,21 @@ pub async fn run_tests(
                     .collect::<Vec<_>>()
                     .join(" or ")
             )),
+            // Distinct 64-bit hashes first (a primitive set, several times
+            // cheaper than a set of strings): equal keys have equal hashes, so
+            // when this finds no repeat the key is unique; when it does, the
+            // exact count below decides.
             TestKind::Unique(cols) if cols.len() == 1 => {
                 let c = quote_ident(&cols[0]);
-                Some(format!("count({c}) - count(distinct {c})"))
+                Some(format!("count({c}) - count(distinct hash64({c}))"))
             }
-            TestKind::Unique(cols) => {
-                let key = cols
-                    .iter()
-                    .map(|c| format!("coalesce(cast({} as varchar), '\u{1}')", quote_ident(c)))
+            TestKind::Unique(cols) => Some(format!(
+                "count(*) - count(distinct hash64({}))",
+                cols.iter()
+                    .map(|c| quote_ident(c))
                     .collect::<Vec<_>>()
-                    .join(", ");
-                Some(format!(
-                    "count(*) - count(distinct concat_ws('\u{1f}', {key}))"
-                ))
-            }
+                    .join(", ")
+            )),
             TestKind::AcceptedValues { column, values } => Some(format!(
                 "sum(case when {c} is not null and cast({c} as varchar) not in ({v}) then 1 else 0 end)",
                 c = quote_ident(column),
@@ -428,6 +507,29 @@ pub async fn run_tests(
         }
     }
     for (i, t) in tests.iter().enumerate() {
+        if let TestKind::Unique(cols) = &t.kind
+            && outcomes[i].failures > 0
+        {
+            // A repeated hash: the exact count of repeated keys.
+            let sql = if let [c] = cols.as_slice() {
+                let c = quote_ident(c);
+                format!(
+                    "select count({c}) - count(distinct {c}) from {}",
+                    quote_ident(table)
+                )
+            } else {
+                let key = cols
+                    .iter()
+                    .map(|c| format!("coalesce(cast({} as varchar), '\u{1}')", quote_ident(c)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!(
+                    "select count(*) - count(distinct concat_ws('\u{1f}', {key})) from {}",
+                    quote_ident(table)
+                )
+            };
+            outcomes[i].failures = count_of(ctx, &sql).await?;
+        }
         if let TestKind::Relationships { column, to, field } = &t.kind {
             let sql = format!(
                 "select count(*) as n from {t} s where s.{c} is not null and not exists \
@@ -437,19 +539,28 @@ pub async fn run_tests(
                 to = quote_ident(to),
                 f = quote_ident(field)
             );
-            let batches = ctx.sql(&sql).await?.collect().await?;
-            let n = batches
-                .first()
-                .map(|b| {
-                    b.column(0)
-                        .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
-                        .value(0)
-                })
-                .unwrap_or(0);
-            outcomes[i].failures = n.max(0) as u64;
+            outcomes[i].failures = count_of(ctx, &sql).await?;
         }
     }
     Ok(outcomes)
+}
+
+/// The single count a test query returns (0 when it returns no row).
+async fn count_of(
+    ctx: &SessionContext,
+    sql: &str,
+) -> Result<u64, datafusion::error::DataFusionError> {
+    let batches = ctx.sql(sql).await?.collect().await?;
+    let n = batches
+        .first()
+        .filter(|b| b.num_rows() > 0)
+        .map(|b| {
+            b.column(0)
+                .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                .value(0)
+        })
+        .unwrap_or(0);
+    Ok(n.max(0) as u64)
 }
 
 /// A commit in progress: what each partition will hold.

@@ -45,6 +45,11 @@ tests:
   - { expression: "events >= 1" }
   - { expression: "(last_membership_event is null) = (joins + quits = 0)" }
 ---*/
+{%- set event_counts = [
+    ('exposures', 'exposure'), ('views', 'view'), ('clicks', 'click'), ('likes', 'like'),
+    ('comments', 'comment'), ('shares', 'share'), ('messages', 'message'), ('joins', 'join'),
+    ('quits', 'quit'), ('checkins', 'checkin'), ('activity_joins', 'activity_join'),
+    ('signups', 'signup'), ('add_to_carts', 'add_to_cart'), ('purchases', 'purchase')] %}
 with activity as (
     select *
     from stg_events
@@ -70,53 +75,22 @@ membership as (
              case when event_type = 'quit' then 0 else 1 end
 ),
 
-sessions as (
-    -- one row per session of a user in a community and day: did it have a
-    -- core action? (two group-bys instead of count(distinct), whose per-group
-    -- string sets cost gigabytes on a full refresh)
+per_session as (
+    -- Everything is counted per session first, then per community, user and
+    -- day: two aggregations in a row, no join between two big results (a hash
+    -- join holds one side in memory and cannot spill it; a 100 M-event full
+    -- refresh ran out of a 2 GiB limit that way). Counting sessions this way
+    -- also avoids count(distinct), whose per-group string sets cost gigabytes.
     select
         community_id,
         user_id,
         event_date,
-        session_key,
-        max(case when event_type in ({% for t in var.core_actions %}'{{ t }}'{% if not loop.last %}, {% endif %}{% endfor %}) then 1 else 0 end) as has_core_action
-    from activity
-    group by community_id, user_id, event_date, session_key
-),
-
-session_counts as (
-    select
-        community_id,
-        user_id,
-        event_date,
-        count(*) as sessions,
-        sum(1 - has_core_action) as bounced_sessions
-    from sessions
-    group by community_id, user_id, event_date
-),
-
-counts as (
-    select
-        community_id,
-        user_id,
-        event_date,
-        count(*) filter (where event_type = 'exposure') as exposures,
-        count(*) filter (where event_type = 'view') as views,
-        count(*) filter (where event_type = 'click') as clicks,
-        count(*) filter (where event_type = 'like') as likes,
-        count(*) filter (where event_type = 'comment') as comments,
-        count(*) filter (where event_type = 'share') as shares,
-        count(*) filter (where event_type = 'message') as messages,
-        count(*) filter (where event_type = 'join') as joins,
-        count(*) filter (where event_type = 'quit') as quits,
-        count(*) filter (where event_type = 'checkin') as checkins,
-        count(*) filter (where event_type = 'activity_join') as activity_joins,
-        count(*) filter (where event_type = 'signup') as signups,
-        count(*) filter (where event_type = 'add_to_cart') as add_to_carts,
-        count(*) filter (where event_type = 'purchase') as purchases,
+        max(case when event_type in ({% for t in var.core_actions %}'{{ t }}'{% if not loop.last %}, {% endif %}{% endfor %}) then 1 else 0 end) as has_core_action,
+        {%- for t in event_counts %}
+        count(*) filter (where event_type = '{{ t[1] }}') as {{ t[0] }},
+        {%- endfor %}
         count(*) as events,
-        -- SPEC §5.2: revenue is the sum of non-null purchase amounts, 0 when none
-        coalesce(sum(amount) filter (where event_type = 'purchase'), 0.0) as revenue,
+        sum(amount) filter (where event_type = 'purchase') as revenue,
         -- SPEC §5.8 nps: answers carry properties.nps_score 0..10
         count(*) filter (where event_type = 'nps' and json_get_float(properties, 'nps_score') between 0 and 10) as nps_responses,
         count(*) filter (where event_type = 'nps' and json_get_float(properties, 'nps_score') between 9 and 10) as nps_promoters,
@@ -124,6 +98,28 @@ counts as (
         max(event_time) filter (where event_type = 'add_to_cart') as last_add_to_cart_time,
         max(event_time) filter (where event_type = 'purchase') as last_purchase_time
     from activity
+    group by community_id, user_id, event_date, session_key
+),
+
+counts as (
+    select
+        community_id,
+        user_id,
+        event_date,
+        {%- for t in event_counts %}
+        sum({{ t[0] }}) as {{ t[0] }},
+        {%- endfor %}
+        sum(events) as events,
+        -- SPEC §5.2: revenue is the sum of non-null purchase amounts, 0 when none
+        coalesce(sum(revenue), 0.0) as revenue,
+        count(*) as sessions,
+        sum(1 - has_core_action) as bounced_sessions,
+        sum(nps_responses) as nps_responses,
+        sum(nps_promoters) as nps_promoters,
+        sum(nps_detractors) as nps_detractors,
+        max(last_add_to_cart_time) as last_add_to_cart_time,
+        max(last_purchase_time) as last_purchase_time
+    from per_session
     group by community_id, user_id, event_date
 ),
 
@@ -148,8 +144,8 @@ final as (
         c.purchases,
         c.events,
         c.revenue,
-        s.sessions,
-        s.bounced_sessions,
+        c.sessions,
+        c.bounced_sessions,
         c.nps_responses,
         c.nps_promoters,
         c.nps_detractors,
@@ -157,15 +153,13 @@ final as (
         m.last_membership_time,
         c.last_add_to_cart_time,
         c.last_purchase_time
-    from counts c
-    left join membership m
+    -- membership (join/quit events only: few) is on the left, the side a
+    -- hash join keeps in memory
+    from membership m
+    right join counts c
         on (m.community_id is not distinct from c.community_id)
        and m.user_id = c.user_id
        and m.event_date = c.event_date
-    join session_counts s
-        on (s.community_id is not distinct from c.community_id)
-       and s.user_id = c.user_id
-       and s.event_date = c.event_date
 )
 
 select * from final

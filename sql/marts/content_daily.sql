@@ -51,14 +51,21 @@ first_views as (
     group by content_id, community_id, user_id, session_key, event_date
 ),
 
+purchases as (
+    select user_id, session_key, event_time
+    from activity
+    where event_type = 'purchase'
+),
+
 converted as (
-    -- SPEC §5.9: purchases in the same session after a view
+    -- SPEC §5.9: purchases in the same session after a view. The purchases
+    -- (few) are on the left, the side a hash join holds in memory and cannot
+    -- spill; the first views of a full refresh would not fit a 2 GiB limit.
     select v.content_id, v.community_id, v.event_date, count(*) as session_purchases
-    from first_views v
-    join activity p
+    from purchases p
+    join first_views v
         on p.user_id = v.user_id
        and p.session_key = v.session_key
-       and p.event_type = 'purchase'
        and p.event_time > v.viewed_at
     group by v.content_id, v.community_id, v.event_date
 ),
@@ -73,8 +80,9 @@ final as (
         r.comments,
         r.shares,
         coalesce(c.session_purchases, 0) as session_purchases
-    from reactions r
-    left join converted c
+    -- converted (contents with a purchase) on the left: the smaller side
+    from converted c
+    right join reactions r
         on c.content_id = r.content_id
        and (c.community_id is not distinct from r.community_id)
        and c.event_date = r.event_date

@@ -73,36 +73,62 @@ scoped as (
     where dt <= date '{{ ds }}'
 ),
 
-in_period as (
+-- Distinct users are counted in two steps, one row per user first, then
+-- rows: count(distinct user_id) keeps one set of ids per group in memory
+-- that cannot spill (a scope of 640,000 users did not fit a 2 GiB limit).
+period_users as (
     select
         s.scope,
         s.community_id,
         p.period,
+        s.user_id,
         sum(s.views) as views,
         sum(s.likes + s.comments + s.shares) as interactions,
         sum(s.sessions) as sessions,
         sum(s.bounced_sessions) as bounced_sessions,
-        count(distinct s.user_id) filter (where s.purchases > 0) as buyers,
-        count(distinct s.user_id) filter (where s.views > 0) as viewers,
-        count(distinct s.user_id) as active_users,
-        -- one row per scope, user and day: the sum of the daily active users
+        max(s.purchases) as purchases,
+        -- one row per scope, user and day: the user's active days
         count(*) as user_days
     from scoped s
     join periods p on s.dt between p.period_start and date '{{ ds }}'
-    group by s.scope, s.community_id, p.period
+    group by s.scope, s.community_id, p.period, s.user_id
+),
+
+in_period as (
+    select
+        scope,
+        community_id,
+        period,
+        sum(views) as views,
+        sum(interactions) as interactions,
+        sum(sessions) as sessions,
+        sum(bounced_sessions) as bounced_sessions,
+        count(*) filter (where purchases > 0) as buyers,
+        count(*) filter (where views > 0) as viewers,
+        count(*) as active_users,
+        -- the sum of the daily active users
+        sum(user_days) as user_days
+    from period_users
+    group by scope, community_id, period
 ),
 
 in_previous as (
-    select s.scope, s.community_id, p.period, count(distinct s.user_id) as active_users
-    from scoped s
-    join periods p on s.dt between p.prev_start and p.prev_end
-    group by s.scope, s.community_id, p.period
+    select scope, community_id, period, count(*) as active_users
+    from (
+        select distinct s.scope, s.community_id, p.period, s.user_id
+        from scoped s
+        join periods p on s.dt between p.prev_start and p.prev_end
+    ) u
+    group by scope, community_id, period
 ),
 
 monthly as (
-    select scope, community_id, count(distinct user_id) as mau
-    from scoped
-    where dt between date '{{ days_before(ds, 29) }}' and date '{{ ds }}'
+    select scope, community_id, count(*) as mau
+    from (
+        select distinct scope, community_id, user_id
+        from scoped
+        where dt between date '{{ days_before(ds, 29) }}' and date '{{ ds }}'
+    ) u
     group by scope, community_id
 ),
 

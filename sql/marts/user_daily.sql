@@ -37,6 +37,12 @@ tests:
   - { expression: "bounced_sessions between 0 and sessions" }
   - { expression: "first_event_time <= last_event_time" }
 ---*/
+{%- set event_counts = [
+    ('exposures', 'exposure'), ('views', 'view'), ('clicks', 'click'), ('likes', 'like'),
+    ('comments', 'comment'), ('shares', 'share'), ('messages', 'message'), ('joins', 'join'),
+    ('quits', 'quit'), ('checkins', 'checkin'), ('activity_joins', 'activity_join'),
+    ('signups', 'signup'), ('add_to_carts', 'add_to_cart'), ('purchases', 'purchase'),
+    ('invites', 'invite')] %}
 with activity as (
     select *
     from stg_events
@@ -47,64 +53,42 @@ with activity as (
     {% endif %}
 ),
 
-sessions as (
-    -- one row per session of a user and day: did it have a core action?
-    -- (two group-bys instead of count(distinct) of strings per group)
+per_session as (
+    -- Everything is counted per session first, then per user and day: two
+    -- aggregations in a row, no join between two big results (a hash join
+    -- holds one side in memory and cannot spill it). Counting sessions this
+    -- way also avoids count(distinct) of strings per group.
     select
         user_id,
         event_date,
-        session_key,
-        max(case when event_type in ({% for t in var.core_actions %}'{{ t }}'{% if not loop.last %}, {% endif %}{% endfor %}) then 1 else 0 end) as has_core_action
+        max(case when event_type in ({% for t in var.core_actions %}'{{ t }}'{% if not loop.last %}, {% endif %}{% endfor %}) then 1 else 0 end) as has_core_action,
+        {%- for t in event_counts %}
+        count(*) filter (where event_type = '{{ t[1] }}') as {{ t[0] }},
+        {%- endfor %}
+        count(*) as events,
+        sum(amount) filter (where event_type = 'purchase') as revenue,
+        min(event_time) as first_event_time,
+        max(event_time) as last_event_time
     from activity
     group by user_id, event_date, session_key
 ),
 
-session_counts as (
-    select user_id, event_date, count(*) as sessions, sum(1 - has_core_action) as bounced_sessions
-    from sessions
-    group by user_id, event_date
-),
-
-counts as (
+final as (
     select
         user_id,
         event_date as dt,
-        count(*) filter (where event_type = 'exposure') as exposures,
-        count(*) filter (where event_type = 'view') as views,
-        count(*) filter (where event_type = 'click') as clicks,
-        count(*) filter (where event_type = 'like') as likes,
-        count(*) filter (where event_type = 'comment') as comments,
-        count(*) filter (where event_type = 'share') as shares,
-        count(*) filter (where event_type = 'message') as messages,
-        count(*) filter (where event_type = 'join') as joins,
-        count(*) filter (where event_type = 'quit') as quits,
-        count(*) filter (where event_type = 'checkin') as checkins,
-        count(*) filter (where event_type = 'activity_join') as activity_joins,
-        count(*) filter (where event_type = 'signup') as signups,
-        count(*) filter (where event_type = 'add_to_cart') as add_to_carts,
-        count(*) filter (where event_type = 'purchase') as purchases,
-        count(*) filter (where event_type = 'invite') as invites,
-        count(*) as events,
-        coalesce(sum(amount) filter (where event_type = 'purchase'), 0.0) as revenue,
-        min(event_time) as first_event_time,
-        max(event_time) as last_event_time
-    from activity
+        {%- for t in event_counts %}
+        sum({{ t[0] }}) as {{ t[0] }},
+        {%- endfor %}
+        sum(events) as events,
+        -- SPEC §5.2: revenue is the sum of non-null purchase amounts, 0 when none
+        coalesce(sum(revenue), 0.0) as revenue,
+        count(*) as sessions,
+        sum(1 - has_core_action) as bounced_sessions,
+        min(first_event_time) as first_event_time,
+        max(last_event_time) as last_event_time
+    from per_session
     group by user_id, event_date
-),
-
-final as (
-    select
-        c.user_id,
-        c.dt,
-        c.exposures, c.views, c.clicks, c.likes, c.comments, c.shares, c.messages,
-        c.joins, c.quits, c.checkins, c.activity_joins, c.signups, c.add_to_carts,
-        c.purchases, c.invites, c.events, c.revenue,
-        s.sessions,
-        s.bounced_sessions,
-        c.first_event_time,
-        c.last_event_time
-    from counts c
-    join session_counts s on s.user_id = c.user_id and s.event_date = c.dt
 )
 
 select * from final

@@ -14,59 +14,22 @@ columns:
   bad_amount: the raw amount was absurd and is quarantined as NULL - NaN, infinite, below var.min_amount (default 0, so negative) or above var.max_amount (default 1e9)
   session_key: session_id, or a session derived per user and UTC day with a 30-minute gap
 ---*/
-with raw as (
-    select
-        e.*,
-        cast(e.event_time as date) as event_date,
-        coalesce(isnan(e.amount) or e.amount < {{ var.min_amount | default(0) }} or e.amount > {{ var.max_amount | default(1000000000) }}, false) as amount_is_bad
-    from events e
-    -- incremental: dt in [ds - late_days, ds]; --full-refresh: every partition <= ds
-    where e.dt between date '{{ run.scan_from }}' and date '{{ ds }}'
-),
-
-valid as (
-    select *
-    from raw
-    where event_id is not null
-      and user_id is not null
-      and event_time is not null
-      and event_type is not null
-      -- SPEC §5.1: the event date lies in [dt - late_days, dt]
-      and event_date between dt - interval '{{ run.late_days }} days' and dt
-),
-
-dup_ids as (
-    -- the event_ids that occur more than once (few): only their rows are ranked
-    select event_id from valid group by event_id having count(*) > 1
-),
-
-deduplicated as (
-    -- duplicate event_ids keep the earliest event_time, then the earliest
-    -- partition. Unique ids pass through an anti join; a row_number window
-    -- over every id would pay a window partition per event (2x the time of
-    -- this, and `distinct on` 3x: one ordered first_value per column).
-    -- dup_ids is written on the left of both joins: a hash join holds its
-    -- left input in memory and cannot spill it, so it must be the small one
-    -- (with `not exists` the whole of `valid` was the build side, and a
-    -- 10 M-event full refresh ran out of a 2 GiB memory limit).
-    select v.*
-    from dup_ids d
-    right anti join valid v on d.event_id = v.event_id
+with deduplicated as (
+    -- Every checked row whose event_id has a single copy, plus the copy that
+    -- stays of each repeated id. stg_duplicate_events is written on the left:
+    -- a hash join holds its left input in memory and cannot spill it, so it
+    -- must be the small side.
+    select c.*
+    from stg_duplicate_events d
+    right anti join stg_checked_events c on d.event_id = c.event_id
     union all
-    select * exclude (dup_rank)
-    from (
-        select v.*, row_number() over (partition by v.event_id order by v.event_time, v.dt) as dup_rank
-        from dup_ids d
-        join valid v on d.event_id = v.event_id
-    ) ranked
-    where dup_rank = 1
+    select * from stg_duplicate_events
 ),
 
 -- Sessions where session_id is null: per user and UTC day, a new session
 -- starts after a gap of more than 30 minutes (so incremental and full
--- refresh runs derive the same sessions). Rows with a session_id form their
--- own window partition and keep their id. One chain of windows over
--- `deduplicated`, so the deduplication runs once.
+-- refresh runs derive the same sessions). Only these rows (a few percent)
+-- are sorted; rows with a session_id keep it and are not sorted at all.
 gaps as (
     select
         *,
@@ -76,17 +39,27 @@ gaps as (
             else 0
         end as starts_session
     from deduplicated
-    window w as (partition by user_id, event_date, session_id is null order by event_time, event_id)
+    where session_id is null
+    window w as (partition by user_id, event_date order by event_time, event_id)
 ),
 
 sessionized as (
     select
-        *,
-        sum(starts_session) over (
-            partition by user_id, event_date, session_id is null
-            order by event_time, event_id
-            rows between unbounded preceding and current row) as session_no
+        * exclude (starts_session),
+        concat(user_id, '/', cast(event_date as varchar), '/',
+               cast(sum(starts_session) over (
+                        partition by user_id, event_date
+                        order by event_time, event_id
+                        rows between unbounded preceding and current row) as varchar)) as session_key
     from gaps
+),
+
+keyed as (
+    select *, session_id as session_key
+    from deduplicated
+    where session_id is not null
+    union all
+    select * from sessionized
 ),
 
 final as (
@@ -109,11 +82,10 @@ final as (
         d.properties,
         d.dt,
         d.event_date,
-        coalesce(d.session_id,
-                 concat(d.user_id, '/', cast(d.event_date as varchar), '/', cast(d.session_no as varchar))) as session_key,
+        d.session_key,
         d.event_type in ({% for t in var.event_types %}'{{ t }}'{% if not loop.last %}, {% endif %}{% endfor %}) as is_known_type,
         x.user_id is not null as is_deleted
-    from sessionized d
+    from keyed d
     left join (select distinct user_id from deletions where user_id is not null) x
         on x.user_id = d.user_id
 )

@@ -1,6 +1,6 @@
 //! shoal's SQL functions: event-sequence aggregates (`window_funnel`,
 //! `retention`, `sequence_match`, `sequence_count`) and JSON helpers
-//! (`json_get_str`, `json_get_float`, `json_get_bool`), all registered by
+//! (`json_get_str`, `json_get_float`, `json_get_bool`) and `hash64`, all registered by
 //! [`register_all`] in every session shoal creates (CLI, tests and Ballista
 //! executors alike).
 //!
@@ -14,6 +14,7 @@
 
 mod args;
 mod events;
+mod hash64;
 mod json;
 mod pseudonym;
 mod retention;
@@ -26,6 +27,7 @@ mod tests;
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
+pub use hash64::Hash64;
 pub use json::{JsonGet, JsonGetKind};
 pub use pseudonym::{PSEUDONYMIZE, Pseudonymize};
 pub use retention::Retention;
@@ -43,13 +45,14 @@ pub fn all_udafs() -> Vec<AggregateUDF> {
     ]
 }
 
-/// Every shoal scalar function: `json_get_str`, `json_get_float` and
-/// `json_get_bool` (for a Ballista function registry).
+/// Every shoal scalar function: `json_get_str`, `json_get_float`,
+/// `json_get_bool` and `hash64` (for a Ballista function registry).
 pub fn all_udfs() -> Vec<ScalarUDF> {
     vec![
         ScalarUDF::from(JsonGet::new(JsonGetKind::Str)),
         ScalarUDF::from(JsonGet::new(JsonGetKind::Float)),
         ScalarUDF::from(JsonGet::new(JsonGetKind::Bool)),
+        ScalarUDF::from(Hash64::new()),
     ]
 }
 
