@@ -184,30 +184,49 @@ actuals as (
        and c.period = i.period
 ),
 
-final as (
+kpis as (
+    -- one row per KPI of vars.kpi_targets
 {%- for kpi, t in var.kpi_targets | items %}
+    {%- if t.direction not in ['>=', '<='] %}{{ kpi_direction_must_be_ge_or_le }}{% endif %}
+    select '{{ kpi }}' as kpi, cast({{ t.target }} as double) as target, '{{ t.direction }}' as direction
+    {% if not loop.last %}union all{% endif %}
+{%- endfor %}
+),
+
+measured as (
+    -- every KPI of every scope and period: actuals is computed once and
+    -- crossed with the (few) KPIs, which sit on the left, the side kept in memory
+    select
+        a.scope,
+        a.community_id,
+        a.period,
+        a.period_start,
+        k.kpi,
+        case k.kpi
+        {%- for kpi, t in var.kpi_targets | items %}
+            when '{{ kpi }}' then a.{{ kpi }}
+        {%- endfor %}
+        end as actual,
+        k.target,
+        k.direction
+    from kpis k
+    cross join actuals a
+),
+
+final as (
     select
         scope,
         community_id,
         period,
         date '{{ ds }}' as dt,
         period_start,
-        '{{ kpi }}' as kpi,
-        {{ kpi }} as actual,
-        cast({{ t.target }} as double) as target,
-        '{{ t.direction }}' as direction,
-        {%- if t.direction == '>=' %}
-        {{ kpi }} >= {{ t.target }} as met,
-        {{ kpi }} - {{ t.target }} as gap
-        {%- elif t.direction == '<=' %}
-        {{ kpi }} <= {{ t.target }} as met,
-        {{ t.target }} - {{ kpi }} as gap
-        {%- else %}
-        {{ kpi_direction_must_be_ge_or_le }}
-        {%- endif %}
-    from actuals
-    {% if not loop.last %}union all{% endif %}
-{%- endfor %}
+        kpi,
+        actual,
+        target,
+        direction,
+        case when direction = '>=' then actual >= target else actual <= target end as met,
+        case when direction = '>=' then actual - target else target - actual end as gap
+    from measured
 )
 
 select * from final
