@@ -29,6 +29,10 @@
 #   --threads N          shoal --threads and DuckDB threads (default: number of cores)
 #   --data DIR           where the data, the scratch project and the outputs go
 #                        (default ${TMPDIR:-/tmp}/shoal-bench-pack); data is reused when present
+#   --no-warmup          one timed run of each and no warm-up (for the ~100 M-event
+#                        size, where a warm-up round costs a quarter of an hour);
+#                        the files are then not in the page cache for the first
+#                        command, so the scan floor and the first run pay the reads
 #   --check              after the warm-up, compare DuckDB's tables with shoal's
 #                        (benches/duckdb/check.py; differences are printed, not fatal)
 #
@@ -49,6 +53,7 @@ size=full
 memory_limit=2GiB
 threads="$(nproc)"
 check=0
+warmup=1
 data_root="${TMPDIR:-/tmp}/shoal-bench-pack"
 
 while [ $# -gt 0 ]; do
@@ -61,6 +66,7 @@ while [ $# -gt 0 ]; do
     --threads) threads="$2"; shift ;;
     --data) data_root="$2"; shift ;;
     --check) check=1 ;;
+    --no-warmup) warmup=0 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -171,10 +177,12 @@ prepare() { # C R -> prints the directory
   echo "$dir"
 }
 
-echo "warm-up ..." >&2
+# Without a warm-up its round is the one timed run (the incremental run
+# still needs the full refresh's outputs first, hence the order).
+if [ "$warmup" = 1 ]; then echo "warm-up ..." >&2; round=warmup; else round=stats; runs=1; fi
 for i in 0 1 3 2; do
   echo "  ${names[$i]} ..." >&2
-  timed "$i" "$(prepare "$i" warmup)" "$tmp/warmup.$i"
+  timed "$i" "$(prepare "$i" warmup)" "$tmp/$round.$i"
 done
 
 check_note=""
@@ -188,7 +196,7 @@ if [ "$check" = 1 ]; then
   cat "$tmp/check" >&2
 fi
 
-for r in $(seq 1 "$runs"); do
+for r in $(seq 1 "$([ "$warmup" = 1 ] && echo "$runs" || echo 0)"); do
   for i in "${!names[@]}"; do
     echo "run $r/$runs: ${names[$i]} ..." >&2
     dir="$(prepare "$i" "$r")"
@@ -206,7 +214,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo
 echo "whole-pack benchmark: $n_events events up to $ds ($users users x $days days, seed $seed, $((bytes / 1048576)) MiB of Parquet); incremental day $next"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
-echo "threads $threads, memory limit $memory_limit; $("$SHOAL_BIN" --version), duckdb $("$PY" -c 'import duckdb; print(duckdb.__version__)'); median of $runs runs after a warm-up"
+echo "threads $threads, memory limit $memory_limit; $("$SHOAL_BIN" --version), duckdb $("$PY" -c 'import duckdb; print(duckdb.__version__)'); $([ "$warmup" = 1 ] && echo "median of $runs runs after a warm-up" || echo "one run each, no warm-up")"
 echo
 printf '| %-28s | %13s | %14s | %12s | %12s | %12s |\n' "what" "median wall s" "min-max wall s" "CPU s (u+s)" "peak RSS MiB" "query only s"
 printf '|%s|%s:|%s:|%s:|%s:|%s:|\n' "$(printf -- '-%.0s' {1..30})" "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..15})" "$(printf -- '-%.0s' {1..13})" "$(printf -- '-%.0s' {1..13})" "$(printf -- '-%.0s' {1..13})"

@@ -475,6 +475,10 @@ struct RunShared {
     /// The first input file that does not decode, found once after a model
     /// failed on input: `(url, message)`.
     undecodable: tokio::sync::OnceCell<Option<(String, String)>>,
+    /// Models execute holding a read guard (so `run.concurrency` of them
+    /// share the memory pool); a model that ran out of the pool next to
+    /// others runs again holding the write guard, alone.
+    turns: tokio::sync::RwLock<()>,
 }
 
 /// A run's local scratch directory, removed (with everything in it) on drop.
@@ -700,6 +704,7 @@ async fn run_locked(
         events_store: Arc::clone(&events_store),
         input_files: files,
         undecodable: tokio::sync::OnceCell::new(),
+        turns: tokio::sync::RwLock::new(()),
     });
     let progress = opts.progress.then(|| {
         let pb = indicatif::ProgressBar::new(run_set.len() as u64);
@@ -915,6 +920,8 @@ async fn write_temp(
 ) -> std::result::Result<(), DataFusionError> {
     let ctx = &shared.ctx;
     let dir = shared.scratch.0.join(name);
+    // A second attempt (see `run_model`) starts from an empty directory.
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     let url = url::Url::from_directory_path(&dir)
         .map_err(|_| DataFusionError::Execution(format!("{}: not a path", dir.display())))?;
@@ -997,6 +1004,12 @@ fn events_partitions(files: &[String], events_prefix: &str) -> Vec<String> {
 }
 
 /// Runs one model: plan, execute into staging, audit, commit, register.
+/// Whether a model's error is DataFusion's "Resources exhausted" (the
+/// memory pool could not grant an allocation that cannot spill).
+fn is_pool_exhausted(message: &str) -> bool {
+    message.contains("Resources exhausted")
+}
+
 async fn run_model(shared: &RunShared, model: &Model) -> (ModelRun, Option<FailKind>) {
     let start = Instant::now();
     let started_at = Utc::now();
@@ -1008,7 +1021,52 @@ async fn run_model(shared: &RunShared, model: &Model) -> (ModelRun, Option<FailK
     );
     mr.error = None;
     mr.started_at = Some(started_at);
-    let result = execute_model(shared, model, &mut mr).await;
+    let result = {
+        let _turn = shared.turns.read().await;
+        execute_model(shared, model, &mut mr).await
+    };
+    let result = match result {
+        Err((FailKind::Model, message))
+            if is_pool_exhausted(&message)
+                && shared.project.config().run.concurrency > 1
+                && !shared.project.is_distributed() =>
+        {
+            // The memory pool is shared by the models running at once, and
+            // an operator that cannot spill (a hash join's build side, an
+            // aggregate's next batch of groups) can find it taken by the
+            // other model. Nothing was committed: run it again with the
+            // pool to itself, once the others have finished.
+            tracing::warn!(model = %model.name, "ran out of the memory pool next to other models; running it again alone");
+            let staging = shared
+                .project
+                .output
+                .staging_dir(&shared.run_id, &model.name);
+            let _ = shared.project.output.remove_prefix(&staging).await;
+            let _alone = shared.turns.write().await;
+            mr = ModelRun::not_run(
+                &model.name,
+                model.header.materialized.as_str(),
+                Status::Success,
+                String::new(),
+            );
+            mr.error = None;
+            mr.started_at = Some(started_at);
+            execute_model(shared, model, &mut mr).await
+        }
+        other => other,
+    };
+    let result = result.map_err(|(kind, message)| {
+        if is_pool_exhausted(&message) {
+            (
+                kind,
+                format!(
+                    "{message}\n  (an operator that cannot spill needed more than run.memory_limit allows: raise it with --memory-limit, or keep the larger input of each join off the left, build side)"
+                ),
+            )
+        } else {
+            (kind, message)
+        }
+    });
     mr.duration_ms = start.elapsed().as_millis() as u64;
     match result {
         Ok(()) => (mr, None),

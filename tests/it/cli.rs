@@ -731,3 +731,33 @@ fn a_model_that_does_not_plan_stops_the_run_before_anything_is_written() {
     // nothing ran: the committed files are the same ones
     assert_eq!(p.files("a"), before);
 }
+
+#[test]
+fn a_model_out_of_memory_next_to_others_runs_again_alone_then_fails_with_a_hint() {
+    // A 1 MiB pool is too small for the duplicate search's aggregation even
+    // alone: the model is run a second time with the pool to itself (the
+    // run must not wait forever for that turn), then fails, and what
+    // depends on it is skipped.
+    let p = TempProject::with_repo_models();
+    three_days(&p);
+    let run = p.shoal(&["--memory-limit", "1MiB", "run", "--ds", "2026-11-21"]);
+    run.expect_code(1);
+    let err = run.stderr();
+    assert_eq!(
+        err.matches("running it again alone").count(),
+        1,
+        "one second attempt, for the model that failed first: {err}"
+    );
+    let record = p.latest();
+    let dups = crate::common::model_record(&record, "stg_duplicate_events");
+    assert_eq!(dups["status"], "failed", "{dups}");
+    let message = dups["error"].as_str().unwrap();
+    assert!(
+        message.contains("sql/staging/stg_duplicate_events.sql")
+            && message.contains("Resources exhausted")
+            && message.contains("raise it with --memory-limit"),
+        "{message}"
+    );
+    let valid = crate::common::model_record(&record, "stg_valid_events");
+    assert_eq!(valid["status"], "skipped", "{valid}");
+}
