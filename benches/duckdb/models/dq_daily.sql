@@ -19,7 +19,7 @@ row_checks as (
     from raw
 ),
 kept as (
-    select count(*) as rows_valid, count_if(is_deleted) as deleted_rows
+    select count(*) as rows_valid, count_if(is_deleted) as deleted_rows, count_if(bad_amount) as bad_amount_rows
     from stg_valid_events
     where dt = date '{{ ds }}'
 )
@@ -34,6 +34,7 @@ select
     r.late_rows,
     r.unknown_type_rows,
     k.deleted_rows,
+    k.bad_amount_rows,
     case when r.rows_read = 0 then null
          else cast(r.rows_read - k.rows_valid as double) / r.rows_read end as error_rate
 from row_checks r cross join kept k

@@ -13,7 +13,8 @@ with valid as not materialized (
     select
         event_id, event_time, user_id, community_id, event_type, content_id,
         session_id, amount, order_id, referrer_id, channel, properties, dt,
-        cast(event_time as date) as event_date
+        cast(event_time as date) as event_date,
+        coalesce(isnan(amount) or amount < {{ var.min_amount | default(0) }} or amount > {{ var.max_amount | default(1000000000) }}, false) as bad_amount
     from read_parquet('{{ events }}', hive_partitioning = true, hive_types = {'dt': 'DATE'})
     -- --full-refresh: every partition <= ds
     where dt <= date '{{ ds }}'
@@ -52,7 +53,8 @@ derived as (
 )
 
 select
-    d.*,
+    -- absurd amounts are quarantined as NULL and flagged, as in shoal
+    d.* replace (case when d.bad_amount then null else d.amount end as amount),
     coalesce(d.session_id, d.user_id || '/' || cast(d.event_date as varchar) || '/' || cast(s.session_no as varchar)) as session_key,
     d.event_type in ({% for t in var.event_types %}'{{ t }}'{% if not loop.last %}, {% endif %}{% endfor %}) as is_known_type,
     x.user_id is not null as is_deleted
