@@ -376,33 +376,44 @@ pub fn locate_error(file: &str, err: &DataFusionError) -> String {
     }
 }
 
+/// Whether some DataFusion error in the chain of `err` (its sources,
+/// through wrappers) satisfies `pred`.
+fn any_in_chain(err: &DataFusionError, pred: impl Fn(&DataFusionError) -> bool) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = next {
+        if e.downcast_ref::<DataFusionError>().is_some_and(&pred) {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
 /// Whether a DataFusion error comes from reading input (exit 3).
 fn is_input_error(err: &DataFusionError) -> bool {
-    fn walk(e: &(dyn std::error::Error + 'static)) -> bool {
-        if let Some(df) = e.downcast_ref::<DataFusionError>() {
-            match df {
-                DataFusionError::ParquetError(_) | DataFusionError::ObjectStore(_) => return true,
-                DataFusionError::ArrowError(a, _) => {
-                    if matches!(
-                        a.as_ref(),
-                        datafusion::arrow::error::ArrowError::ParquetError(_)
-                            | datafusion::arrow::error::ArrowError::IoError(..)
-                    ) {
-                        return true;
-                    }
-                }
-                _ => {}
-            }
-        }
-        e.source().is_some_and(walk)
-    }
-    walk(err)
+    any_in_chain(err, |df| match df {
+        DataFusionError::ParquetError(_) | DataFusionError::ObjectStore(_) => true,
+        DataFusionError::ArrowError(a, _) => matches!(
+            a.as_ref(),
+            datafusion::arrow::error::ArrowError::ParquetError(_)
+                | datafusion::arrow::error::ArrowError::IoError(..)
+        ),
+        _ => false,
+    })
 }
+
+/// The hint of a model that ran out of the memory pool even alone.
+const MEMORY_HINT: &str = "\n  (an operator that cannot spill needed more than run.memory_limit allows: raise it with --memory-limit, or keep the larger input of each join off the left, build side)";
 
 /// The failure class and message of an error while planning or executing a
 /// model: input errors (exit 3) say whether storage or the file is at fault.
 fn classify(file: &str, err: &DataFusionError) -> (FailKind, String) {
     let message = locate_error(file, err);
+    if any_in_chain(err, |df| {
+        matches!(df, DataFusionError::ResourcesExhausted(_))
+    }) {
+        return (FailKind::Memory, format!("{message}{MEMORY_HINT}"));
+    }
     if !is_input_error(err) {
         return (FailKind::Model, message);
     }
@@ -520,6 +531,9 @@ impl Drop for Scratch {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FailKind {
     Model,
+    /// The memory pool could not grant an allocation that cannot spill
+    /// (exit 1, as a model error; run again alone once, see `run_model`).
+    Memory,
     Input,
     Output,
 }
@@ -927,9 +941,7 @@ async fn write_temp(
         .map_err(|_| DataFusionError::Execution(format!("{}: not a path", dir.display())))?;
     let plan = df.create_physical_plan().await?;
     let schema = plan.schema();
-    let props = WriterProperties::builder()
-        .set_compression(Compression::LZ4_RAW)
-        .build();
+    let props = temp_writer_properties();
     ctx.write_parquet(Arc::clone(&plan), url.as_str(), Some(props))
         .await?;
     mr.rows = plan
@@ -944,6 +956,14 @@ async fn write_temp(
     ctx.deregister_table(name)?;
     ctx.register_table(name, Arc::new(ListingTable::try_new(config)?))?;
     Ok(())
+}
+
+/// `temp` tables are read once or a few times in the same run: LZ4, the
+/// cheapest codec to write.
+fn temp_writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::LZ4_RAW)
+        .build()
 }
 
 /// On a cluster, writes a `temp` model's result to
@@ -961,9 +981,7 @@ async fn write_temp_shared(
     let plan = df.clone().create_physical_plan().await.map_err(exec_err)?;
     let output = &shared.project.output;
     let dir = output.temp_root(&shared.run_id).join(&model.name);
-    let props = WriterProperties::builder()
-        .set_compression(Compression::LZ4_RAW)
-        .build();
+    let props = temp_writer_properties();
     let stream = execute_stream(plan, ctx.task_ctx()).map_err(exec_err)?;
     let staged = sink::write_staged(Arc::clone(&output.store), dir.clone(), stream, None, &props)
         .await
@@ -1004,32 +1022,28 @@ fn events_partitions(files: &[String], events_prefix: &str) -> Vec<String> {
 }
 
 /// Runs one model: plan, execute into staging, audit, commit, register.
-/// Whether a model's error is DataFusion's "Resources exhausted" (the
-/// memory pool could not grant an allocation that cannot spill).
-fn is_pool_exhausted(message: &str) -> bool {
-    message.contains("Resources exhausted")
-}
-
 async fn run_model(shared: &RunShared, model: &Model) -> (ModelRun, Option<FailKind>) {
     let start = Instant::now();
     let started_at = Utc::now();
-    let mut mr = ModelRun::not_run(
-        &model.name,
-        model.header.materialized.as_str(),
-        Status::Success,
-        String::new(),
-    );
-    mr.error = None;
-    mr.started_at = Some(started_at);
+    let fresh = || {
+        let mut mr = ModelRun::not_run(
+            &model.name,
+            model.header.materialized.as_str(),
+            Status::Success,
+            String::new(),
+        );
+        mr.error = None;
+        mr.started_at = Some(started_at);
+        mr
+    };
+    let mut mr = fresh();
     let result = {
         let _turn = shared.turns.read().await;
         execute_model(shared, model, &mut mr).await
     };
     let result = match result {
-        Err((FailKind::Model, message))
-            if is_pool_exhausted(&message)
-                && shared.project.config().run.concurrency > 1
-                && !shared.project.is_distributed() =>
+        Err((FailKind::Memory, _))
+            if shared.project.config().run.concurrency > 1 && !shared.project.is_distributed() =>
         {
             // The memory pool is shared by the models running at once, and
             // an operator that cannot spill (a hash join's build side, an
@@ -1043,30 +1057,11 @@ async fn run_model(shared: &RunShared, model: &Model) -> (ModelRun, Option<FailK
                 .staging_dir(&shared.run_id, &model.name);
             let _ = shared.project.output.remove_prefix(&staging).await;
             let _alone = shared.turns.write().await;
-            mr = ModelRun::not_run(
-                &model.name,
-                model.header.materialized.as_str(),
-                Status::Success,
-                String::new(),
-            );
-            mr.error = None;
-            mr.started_at = Some(started_at);
+            mr = fresh();
             execute_model(shared, model, &mut mr).await
         }
         other => other,
     };
-    let result = result.map_err(|(kind, message)| {
-        if is_pool_exhausted(&message) {
-            (
-                kind,
-                format!(
-                    "{message}\n  (an operator that cannot spill needed more than run.memory_limit allows: raise it with --memory-limit, or keep the larger input of each join off the left, build side)"
-                ),
-            )
-        } else {
-            (kind, message)
-        }
-    });
     mr.duration_ms = start.elapsed().as_millis() as u64;
     match result {
         Ok(()) => (mr, None),
@@ -1226,13 +1221,16 @@ async fn execute_model(
         let outcomes = sink::run_tests(ctx, &audit_name, &model.header.tests).await;
         let _ = ctx.deregister_table(audit_name.as_str());
         let outcomes = outcomes.map_err(|e| {
+            // Out of memory while auditing is retried like any other step.
+            let (kind, message) = classify(&model.file, &e);
+            let kind = if kind == FailKind::Memory {
+                kind
+            } else {
+                FailKind::Model
+            };
             (
-                FailKind::Model,
-                format!(
-                    "{}: data tests do not run: {}",
-                    model.file,
-                    locate_error(&model.file, &e)
-                ),
+                kind,
+                format!("{}: data tests do not run: {message}", model.file),
             )
         })?;
         for o in outcomes.iter().filter(|o| o.failures > 0) {

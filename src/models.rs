@@ -346,12 +346,13 @@ impl TemplateContext {
 }
 
 fn parse_day(func: &str, day: &str) -> Result<NaiveDate, minijinja::Error> {
-    NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| {
-        minijinja::Error::new(
-            minijinja::ErrorKind::InvalidOperation,
-            format!("{func}: {day:?} is not a YYYY-MM-DD day"),
-        )
-    })
+    NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .map_err(|_| template_err(format!("{func}: {day:?} is not a YYYY-MM-DD day")))
+}
+
+/// An error of a template helper, with its message.
+fn template_err(message: String) -> minijinja::Error {
+    minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, message)
 }
 
 fn fmt_day(d: NaiveDate) -> String {
@@ -366,21 +367,17 @@ fn days_before(day: String, n: i64) -> Result<String, minijinja::Error> {
         .and_then(|delta| d.checked_sub_signed(delta))
         .map(fmt_day)
         .ok_or_else(|| {
-            minijinja::Error::new(
-                minijinja::ErrorKind::InvalidOperation,
-                format!("days_before: {n} days before {day} is not a representable day"),
-            )
+            template_err(format!(
+                "days_before: {n} days before {day} is not a representable day"
+            ))
         })
 }
 
 /// `{{ days_after(ds, n) }}`: the day `n` days after `day`.
 fn days_after(day: String, n: i64) -> Result<String, minijinja::Error> {
-    let back = n.checked_neg().ok_or_else(|| {
-        minijinja::Error::new(
-            minijinja::ErrorKind::InvalidOperation,
-            format!("days_after: {n} days is out of range"),
-        )
-    })?;
+    let back = n
+        .checked_neg()
+        .ok_or_else(|| template_err(format!("days_after: {n} days is out of range")))?;
     days_before(day, back)
 }
 
@@ -392,10 +389,9 @@ fn week_start(day: String) -> Result<String, minijinja::Error> {
     )))
     .map(fmt_day)
     .ok_or_else(|| {
-        minijinja::Error::new(
-            minijinja::ErrorKind::InvalidOperation,
-            format!("week_start: the week of {day} starts before the first representable day"),
-        )
+        template_err(format!(
+            "week_start: the week of {day} starts before the first representable day"
+        ))
     })
 }
 
@@ -409,12 +405,7 @@ fn quarter_start(day: String, n: Option<i64>) -> Result<String, minijinja::Error
         .ok()
         .and_then(|y| NaiveDate::from_ymd_opt(y, m as u32, 1))
         .map(fmt_day)
-        .ok_or_else(|| {
-            minijinja::Error::new(
-                minijinja::ErrorKind::InvalidOperation,
-                format!("quarter_start: no quarter {n:?} before {day}"),
-            )
-        })
+        .ok_or_else(|| template_err(format!("quarter_start: no quarter {n:?} before {day}")))
 }
 
 /// `{{ days_between(a, b) }}`: b - a in days.

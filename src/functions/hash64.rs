@@ -125,8 +125,10 @@ mod tests {
         assert_eq!(h.value(0), h.value(3), "the same id, the same hash");
         assert_ne!(h.value(0), h.value(1), "two ids, two hashes");
         assert!(h.is_null(2) && !h.is_null(0));
-        // A second call (as in another process) gives the same hashes: the
-        // seed is fixed, not random per process.
+        // A second call gives the same hashes (no state between calls).
+        // That the seed is the same in every process is what the Ballista
+        // test relies on: executors hash the same ids for the group-by and
+        // the join of stg_duplicate_events, and its tables equal a local run's.
         assert_eq!(hash_array(&ids).unwrap(), h);
         let n: ArrayRef = Arc::new(Int64Array::from(vec![7, 8, 7]));
         let h = hash_array(&n).unwrap();

@@ -99,28 +99,26 @@ fn patch(bytes: &mut [u8], from: &[u8], to: &[u8]) -> usize {
     n
 }
 
+/// The events schema (SPEC §1) with column `name` of type `ty` instead.
+fn events_schema_with(name: &str, ty: DataType) -> Arc<Schema> {
+    let fields = crate::common::events_schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            if f.name() == name {
+                Field::new(name, ty.clone(), true)
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect::<Vec<_>>();
+    Arc::new(Schema::new(fields))
+}
+
 /// An events file whose `user_id` is a BYTE_ARRAY column without the
 /// STRING annotation (Arrow Binary), holding bytes that are not UTF-8.
 fn binary_user_id_file(path: &Path) {
-    let s = |n: &str| Field::new(n, DataType::Utf8, true);
-    let schema = Arc::new(Schema::new(vec![
-        s("event_id"),
-        Field::new(
-            "event_time",
-            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-            true,
-        ),
-        Field::new("user_id", DataType::Binary, true),
-        s("community_id"),
-        s("event_type"),
-        s("content_id"),
-        s("session_id"),
-        Field::new("amount", DataType::Float64, true),
-        s("order_id"),
-        s("referrer_id"),
-        s("channel"),
-        s("properties"),
-    ]));
+    let schema = events_schema_with("user_id", DataType::Binary);
     let null = || Arc::new(StringArray::from(vec![None::<&str>])) as ArrayRef;
     let t = chrono::NaiveDate::from_ymd_opt(2026, 11, 22)
         .unwrap()
@@ -357,20 +355,7 @@ fn renamed_column_exits_3_with_a_suggestion_and_extra_columns_change_nothing() {
     );
     plain.shoal(&["run"]).expect_code(0);
     extra.shoal(&["run"]).expect_code(0);
-    let tables = |p: &TempProject| -> BTreeMap<String, Vec<String>> {
-        let root = p.path().join("warehouse");
-        std::fs::read_dir(&root)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| !n.starts_with('_'))
-            .map(|n| {
-                let mut rows = query_dir(&root.join(&n), "1");
-                rows.sort();
-                (n, rows)
-            })
-            .collect()
-    };
+    let tables = |p: &TempProject| all_tables(&p.path().join("warehouse"));
     let a = tables(&plain);
     assert!(a.len() > 20, "{a:?}");
     assert_eq!(a, tables(&extra), "extra columns changed an output");
@@ -459,31 +444,16 @@ fn every_kind_of_bad_row_is_quarantined_and_counted_and_the_pack_still_runs() {
         ],
     );
     // A file whose event_time has no time zone: read as UTC (23:30 stays on the 21st).
-    let s = |n: &str| Field::new(n, DataType::Utf8, true);
     let naive = chrono::NaiveDate::from_ymd_opt(2026, 11, 21)
         .unwrap()
         .and_hms_opt(23, 30, 0)
         .unwrap()
         .and_utc()
         .timestamp_micros();
-    let schema = Arc::new(Schema::new(vec![
-        s("event_id"),
-        Field::new(
-            "event_time",
-            DataType::Timestamp(TimeUnit::Microsecond, None),
-            true,
-        ),
-        s("user_id"),
-        s("community_id"),
-        s("event_type"),
-        s("content_id"),
-        s("session_id"),
-        Field::new("amount", DataType::Float64, true),
-        s("order_id"),
-        s("referrer_id"),
-        s("channel"),
-        s("properties"),
-    ]));
+    let schema = events_schema_with(
+        "event_time",
+        DataType::Timestamp(TimeUnit::Microsecond, None),
+    );
     let one = |v: Option<&str>| Arc::new(StringArray::from(vec![v])) as ArrayRef;
     write_parquet(
         &p.path().join("data/events/dt=2026-11-21/naive.parquet"),
