@@ -180,11 +180,12 @@ impl Project {
             .build_arc()
             .map_err(EngineError::from)?;
         let ctx = if self.is_distributed() {
-            self.remote_session(cfg, runtime)?
+            let ctx = self.remote_session(cfg, runtime)?;
+            crate::functions::register_all(&ctx);
+            ctx
         } else {
-            SessionContext::new_with_config_rt(cfg, runtime)
+            crate::functions::local_session(cfg, runtime)
         };
-        crate::functions::register_all(&ctx);
         self.stores.register(&ctx, &self.events)?;
         self.stores.register(&ctx, &self.output.root)?;
         Ok(ctx)

@@ -11,14 +11,16 @@
 //! the events by value before use).
 //!
 //! The groups accumulator keeps every event of every group as 16-byte
-//! records (group index, mask, time) in arrival order, in chunks of fixed
-//! size, not one vector per group: appending a batch is then a sequential
-//! write whatever the number of groups, with no per-group allocation, and
-//! growing never copies (a doubling vector of hundreds of MB would, and the
-//! kernel would zero fresh pages for each copy). When groups are emitted a
-//! counting sort by group index (stable, so each group keeps its arrival
-//! order) lays them out contiguously, which is also the layout of the list
-//! state columns.
+//! records (group index, mask, time) in arrival order, in buckets of 4,096
+//! consecutive groups, each a list of chunks of fixed size, not one vector
+//! per group: appending a batch is then a few sequential writes whatever
+//! the number of groups, with no per-group allocation, and growing never
+//! copies (a doubling vector of hundreds of MB would, and the kernel would
+//! zero fresh pages for each copy). When groups are emitted a counting sort
+//! by group index (stable, so each group keeps its arrival order) lays them
+//! out contiguously: one bucket at a time for results, so the sorted copy
+//! is one bucket's and its memory is reused from bucket to bucket; all at
+//! once for the list state columns, whose layout it is.
 
 use std::mem::size_of;
 use std::sync::Arc;
@@ -27,6 +29,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Int64Array, ListArray, UInt32Array,
 };
 use datafusion::arrow::buffer::OffsetBuffer;
+use datafusion::arrow::compute::concat;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int64Type, UInt32Type};
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
@@ -203,16 +206,82 @@ struct Record {
 /// the chunk list stays short.
 const CHUNK: usize = 1 << 12;
 
+/// Groups per bucket, as a shift: bucket `b` holds the events of groups
+/// `b << GROUP_SHIFT .. (b + 1) << GROUP_SHIFT`.
+const GROUP_SHIFT: u32 = 12;
+
+/// The events of a range of groups, in arrival order, in chunks of at most
+/// [`CHUNK`] records (the last one partly filled, its capacity growing as a
+/// vector's does, so a bucket with a few events costs a few records).
+#[derive(Debug, Default)]
+struct Bucket {
+    chunks: Vec<Vec<Record>>,
+}
+
+impl Bucket {
+    /// Appends one event.
+    #[inline]
+    fn push(&mut self, r: Record) {
+        match self.chunks.last_mut() {
+            Some(c) if c.len() < CHUNK => c.push(r),
+            _ => self.chunks.push(vec![r]),
+        }
+    }
+
+    /// Every event, in arrival order.
+    fn records(&self) -> impl Iterator<Item = &Record> {
+        self.chunks.iter().flatten()
+    }
+
+    /// Bytes held.
+    fn size(&self) -> usize {
+        let full = self.chunks.len().saturating_sub(1) * CHUNK;
+        let last = self.chunks.last().map_or(0, Vec::capacity);
+        (full + last) * size_of::<Record>()
+    }
+}
+
+/// Lays out the events of `buckets` for the `groups` groups starting at
+/// `first_group` (every record's group is in that range) group by group,
+/// each group keeping its arrival order (a stable counting sort), into
+/// `out`, reusing its vectors.
+fn lay_out(buckets: &[Bucket], first_group: usize, groups: usize, out: &mut GroupedEvents) {
+    let offsets = &mut out.offsets;
+    offsets.clear();
+    offsets.resize(groups + 1, 0);
+    for r in buckets.iter().flat_map(Bucket::records) {
+        offsets[r.group as usize - first_group + 1] += 1;
+    }
+    for g in 0..groups {
+        offsets[g + 1] += offsets[g];
+    }
+    let total = offsets[groups];
+    out.times.clear();
+    out.times.resize(total, 0);
+    out.masks.clear();
+    out.masks.resize(total, 0);
+    let mut cursor = offsets[..groups].to_vec();
+    for r in buckets.iter().flat_map(Bucket::records) {
+        let at = &mut cursor[r.group as usize - first_group];
+        out.times[*at] = r.time;
+        out.masks[*at] = r.mask;
+        *at += 1;
+    }
+}
+
 /// [`GroupsAccumulator`] for the events aggregates: every group's events
-/// as [`Record`]s in arrival order (see the module documentation).
+/// as [`Record`]s in arrival order, in buckets of consecutive groups (see
+/// the module documentation).
 pub(crate) struct EventsGroupsAccumulator<F> {
     cfg: EventsConfig,
     finalizer: F,
     /// Number of groups DataFusion has assigned so far.
     num_groups: usize,
-    /// The events, in chunks of [`CHUNK`] records (the last one partly
-    /// filled, its capacity growing as a vector's does).
-    chunks: Vec<Vec<Record>>,
+    /// Bucket `b` holds groups `b << shift ..`; as many buckets as the
+    /// groups need.
+    buckets: Vec<Bucket>,
+    /// [`GROUP_SHIFT`], smaller in tests.
+    shift: u32,
 }
 
 impl<F: Finalizer> EventsGroupsAccumulator<F> {
@@ -222,8 +291,17 @@ impl<F: Finalizer> EventsGroupsAccumulator<F> {
             cfg,
             finalizer,
             num_groups: 0,
-            chunks: Vec::new(),
+            buckets: Vec::new(),
+            shift: GROUP_SHIFT,
         }
+    }
+
+    /// The same with `1 << shift` groups per bucket, so that tests cross
+    /// bucket boundaries with a handful of groups.
+    #[cfg(test)]
+    pub(crate) fn with_group_shift(mut self, shift: u32) -> Self {
+        self.shift = shift;
+        self
     }
 
     /// Records that DataFusion now has `total_num_groups` groups.
@@ -236,72 +314,53 @@ impl<F: Finalizer> EventsGroupsAccumulator<F> {
             );
         }
         self.num_groups = self.num_groups.max(total_num_groups);
+        self.add_buckets();
         Ok(())
     }
 
-    /// Appends one event.
-    #[inline]
-    fn push(chunks: &mut Vec<Vec<Record>>, r: Record) {
-        // A chunk grows like any vector up to CHUNK records (so a group
-        // with a few events costs a few records under a memory limit), then
-        // the next one starts.
-        match chunks.last_mut() {
-            Some(c) if c.len() < CHUNK => c.push(r),
-            _ => chunks.push(vec![r]),
+    /// Adds the buckets the groups need.
+    fn add_buckets(&mut self) {
+        let want = self.num_groups.div_ceil(1 << self.shift);
+        if self.buckets.len() < want {
+            self.buckets.resize_with(want, Bucket::default);
         }
     }
 
-    /// Every stored event, in arrival order.
-    fn records(&self) -> impl Iterator<Item = &Record> {
-        self.chunks.iter().flatten()
-    }
-
-    /// Removes the groups `emit_to` asks for and lays their events out
-    /// group by group (a stable counting sort); the groups left are
+    /// Removes the groups `emit_to` asks for and returns their buckets
+    /// (bucket `i` holding groups `i << shift ..`); the groups left are
     /// renumbered from 0, as `EmitTo::First` requires.
-    fn take(&mut self, emit_to: EmitTo) -> GroupedEvents {
+    fn take(&mut self, emit_to: EmitTo) -> (usize, Vec<Bucket>) {
         let n = match emit_to {
             EmitTo::All => self.num_groups,
             EmitTo::First(n) => n.min(self.num_groups),
         };
-        let mut offsets = vec![0usize; n + 1];
-        for r in self.records() {
-            if let Some(c) = offsets.get_mut(r.group as usize + 1) {
-                *c += 1;
+        self.num_groups -= n;
+        let size = 1usize << self.shift;
+        let mut rest = std::mem::take(&mut self.buckets);
+        let mut taken: Vec<Bucket> = rest.drain(..(n / size).min(rest.len())).collect();
+        if n % size == 0 {
+            // The groups left start a bucket: renumber them in place.
+            for r in rest.iter_mut().flat_map(|b| b.chunks.iter_mut().flatten()) {
+                r.group -= n as u32;
             }
-        }
-        for g in 0..n {
-            offsets[g + 1] += offsets[g];
-        }
-        let total = offsets[n];
-        let mut times = vec![0i64; total];
-        let mut masks = vec![0u32; total];
-        let mut cursor = offsets[..n].to_vec();
-        let mut kept_chunks = Vec::new();
-        for chunk in std::mem::take(&mut self.chunks) {
-            for r in chunk {
+            self.buckets = rest;
+        } else {
+            // A bucket straddles the cut: its groups below `n` are taken, and
+            // every group left moves to the bucket of its new number.
+            let mut boundary = Bucket::default();
+            self.add_buckets();
+            for r in rest.into_iter().flat_map(|b| b.chunks).flatten() {
                 let g = r.group as usize;
                 if g < n {
-                    let at = &mut cursor[g];
-                    times[*at] = r.time;
-                    masks[*at] = r.mask;
-                    *at += 1;
+                    boundary.push(r);
                 } else {
-                    let r = Record {
-                        group: (g - n) as u32,
-                        ..r
-                    };
-                    Self::push(&mut kept_chunks, r);
+                    let group = (g - n) as u32;
+                    self.buckets[(group >> self.shift) as usize].push(Record { group, ..r });
                 }
             }
+            taken.push(boundary);
         }
-        self.chunks = kept_chunks;
-        self.num_groups -= n;
-        GroupedEvents {
-            offsets,
-            times,
-            masks,
-        }
+        (n, taken)
     }
 }
 
@@ -314,20 +373,49 @@ impl<F: Finalizer> GroupsAccumulator for EventsGroupsAccumulator<F> {
         total_num_groups: usize,
     ) -> Result<()> {
         self.grow(total_num_groups)?;
-        let chunks = &mut self.chunks;
+        let (buckets, shift) = (&mut self.buckets, self.shift);
         for_each_event(&self.cfg, values, opt_filter, |i, (time, mask)| {
             let group = group_indices[i] as u32;
-            Self::push(chunks, Record { group, mask, time });
+            buckets[(group >> shift) as usize].push(Record { group, mask, time });
         })
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let taken = self.take(emit_to);
-        self.finalizer.finalize(&taken)
+        // One bucket at a time: the laid-out copy of the events is one
+        // bucket's, its vectors reused, never all groups' at once.
+        let (n, buckets) = self.take(emit_to);
+        let size = 1usize << self.shift;
+        let mut laid = GroupedEvents::default();
+        let mut parts = Vec::with_capacity(buckets.len());
+        for (i, bucket) in buckets.into_iter().enumerate() {
+            let first = i * size;
+            lay_out(
+                std::slice::from_ref(&bucket),
+                first,
+                size.min(n - first),
+                &mut laid,
+            );
+            drop(bucket);
+            parts.push(self.finalizer.finalize(&laid)?);
+        }
+        match parts.len() {
+            0 => {
+                lay_out(&[], 0, 0, &mut laid);
+                self.finalizer.finalize(&laid)
+            }
+            1 => Ok(parts.swap_remove(0)),
+            _ => {
+                let parts: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
+                Ok(concat(&parts)?)
+            }
+        }
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        Ok(self.take(emit_to).into_state())
+        let (n, buckets) = self.take(emit_to);
+        let mut laid = GroupedEvents::default();
+        lay_out(&buckets, 0, n, &mut laid);
+        Ok(laid.into_state())
     }
 
     fn merge_batch(
@@ -337,11 +425,12 @@ impl<F: Finalizer> GroupsAccumulator for EventsGroupsAccumulator<F> {
         total_num_groups: usize,
     ) -> Result<()> {
         self.grow(total_num_groups)?;
-        let chunks = &mut self.chunks;
+        let (buckets, shift) = (&mut self.buckets, self.shift);
         read_state(self.cfg.fname, values, |row, t, m| {
             let group = group_indices[row] as u32;
+            let bucket = &mut buckets[(group >> shift) as usize];
             for (&time, &mask) in t.iter().zip(m) {
-                Self::push(chunks, Record { group, mask, time });
+                bucket.push(Record { group, mask, time });
             }
         })
     }
@@ -371,9 +460,7 @@ impl<F: Finalizer> GroupsAccumulator for EventsGroupsAccumulator<F> {
     }
 
     fn size(&self) -> usize {
-        let full = self.chunks.len().saturating_sub(1) * CHUNK;
-        let last = self.chunks.last().map_or(0, Vec::capacity);
-        (full + last) * size_of::<Record>()
+        self.buckets.iter().map(Bucket::size).sum()
     }
 }
 

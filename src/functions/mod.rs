@@ -19,19 +19,25 @@ mod json;
 mod pseudonym;
 mod retention;
 mod sequence;
+mod single_phase;
 mod window_funnel;
 
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
+
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{SessionConfig, SessionContext};
 
 pub use hash64::Hash64;
 pub use json::{JsonGet, JsonGetKind};
 pub use pseudonym::{PSEUDONYMIZE, Pseudonymize};
 pub use retention::Retention;
 pub use sequence::{Sequence, SequenceKind};
+pub use single_phase::SinglePhaseEventsAggregate;
 pub use window_funnel::WindowFunnel;
 
 /// Every shoal aggregate function: `window_funnel`, `retention`,
@@ -54,6 +60,21 @@ pub fn all_udfs() -> Vec<ScalarUDF> {
         ScalarUDF::from(JsonGet::new(JsonGetKind::Bool)),
         ScalarUDF::from(Hash64::new()),
     ]
+}
+
+/// A local session with `config` and `runtime`, shoal's functions and its
+/// physical optimizer rule (the events aggregates run in one phase, see
+/// [`SinglePhaseEventsAggregate`]).
+pub fn local_session(config: SessionConfig, runtime: Arc<RuntimeEnv>) -> SessionContext {
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_default_features()
+        .with_physical_optimizer_rule(Arc::new(SinglePhaseEventsAggregate::new()))
+        .build();
+    let ctx = SessionContext::new_with_state(state);
+    register_all(&ctx);
+    ctx
 }
 
 /// Registers every shoal function in `ctx`; the one place the CLI, the tests

@@ -13,6 +13,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, TimeUnit, UInt8Type};
 use datafusion::datasource::MemTable;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -35,14 +36,19 @@ fn conds(n: usize) -> String {
 /// (`"~"` = NULL).
 type Row = (i64, Option<i64>, String);
 
-/// Session with shoal's functions and `target_partitions`.
+/// Session with shoal's functions and `target_partitions`. With
+/// `skip_partial`, DataFusion's plain session (two-phase aggregation) that
+/// skips partial aggregation from the first row (state made by
+/// `convert_to_state`); otherwise shoal's session, whose optimizer rule
+/// runs the events aggregates in one phase.
 fn session(target_partitions: usize, skip_partial: bool) -> SessionContext {
     let mut cfg = SessionConfig::new().with_target_partitions(target_partitions);
-    if skip_partial {
-        let opts = &mut cfg.options_mut().execution;
-        opts.skip_partial_aggregation_probe_rows_threshold = 1;
-        opts.skip_partial_aggregation_probe_ratio_threshold = 0.0;
+    if !skip_partial {
+        return super::local_session(cfg, Arc::new(RuntimeEnv::default()));
     }
+    let opts = &mut cfg.options_mut().execution;
+    opts.skip_partial_aggregation_probe_rows_threshold = 1;
+    opts.skip_partial_aggregation_probe_ratio_threshold = 0.0;
     let ctx = SessionContext::new_with_config(cfg);
     super::register_all(&ctx);
     ctx
@@ -58,6 +64,8 @@ struct Layout {
     skip_partial: bool,
 }
 
+/// One partition; several with shoal's single-phase plan; several with
+/// DataFusion's two phases and skipped partial aggregation.
 const LAYOUTS: [Layout; 3] = [
     Layout {
         target_partitions: 1,
@@ -1019,55 +1027,62 @@ fn groups_accumulator_emit_first_and_state_round_trip() {
         time_idx: 0,
         keep_unmatched: false,
     };
-    let new_acc = || EventsGroupsAccumulator::new(cfg.clone(), FunnelFinalizer { params });
-    // Group 0: A@0 B@5 → 2; group 1: A@0 B@50 → 1; group 2: B only → 0;
-    // group 3: A@1 B@1 → 2.
-    let times: ArrayRef = Arc::new(Int64Array::from(vec![0, 5, 0, 50, 3, 1, 1]));
-    let a: ArrayRef = Arc::new(BooleanArray::from(vec![
-        true, false, true, false, false, true, false,
-    ]));
-    let b: ArrayRef = Arc::new(BooleanArray::from(vec![
-        false, true, false, true, true, false, true,
-    ]));
-    let groups = [0, 0, 1, 1, 2, 3, 3];
-    let values = [times, a, b];
+    // One group per bucket, two, four, and the default 4,096: emitting the
+    // first n groups cuts between buckets or through one.
+    for shift in [0, 1, 2, 12] {
+        let new_acc = || {
+            EventsGroupsAccumulator::new(cfg.clone(), FunnelFinalizer { params })
+                .with_group_shift(shift)
+        };
+        // Group 0: A@0 B@5 → 2; group 1: A@0 B@50 → 1; group 2: B only → 0;
+        // group 3: A@1 B@1 → 2.
+        let times: ArrayRef = Arc::new(Int64Array::from(vec![0, 5, 0, 50, 3, 1, 1]));
+        let a: ArrayRef = Arc::new(BooleanArray::from(vec![
+            true, false, true, false, false, true, false,
+        ]));
+        let b: ArrayRef = Arc::new(BooleanArray::from(vec![
+            false, true, false, true, true, false, true,
+        ]));
+        let groups = [0, 0, 1, 1, 2, 3, 3];
+        let values = [times, a, b];
 
-    let mut direct = new_acc();
-    direct.update_batch(&values, &groups, None, 4).unwrap();
-    let levels = direct.evaluate(EmitTo::All).unwrap();
-    assert_eq!(
-        levels.as_primitive::<UInt8Type>().values().to_vec(),
-        vec![2, 1, 0, 2]
-    );
+        let mut direct = new_acc();
+        direct.update_batch(&values, &groups, None, 4).unwrap();
+        let levels = direct.evaluate(EmitTo::All).unwrap();
+        assert_eq!(
+            levels.as_primitive::<UInt8Type>().values().to_vec(),
+            vec![2, 1, 0, 2]
+        );
 
-    let mut partial = new_acc();
-    partial.update_batch(&values, &groups, None, 4).unwrap();
-    let first_two = partial.state(EmitTo::First(2)).unwrap();
-    let last_two = partial.state(EmitTo::All).unwrap();
-    let mut merged = new_acc();
-    // Merge in reverse order and into swapped group ids.
-    merged.merge_batch(&last_two, &[0, 1], 2).unwrap();
-    merged.merge_batch(&first_two, &[3, 2], 4).unwrap();
-    let got = merged.evaluate(EmitTo::First(1)).unwrap();
-    assert_eq!(got.as_primitive::<UInt8Type>().values().to_vec(), vec![0]);
-    let got = merged.evaluate(EmitTo::All).unwrap();
-    assert_eq!(
-        got.as_primitive::<UInt8Type>().values().to_vec(),
-        vec![2, 1, 2]
-    );
+        let mut partial = new_acc();
+        partial.update_batch(&values, &groups, None, 4).unwrap();
+        let first_two = partial.state(EmitTo::First(2)).unwrap();
+        let last_two = partial.state(EmitTo::All).unwrap();
+        let mut merged = new_acc();
+        // Merge in reverse order and into swapped group ids.
+        merged.merge_batch(&last_two, &[0, 1], 2).unwrap();
+        merged.merge_batch(&first_two, &[3, 2], 4).unwrap();
+        let got = merged.evaluate(EmitTo::First(1)).unwrap();
+        assert_eq!(got.as_primitive::<UInt8Type>().values().to_vec(), vec![0]);
+        let got = merged.evaluate(EmitTo::All).unwrap();
+        assert_eq!(
+            got.as_primitive::<UInt8Type>().values().to_vec(),
+            vec![2, 1, 2]
+        );
 
-    // convert_to_state then merge equals direct evaluation.
-    let conv = direct.convert_to_state(&values, None).unwrap();
-    let mut merged = new_acc();
-    merged.merge_batch(&conv, &groups, 4).unwrap();
-    assert!(merged.size() >= 7 * 16, "size {}", merged.size());
-    let got = merged.evaluate(EmitTo::All).unwrap();
-    assert_eq!(
-        got.as_primitive::<UInt8Type>().values().to_vec(),
-        vec![2, 1, 0, 2]
-    );
-    // Everything emitted: the memory accounting is back to zero.
-    assert_eq!(merged.size(), 0);
+        // convert_to_state then merge equals direct evaluation.
+        let conv = direct.convert_to_state(&values, None).unwrap();
+        let mut merged = new_acc();
+        merged.merge_batch(&conv, &groups, 4).unwrap();
+        assert!(merged.size() >= 7 * 16, "size {}", merged.size());
+        let got = merged.evaluate(EmitTo::All).unwrap();
+        assert_eq!(
+            got.as_primitive::<UInt8Type>().values().to_vec(),
+            vec![2, 1, 0, 2]
+        );
+        // Everything emitted: the memory accounting is back to zero.
+        assert_eq!(merged.size(), 0, "shift {shift}");
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1815,11 +1830,10 @@ async fn window_funnel_many_groups_and_spill() {
             .with_memory_pool(Arc::new(FairSpillPool::new(1 << 20)))
             .build_arc()
             .unwrap();
-        let ctx = SessionContext::new_with_config_rt(cfg, rt);
-        super::register_all(&ctx);
-        ctx
+        super::local_session(cfg, rt)
     };
-    let unlimited = session(4, false);
+    // DataFusion's two-phase plan against shoal's spilling single phase.
+    let unlimited = session(4, true);
     for ctx in [&unlimited, &limited] {
         let mem = MemTable::try_new(schema(), parts.clone()).unwrap();
         ctx.register_table("t", Arc::new(mem)).unwrap();
@@ -1860,6 +1874,68 @@ async fn window_funnel_many_groups_and_spill() {
         })
         .sum();
     assert!(spills > 0, "no spill happened:\n{plan}");
+    assert!(plan.contains("mode=SinglePartitioned"), "{plan}");
+}
+
+/// shoal's optimizer rule: a GROUP BY over several partitions whose
+/// aggregates all keep every event runs in one phase over the repartitioned
+/// rows; next to any other aggregate, or without GROUP BY, DataFusion's
+/// plan stays. Every plan gives the same answer.
+#[tokio::test]
+async fn events_aggregates_run_in_one_phase() {
+    // g=1: A@0 B@5 → 2 (and 2 rows); g=2: A@0 → 1 (1 row).
+    let rows: Vec<Row> = vec![
+        (1, Some(0), "A".into()),
+        (1, Some(5 * S), "B".into()),
+        (2, Some(0), "A".into()),
+    ];
+    let layout = Layout {
+        target_partitions: 4,
+        partitions: 3,
+        batch_rows: 1,
+        skip_partial: false,
+    };
+    let ctx = table(&rows, layout);
+    let funnel = format!("window_funnel(10, '', ts, {})", conds(2));
+    let cases = [
+        (
+            format!("select g, {funnel} from t group by g"),
+            true,
+            vec![(1, 2), (2, 1)],
+        ),
+        (
+            format!(
+                "select g, sequence_count('(?1)(?2)', ts, {}) from t group by g",
+                conds(2)
+            ),
+            true,
+            vec![(1, 1), (2, 0)],
+        ),
+        (
+            format!("select g, {funnel} + count(*) from t group by g"),
+            false,
+            vec![(1, 4), (2, 2)],
+        ),
+        (
+            format!("select 1, {funnel} from t where g = 1"),
+            false,
+            vec![(1, 2)],
+        ),
+    ];
+    for (sql, single, want) in cases {
+        let plan = ctx_text(&ctx, &format!("explain {sql}")).await;
+        assert_eq!(
+            plan.contains("mode=SinglePartitioned"),
+            single,
+            "{sql}\n{plan}"
+        );
+        assert_eq!(plan.contains("mode=Partial"), !single, "{sql}\n{plan}");
+        assert_eq!(
+            by_group(&ctx, &sql).await,
+            want.into_iter().collect(),
+            "{sql}"
+        );
+    }
 }
 
 /// All string cells of a query's result, joined.
