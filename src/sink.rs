@@ -24,7 +24,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use datafusion::arrow::array::Date32Array;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::compute::{filter_record_batch, kernels::cmp::eq};
+use datafusion::arrow::compute::{cast, filter_record_batch, kernels::cmp::eq};
 use datafusion::arrow::datatypes::{DataType, Date32Type, Schema, SchemaRef};
 use datafusion::parquet::arrow::AsyncArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
@@ -196,14 +196,21 @@ pub async fn write_staged(
         }
         None => None,
     };
-    let file_schema: SchemaRef = match dt_index {
-        Some(i) => {
-            let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
-            fields.remove(i);
-            Arc::new(Schema::new(fields))
-        }
-        None => Arc::clone(&schema),
-    };
+    // Strings are written as plain `Utf8` whichever way the plan carried
+    // them (the engine reads events and outputs as `Utf8View`), so every
+    // string column of every output has the Arrow type `string`.
+    let file_schema: SchemaRef = Arc::new(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != dt_index)
+            .map(|(_, f)| match f.data_type() {
+                DataType::Utf8View => Arc::new(f.as_ref().clone().with_data_type(DataType::Utf8)),
+                _ => Arc::clone(f),
+            })
+            .collect::<Vec<_>>(),
+    ));
     // The Parquet encoding runs in a task of its own, fed through a short
     // queue: while it encodes one batch the next is computed (a sort's
     // final merge, for instance, is single-threaded), so writing a large
@@ -332,8 +339,19 @@ impl FileWriter {
         }
         let f = self.open.as_mut().expect("opened");
         f.rows += piece.num_rows() as u64;
+        let piece = if piece.schema() == self.file_schema {
+            piece.clone()
+        } else {
+            let columns = piece
+                .columns()
+                .iter()
+                .zip(self.file_schema.fields())
+                .map(|(c, f)| cast(c, f.data_type()))
+                .collect::<Result<Vec<_>, _>>()?;
+            RecordBatch::try_new(Arc::clone(&self.file_schema), columns)?
+        };
         f.writer
-            .write(piece)
+            .write(&piece)
             .await
             .map_err(|e| storage_err(&self.dir, &f.path, e))
     }
