@@ -336,23 +336,6 @@ pub fn events_schema() -> SchemaRef {
     ]))
 }
 
-/// The `events` table as shoal registers it: [`events_schema`] with its
-/// string columns as `Utf8View`. The Parquet reader then makes each string
-/// a view into the page it was decoded from (dictionary pages included)
-/// instead of copying it, and repartitioning or filtering rows copies 16
-/// bytes per string, not the string.
-pub fn events_table_schema() -> SchemaRef {
-    let fields: Vec<Field> = events_schema()
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
-            _ => f.as_ref().clone(),
-        })
-        .collect();
-    Arc::new(Schema::new(fields))
-}
-
 /// The `deletions` schema (SPEC §1).
 pub fn deletions_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
@@ -455,7 +438,7 @@ fn compatible(expected: &DataType, found: &DataType) -> bool {
         _ => false,
     };
     match expected {
-        Utf8 | Utf8View => stringy(found),
+        Utf8 => stringy(found),
         Timestamp(_, _) => matches!(found, Timestamp(_, _)),
         Float64 => found.is_numeric(),
         Int64 => found.is_integer(),

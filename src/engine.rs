@@ -239,13 +239,7 @@ impl Project {
     /// Registers `events`, `users` and `deletions`. The events table has the
     /// schema of SPEC §1 and a `dt` DATE partition column; nothing is read.
     pub async fn register_sources(&self, ctx: &SessionContext) -> Result<()> {
-        catalog::register_listing(
-            ctx,
-            "events",
-            &self.events,
-            catalog::events_table_schema(),
-            true,
-        )?;
+        catalog::register_listing(ctx, "events", &self.events, catalog::events_schema(), true)?;
         let dir = &self.loaded.project_dir;
         let s = &self.config().sources;
         // In-memory tables do not travel to a Ballista scheduler; empty listing tables do.

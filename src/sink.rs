@@ -197,8 +197,8 @@ pub async fn write_staged(
         None => None,
     };
     // Strings are written as plain `Utf8` whichever way the plan carried
-    // them (the engine reads events and outputs as `Utf8View`), so every
-    // string column of every output has the Arrow type `string`.
+    // them (DataFusion reads committed outputs' text as `Utf8View`), so
+    // every string column of every output has the Arrow type `string`.
     let file_schema: SchemaRef = Arc::new(Schema::new(
         schema
             .fields()

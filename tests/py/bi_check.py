@@ -60,8 +60,8 @@ def main() -> int:
         dataset = ds.dataset(out / v, format="parquet", partitioning=part, exclude_invalid_files=True,
                              ignore_prefixes=["_", "."])
         n_arrow = dataset.count_rows()
-        # Text is Arrow `string` in every output: shoal reads strings as
-        # views internally, and its writer must turn them back.
+        # Text is Arrow `string` in every output: DataFusion reads committed
+        # outputs' text as views, and shoal's writer must turn them back.
         odd = [f"{f.name}: {f.type}" for f in dataset.schema if str(f.type) in ("string_view", "large_string")]
         if odd:
             print(f"{v}: text columns not written as string: {', '.join(odd)}")
