@@ -171,7 +171,7 @@ impl Project {
         cfg.options_mut().sql_parser.collect_spans = true;
         let limit = config::parse_size(&run.memory_limit).unwrap_or(4 << 30);
         let pool = TrackConsumersPool::new(
-            FairSpillPool::new(limit),
+            FairSpillPool::new(pool_share(limit)),
             NonZeroUsize::new(5).expect("5 > 0"),
         );
         let runtime = RuntimeEnvBuilder::new()
@@ -428,6 +428,14 @@ fn classify(file: &str, err: &DataFusionError) -> (FailKind, String) {
 
 /// The hint of an input error caused by storage (not by a file's content).
 const STORAGE_HINT: &str = " (reading from storage failed after retries: check the endpoint, credentials and storage.retry, then `shoal retry`)";
+
+/// The part of `run.memory_limit` given to DataFusion's memory pool: three
+/// quarters. The rest is kept for what the pool does not count (Parquet
+/// decode and encode buffers, batches between operators), so that the
+/// process stays near the limit instead of the pool alone filling it.
+pub fn pool_share(memory_limit: usize) -> usize {
+    memory_limit / 4 * 3
+}
 
 /// Every file a physical plan scans (after partition pruning), as URLs.
 pub fn scanned_files(plan: &Arc<dyn ExecutionPlan>) -> Vec<String> {
