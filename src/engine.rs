@@ -433,7 +433,7 @@ const STORAGE_HINT: &str = " (reading from storage failed after retries: check t
 /// quarters. The rest is kept for what the pool does not count (Parquet
 /// decode and encode buffers, batches between operators), so that the
 /// process stays near the limit instead of the pool alone filling it.
-pub fn pool_share(memory_limit: usize) -> usize {
+fn pool_share(memory_limit: usize) -> usize {
     memory_limit / 4 * 3
 }
 

@@ -219,6 +219,10 @@ pub async fn write_staged(
     let files_writer = FileWriter {
         store: Arc::clone(&store),
         dir: dir.clone(),
+        cast_views: schema
+            .fields()
+            .iter()
+            .any(|f| f.data_type() == &DataType::Utf8View),
         file_schema: Arc::clone(&file_schema),
         props: props.clone(),
         partitioned,
@@ -290,6 +294,8 @@ async fn feed(
 struct FileWriter {
     store: Arc<dyn ObjectStore>,
     dir: Location,
+    /// Pieces carry `Utf8View` columns, written as the `Utf8` of `file_schema`.
+    cast_views: bool,
     file_schema: SchemaRef,
     props: WriterProperties,
     partitioned: Option<DayRange>,
@@ -339,19 +345,21 @@ impl FileWriter {
         }
         let f = self.open.as_mut().expect("opened");
         f.rows += piece.num_rows() as u64;
-        let piece = if piece.schema() == self.file_schema {
-            piece.clone()
-        } else {
+        let plain;
+        let piece = if self.cast_views {
             let columns = piece
                 .columns()
                 .iter()
                 .zip(self.file_schema.fields())
                 .map(|(c, f)| cast(c, f.data_type()))
                 .collect::<Result<Vec<_>, _>>()?;
-            RecordBatch::try_new(Arc::clone(&self.file_schema), columns)?
+            plain = RecordBatch::try_new(Arc::clone(&self.file_schema), columns)?;
+            &plain
+        } else {
+            piece
         };
         f.writer
-            .write(&piece)
+            .write(piece)
             .await
             .map_err(|e| storage_err(&self.dir, &f.path, e))
     }

@@ -399,10 +399,7 @@ impl<F: Finalizer> GroupsAccumulator for EventsGroupsAccumulator<F> {
             parts.push(self.finalizer.finalize(&laid)?);
         }
         match parts.len() {
-            0 => {
-                lay_out(&[], 0, 0, &mut laid);
-                self.finalizer.finalize(&laid)
-            }
+            0 => self.finalizer.finalize(&GroupedEvents::default()),
             1 => Ok(parts.swap_remove(0)),
             _ => {
                 let parts: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();

@@ -57,7 +57,8 @@ pub enum SequenceKind {
 }
 
 impl SequenceKind {
-    fn name(self) -> &'static str {
+    /// The SQL name of the function.
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Match => "sequence_match",
             Self::Count => "sequence_count",

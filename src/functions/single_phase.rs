@@ -22,8 +22,7 @@
 //! repartitioned by the group keys and each event is stored once. The
 //! answer is the same (the single-phase aggregate is DataFusion's own
 //! `SinglePartitioned` mode, and it spills through the same `state` and
-//! `merge_batch` as the two-phase plan). On the funnel benchmark it halves
-//! the aggregate's memory.
+//! `merge_batch` as the two-phase plan).
 //!
 //! Any other shape (grouping sets, a limit, a mix with other aggregates, no
 //! GROUP BY) is left as DataFusion planned it.
@@ -40,8 +39,15 @@ use datafusion::physical_plan::Partitioning;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
 use datafusion::physical_plan::repartition::RepartitionExec;
 
-/// Names of the aggregates whose state holds every event.
-const EVENTS_AGGREGATES: [&str; 3] = ["window_funnel", "sequence_match", "sequence_count"];
+use super::SequenceKind;
+
+/// Whether the aggregate named `name` keeps every event in its state.
+fn keeps_every_event(name: &str) -> bool {
+    name == super::window_funnel::NAME
+        || [SequenceKind::Match, SequenceKind::Count]
+            .iter()
+            .any(|k| k.name() == name)
+}
 
 /// The rule (see the module documentation).
 #[derive(Debug, Default)]
@@ -77,34 +83,21 @@ fn single_phase(plan: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn Executio
         return Ok(None);
     };
     let group_by = partial.group_expr();
-    let all_events = partial
-        .aggr_expr()
-        .iter()
-        .all(|a| EVENTS_AGGREGATES.contains(&a.fun().name()));
+    // The two halves of one aggregation, grouped by plain keys, computing
+    // only events aggregates.
     let same_pair = physical_exprs_equal(&group_by.output_exprs(), &fin.group_expr().input_exprs())
-        && partial.aggr_expr().len() == fin.aggr_expr().len()
-        && partial
-            .aggr_expr()
-            .iter()
-            .zip(fin.aggr_expr())
-            .all(|(p, f)| p == f)
-        && partial.filter_expr().len() == fin.filter_expr().len()
-        && partial
-            .filter_expr()
-            .iter()
-            .zip(fin.filter_expr())
-            .all(|(p, f)| match (p, f) {
-                (Some(p), Some(f)) => p.eq(f),
-                (None, None) => true,
-                _ => false,
-            });
+        && partial.aggr_expr() == fin.aggr_expr()
+        && partial.filter_expr() == fin.filter_expr();
     if *partial.mode() != AggregateMode::Partial
         || partial.limit_options().is_some()
-        || partial.aggr_expr().is_empty()
-        || !all_events
         || !same_pair
         || !group_by.is_single()
         || group_by.expr().is_empty()
+        || partial.aggr_expr().is_empty()
+        || !partial
+            .aggr_expr()
+            .iter()
+            .all(|a| keeps_every_event(a.fun().name()))
     {
         return Ok(None);
     }

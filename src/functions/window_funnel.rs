@@ -60,7 +60,8 @@ use super::events::{
     state_fields,
 };
 
-const NAME: &str = "window_funnel";
+/// The SQL name of the function.
+pub(crate) const NAME: &str = "window_funnel";
 
 /// The `window_funnel` aggregate function (see the module documentation).
 #[derive(Debug, PartialEq, Eq, Hash)]
