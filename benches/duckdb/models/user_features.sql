@@ -1,4 +1,4 @@
--- user_features: shoal's SQL (sql/features/user_features.sql), unchanged but for DuckDB syntax.
+-- user_features: shoal's SQL (sql/intermediate/user_features.sql), unchanged but for DuckDB syntax.
 -- sort_by: user_id
 with history as (
     select *
