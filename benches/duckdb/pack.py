@@ -173,7 +173,7 @@ def main(argv=None) -> int:
     # A database file, so the buffer manager can evict the materialized
     # tables (stg_valid_events is the whole history) under memory_limit.
     con = duckdb.connect(database)
-    con.execute("set TimeZone = 'UTC'")  # every day in the SPEC is a UTC day
+    con.execute("set TimeZone = 'UTC'")  # every day in shoal's metric reference (docs/metrics.md) is a UTC day
     con.execute(f"set threads = {int(args.threads)}")
     con.execute(f"set memory_limit = '{args.memory_limit}'")
     con.execute(f"set temp_directory = '{temp_dir}'")
@@ -181,7 +181,7 @@ def main(argv=None) -> int:
     # DuckDB keeps insertion order through every COPY and CTAS (slower, more memory).
     con.execute("set preserve_insertion_order = false")
 
-    # SPEC §1: users in `deletions` leave every output (none in generated data).
+    # docs/events.md#deletions: users in `deletions` leave every output (none in generated data).
     con.execute("create table deleted_users (user_id varchar)")
     if args.deletions:
         loc = pathlib.Path(args.deletions)

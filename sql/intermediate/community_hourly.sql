@@ -4,8 +4,9 @@ rewrites_days: late_days
 sort_by: [community_id, event_type, hour]
 description: >
   Events per community, event type and UTC hour of each activity day: the
-  history event_anomalies compares the run day with (SPEC §5.10). Like
-  user_daily it rewrites ds - late_days .. ds so late events are folded in.
+  history event_anomalies compares the run day with
+  (docs/metrics.md#community_hourly). Like user_daily it rewrites ds -
+  late_days .. ds so late events are folded in.
 columns:
   community_id: the community (NULL is its own group)
   event_type: the event type

@@ -2,8 +2,9 @@
 materialized: view
 description: >
   The latest join or quit of each user in each community, by event_time,
-  over every committed day of community_user_daily up to ds (SPEC §5.3
-  `members`, §5.7 `is_member`). On a tie at the same instant a quit wins.
+  over every committed day of community_user_daily up to ds: community_daily
+  `members`, user_features `is_member`. On a tie at the same instant a quit
+  wins (docs/metrics.md#community_membership).
 columns:
   community_id: the community
   user_id: the user

@@ -4,11 +4,11 @@ rewrites_days: late_days
 sort_by: [community_id, user_id]
 description: >
   One row per community, user and activity day (UTC), counting only that
-  community's events (SPEC §5.3). Like user_daily it rewrites the days
-  ds - late_days .. ds so late events are folded in; it is the history that
-  community_daily (mau, members) and the user features read, because
-  stg_events only holds the late window. Events with a NULL community_id
-  form their own group (community_id NULL).
+  community's events (docs/metrics.md#community_user_daily). Like user_daily
+  it rewrites the days ds - late_days .. ds so late events are folded in; it
+  is the history that community_daily (mau, members) and the user features
+  read, because stg_events only holds the late window. Events with a NULL
+  community_id form their own group (community_id NULL).
 columns:
   community_id: the community (NULL is its own group)
   user_id: the user
@@ -91,7 +91,7 @@ per_session as (
         {%- endfor %}
         count(*) as events,
         sum(amount) filter (where event_type = 'purchase') as revenue,
-        -- SPEC §5.8 nps: answers carry properties.nps_score 0..10
+        -- nps answers carry properties.nps_score 0..10 (docs/metrics.md#community_health_weekly)
         count(*) filter (where event_type = 'nps' and json_get_float(properties, 'nps_score') between 0 and 10) as nps_responses,
         count(*) filter (where event_type = 'nps' and json_get_float(properties, 'nps_score') between 9 and 10) as nps_promoters,
         count(*) filter (where event_type = 'nps' and json_get_float(properties, 'nps_score') between 0 and 6) as nps_detractors,
@@ -110,7 +110,7 @@ counts as (
         sum({{ t[0] }}) as {{ t[0] }},
         {%- endfor %}
         sum(events) as events,
-        -- SPEC §5.2: revenue is the sum of non-null purchase amounts, 0 when none
+        -- revenue is the sum of non-null purchase amounts, 0 when none
         coalesce(sum(revenue), 0.0) as revenue,
         count(*) as sessions,
         sum(1 - has_core_action) as bounced_sessions,

@@ -3,9 +3,10 @@ materialized: daily
 rewrites_days: late_days
 sort_by: [content_id, community_id]
 description: >
-  Per content, community and activity day (UTC): views, reactions and the purchases
-  its views led to in the same session; the history content_scores reads
-  (SPEC §5.9). Rewrites ds - late_days .. ds like user_daily.
+  Per content, community and activity day (UTC): views, reactions and the
+  purchases its views led to in the same session; the history content_scores
+  reads (docs/metrics.md#content_daily). Rewrites ds - late_days .. ds like
+  user_daily.
 columns:
   content_id: the post / article / product
   community_id: the community the events happened in (NULL is its own group)
@@ -58,7 +59,7 @@ purchases as (
 ),
 
 converted as (
-    -- SPEC §5.9: purchases in the same session after a view. The purchases
+    -- session_purchases: purchases in the same session after a view. The purchases
     -- (few) are on the left, the side a hash join holds in memory and cannot
     -- spill; the first views of a full refresh would not fit a 2 GiB limit.
     select v.content_id, v.community_id, v.event_date, count(*) as session_purchases

@@ -4,9 +4,10 @@ rewrites_days: late_days
 sort_by: [experiment, user_id]
 description: >
   Users' first event carrying an experiment on each activity day: the
-  assignment history experiment_results reads (SPEC §5.10). `experiment`
-  and `variant` come from the JSON `properties` (json_get_str, top-level
-  keys). Rewrites ds - late_days .. ds.
+  assignment history experiment_results reads
+  (docs/metrics.md#experiment_exposures). `experiment` and `variant` come from
+  the JSON `properties` (json_get_str, top-level keys). Rewrites ds -
+  late_days .. ds.
 columns:
   experiment: properties.experiment
   variant: properties.variant (NULL when absent)

@@ -3,10 +3,11 @@ materialized: daily
 rewrites_days: late_days
 sort_by: [user_id]
 description: >
-  The events of the types any configured funnel uses (SPEC §5.5), on their
-  activity day (UTC), with what the funnel models need. Like user_daily it
-  rewrites ds - late_days .. ds; the funnel models read its last
-  window-days partitions, which stg_events (late window only) cannot give.
+  The events of the types any configured funnel uses
+  (docs/metrics.md#funnel_events), on their activity day (UTC), with what the
+  funnel models need. Like user_daily it rewrites ds - late_days .. ds; the
+  funnel models read its last window-days partitions, which stg_events (late
+  window only) cannot give.
 columns:
   dt: the activity day (UTC)
   event_id: the event

@@ -3,12 +3,12 @@ materialized: daily
 rewrites_days: late_days
 sort_by: [referrer_id]
 description: >
-  One row per join or signup event that came from an invite (referrer_id
-  set), on its activity day (UTC). Like user_daily it rewrites the days
-  ds - late_days .. ds so late events are folded in; it is the referral
-  history that user_features (referred_joins_30) and referral_daily read,
-  since stg_events only holds the late window. Invites from users in
-  `deletions` are dropped too (SPEC §1: excluded from every output).
+  One row per join or signup event that came from an invite (referrer_id set),
+  on its activity day (UTC). Like user_daily it rewrites the days ds -
+  late_days .. ds so late events are folded in; it is the referral history
+  that user_features (referred_joins_30) and referral_daily read, since
+  stg_events only holds the late window. Invites from users in `deletions` are
+  dropped too (docs/events.md#deletions: excluded from every output).
 columns:
   dt: the activity day (UTC) of the join/signup
   event_id: the join/signup event

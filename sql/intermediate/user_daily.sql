@@ -3,9 +3,10 @@ materialized: daily
 rewrites_days: late_days
 sort_by: [user_id]
 description: >
-  One row per user and activity day (SPEC §5.2). A run for ds rewrites the
-  days ds - late_days .. ds so late events are folded in; a full refresh
-  writes every day. The incremental backbone of every 7/30/90-day feature.
+  One row per user and activity day (docs/metrics.md#user_daily). A run for ds
+  rewrites the days ds - late_days .. ds so late events are folded in; a full
+  refresh writes every day. The incremental backbone of every 7/30/90-day
+  feature.
 columns:
   user_id: the user
   dt: the activity day (UTC)
@@ -27,7 +28,7 @@ columns:
   events: all valid events that day, unknown types included
   revenue: sum of non-null purchase amounts; 0 when there are none
   sessions: distinct sessions (session_id, or derived with a 30-minute gap)
-  bounced_sessions: sessions of the day without any core action (vars.core_actions; SPEC §5.3)
+  bounced_sessions: sessions of the day without any core action (vars.core_actions, as in docs/metrics.md#community_daily)
   first_event_time: first event that day
   last_event_time: last event that day
 tests:
@@ -81,7 +82,7 @@ final as (
         sum({{ t[0] }}) as {{ t[0] }},
         {%- endfor %}
         sum(events) as events,
-        -- SPEC §5.2: revenue is the sum of non-null purchase amounts, 0 when none
+        -- revenue is the sum of non-null purchase amounts, 0 when none
         coalesce(sum(revenue), 0.0) as revenue,
         count(*) as sessions,
         sum(1 - has_core_action) as bounced_sessions,

@@ -2,11 +2,11 @@
 materialized: daily
 sort_by: [user_id]
 description: >
-  Features of every scored user on ds (SPEC §5.7): the users active at least
-  once in the lookback_days window ending ds, one row each. Windows of k
-  days end at ds ([ds - k + 1, ds]); all counts come from the daily
-  backbones (user_daily, community_user_daily, referrals), never from a
-  rescan of raw events.
+  Features of every scored user on ds (docs/metrics.md#user_features): the
+  users active at least once in the lookback_days window ending ds, one row
+  each. Windows of k days end at ds ([ds - k + 1, ds]); all counts come from
+  the daily backbones (user_daily, community_user_daily, referrals), never
+  from a rescan of raw events.
 columns:
   user_id: the user
   dt: the run day
@@ -76,7 +76,8 @@ windowed as (
     group by user_id
 ),
 
--- SPEC §5.6: the scored population, users active in the lookback_days ending ds
+-- the scored population of uvi_scores and user_segments: users active in the
+-- lookback_days ending ds (docs/metrics.md#user_features)
 scored as (
     select *
     from windowed
@@ -117,7 +118,7 @@ final as (
         s.user_id,
         date '{{ ds }}' as dt,
         s.last_active_day,
-        -- SPEC §5.7 recency_days = D - last active day
+        -- recency_days = D - last active day
         date '{{ ds }}' - s.last_active_day as recency_days,
         s.active_days_7,
         s.active_days_30,
@@ -129,7 +130,7 @@ final as (
         s.shares_90,
         s.comments_30,
         s.shares_30,
-        -- SPEC §5.7 interactions_30 = likes + comments + shares in 30 days
+        -- interactions_30 = likes + comments + shares in 30 days
         s.likes_30 + s.comments_30 + s.shares_30 as interactions_30,
         s.core_actions_90,
         s.exposures_90,
@@ -139,7 +140,7 @@ final as (
         s.invites_30,
         coalesce(r.referred_joins_30, 0) as referred_joins_30,
         s.first_seen,
-        -- SPEC §5.7 age_days = D - first_seen
+        -- age_days = D - first_seen
         date '{{ ds }}' - s.first_seen as age_days,
         m.user_id is not null as is_member,
         c.last_add_to_cart_time_7,

@@ -2,11 +2,11 @@
 materialized: table
 sort_by: [cohort_day]
 description: >
-  Check-in habit curve (SPEC §5.9): users grouped by the day of their first
-  checkin (c); the share of them checking in again on each of c+1 .. c+6 and
-  the mean length of the streak of consecutive checkin days starting at c.
-  Days after the run day are not observed yet: their share is NULL (and a
-  streak still running on the run day is counted up to it).
+  Check-in habit curve (docs/metrics.md#checkin_curve): users grouped by the
+  day of their first checkin (c); the share of them checking in again on each
+  of c+1 .. c+6 and the mean length of the streak of consecutive checkin days
+  starting at c. Days after the run day are not observed yet: their share is
+  NULL (and a streak still running on the run day is counted up to it).
 columns:
   cohort_day: the day of the users' first checkin
   users: users whose first checkin is on cohort_day
@@ -44,7 +44,7 @@ per_user as (
     select
         f.user_id,
         f.cohort_day,
-        -- SPEC §5.9 streak: consecutive checkin days starting at the first checkin
+        -- streak: consecutive checkin days starting at the first checkin
         count(*) filter (where d.island = f.first_island) as streak_days,
         {%- for k in range(1, 7) %}
         max(case when d.dt = f.cohort_day + {{ k }} then 1 else 0 end) as on_day_{{ k }}{% if not loop.last %},{% endif %}
@@ -59,7 +59,7 @@ final as (
         cohort_day,
         count(*) as users,
         {%- for k in range(1, 7) %}
-        -- SPEC §5.9 share still checking in on day c + {{ k }}
+        -- share with a checkin on day c + {{ k }}
         case when cohort_day + {{ k }} <= date '{{ ds }}'
              then cast(sum(on_day_{{ k }}) as double) / count(*) end as share_day_{{ k }},
         {%- endfor %}

@@ -3,8 +3,9 @@ materialized: daily
 sort_by: [community_id]
 description: >
   One row per community with at least one event on ds, counting only that
-  community's events (SPEC §5.3): activity, membership, interaction and the
-  conversion rates. Ratios with a zero denominator are NULL.
+  community's events (docs/metrics.md#community_daily): activity, membership,
+  interaction and the conversion rates. Ratios with a zero denominator are
+  NULL.
 columns:
   community_id: the community (NULL is its own group)
   dt: the run day
@@ -59,7 +60,7 @@ today as (
 ),
 
 monthly as (
-    -- SPEC §5.3: mau over the 30 days ending ds
+    -- mau over the 30 days ending ds
     select community_id, count(distinct user_id) as mau
     from history
     group by community_id
@@ -103,26 +104,26 @@ final as (
         date '{{ ds }}' as dt,
         t.dau,
         m.mau,
-        -- SPEC §5.3 stickiness = dau / mau
+        -- stickiness = dau / mau
         cast(t.dau as double) / nullif(m.mau, 0) as stickiness,
         coalesce(s.members, 0) as members,
         t.views,
         t.likes,
         t.comments,
         t.shares,
-        -- SPEC §5.3 interaction_rate = (likes + comments + shares) / views
+        -- interaction_rate = (likes + comments + shares) / views
         cast(t.likes + t.comments + t.shares as double) / nullif(t.views, 0) as interaction_rate,
-        -- SPEC §5.3 click_conversion = clicks / exposures
+        -- click_conversion = clicks / exposures
         cast(t.clicks as double) / nullif(t.exposures, 0) as click_conversion,
-        -- SPEC §5.3 registration_conversion = distinct signup users / distinct view users
+        -- registration_conversion = distinct signup users / distinct view users
         cast(t.signup_users as double) / nullif(t.view_users, 0) as registration_conversion,
-        -- SPEC §5.3 purchase_conversion = distinct buyers / distinct view users
+        -- purchase_conversion = distinct buyers / distinct view users
         cast(t.buyers as double) / nullif(t.view_users, 0) as purchase_conversion,
-        -- SPEC §5.3 activity_conversion = distinct checkin-or-activity_join users / members
+        -- activity_conversion = distinct checkin-or-activity_join users / members
         cast(t.activity_users as double) / nullif(s.members, 0) as activity_conversion,
         coalesce(b.sessions, 0) as sessions,
         coalesce(b.bounced_sessions, 0) as bounced_sessions,
-        -- SPEC §5.3 bounce_rate = sessions with no core action / sessions
+        -- bounce_rate = sessions with no core action / sessions
         cast(b.bounced_sessions as double) / nullif(b.sessions, 0) as bounce_rate
     from today t
     join monthly m on (m.community_id is not distinct from t.community_id)

@@ -5,11 +5,11 @@ description: >
   Per community with an event in the ISO week of ds, from its Monday to ds
   (the whole week when ds is a Sunday): membership, activity, conversation,
   content, satisfaction and money, and a 0-100 health score built from the
-  indicators and targets of vars.health (SPEC §5.8, the seed's community
-  evaluation table). Each indicator is scored 0-10 against its target; the
-  health score is the mean score x 10 over the indicators that have a value;
-  the weakest indicator (lowest score, the first in config order on a tie)
-  comes with its suggested action.
+  indicators and targets of vars.health (the seed's community evaluation
+  table; docs/metrics.md#community_health_weekly). Each indicator is scored
+  0-10 against its target; the health score is the mean score x 10 over the
+  indicators that have a value; the weakest indicator (lowest score, the first
+  in config order on a tie) comes with its suggested action.
 columns:
   community_id: the community (NULL is its own group)
   dt: the run day (the last day covered)

@@ -2,10 +2,11 @@
 materialized: daily
 sort_by: [content_id]
 description: >
-  Content performance over the 30 days ending ds (SPEC §5.9), per content
-  with at least one view in the window: resonance, spread and conversion,
-  and a score = the product of their three percentile ranks
-  (percent_rank() among those contents, ascending; ties equal).
+  Content performance over the 30 days ending ds
+  (docs/metrics.md#content_scores), per content with at least one view in the
+  window: resonance, spread and conversion, and a score = the product of their
+  three percentile ranks (percent_rank() among those contents, ascending; ties
+  equal).
 columns:
   content_id: the content
   dt: the run day
@@ -39,11 +40,11 @@ rates as (
     select
         content_id,
         views,
-        -- SPEC §5.9 resonance = (likes + comments) / views
+        -- resonance = (likes + comments) / views
         cast(likes + comments as double) / views as resonance,
-        -- SPEC §5.9 spread = shares / views
+        -- spread = shares / views
         cast(shares as double) / views as spread,
-        -- SPEC §5.9 conversion = purchases in the same session after a view / views
+        -- conversion = purchases in the same session after a view / views
         cast(session_purchases as double) / views as conversion
     from window_totals
     where views > 0
@@ -69,7 +70,7 @@ final as (
         resonance_rank,
         spread_rank,
         conversion_rank,
-        -- SPEC §5.9 score = product of the three percentile ranks
+        -- score = product of the three percentile ranks
         resonance_rank * spread_rank * conversion_rank as score
     from ranked
 )

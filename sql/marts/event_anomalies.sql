@@ -2,10 +2,10 @@
 materialized: daily
 sort_by: [community_id, event_type, hour]
 description: >
-  Unusual hours of ds (SPEC §5.10): per community, event type and UTC hour,
-  the count on ds against the same hour of the previous 28 days (days
-  without events count as 0). Only rows with |z| >= 3; a cell whose baseline
-  has zero spread has no z-score and is not reported.
+  Unusual hours of ds (docs/metrics.md#event_anomalies): per community, event
+  type and UTC hour, the count on ds against the same hour of the previous 28
+  days (days without events count as 0). Only rows with |z| >= 3; a cell whose
+  baseline has zero spread has no z-score and is not reported.
 columns:
   community_id: the community (NULL is its own group)
   event_type: the event type
@@ -41,7 +41,7 @@ cells as (
 baselines as (
     select
         *,
-        -- SPEC §5.10 baseline over the 28 previous days, a day without events counting 0
+        -- baseline over the 28 previous days, a day without events counting 0
         base_sum / 28 as baseline_mean,
         -- sample stddev of 28 values from their sum and sum of squares
         sqrt(greatest((base_sumsq - base_sum * base_sum / 28) / 27, 0.0)) as baseline_stddev
@@ -51,7 +51,7 @@ baselines as (
 scored as (
     select
         *,
-        -- SPEC §5.10 z = (count - mean) / stddev; NULL when the baseline has no spread
+        -- z = (count - mean) / stddev; NULL when the baseline has no spread
         (events - baseline_mean) / nullif(baseline_stddev, 0.0) as z_score
     from baselines
 ),

@@ -2,12 +2,13 @@
 materialized: daily
 sort_by: [experiment, variant]
 description: >
-  A/B results up to ds (SPEC §5.10): per experiment and variant, the users
-  exposed (a user counts in the variant of their first exposure to the
-  experiment), converters (a purchase after that first exposure), the rate,
-  the lift over the variant named `control` and the two-sided p-value of a
-  two-proportion z-test (pooled) against control. The normal CDF uses the
-  Abramowitz-Stegun 7.1.26 erf approximation (error below 1.5e-7).
+  A/B results up to ds (docs/metrics.md#experiment_results): per experiment
+  and variant, the users exposed (a user counts in the variant of their first
+  exposure to the experiment), converters (a purchase after that first
+  exposure), the rate, the lift over the variant named `control` and the
+  two-sided p-value of a two-proportion z-test (pooled) against control. The
+  normal CDF uses the Abramowitz-Stegun 7.1.26 erf approximation (error below
+  1.5e-7).
 columns:
   experiment: the experiment
   variant: the variant
@@ -86,12 +87,12 @@ final as (
         date '{{ ds }}' as dt,
         users,
         converters,
-        -- SPEC §5.10 rate = converters / users
+        -- rate = converters / users
         rate,
-        -- SPEC §5.10 lift over control = rate / control rate - 1
+        -- lift over control = rate / control rate - 1
         case when variant = 'control' then null
              else rate / nullif(control_rate, 0.0) - 1 end as lift,
-        -- SPEC §5.10 two-sided p-value = 2 (1 - Φ(|z|)) = erfc(|z| / √2)
+        -- two-sided p-value = 2 (1 - Φ(|z|)) = erfc(|z| / √2)
         case when variant = 'control' then null
              else t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
                   * exp(-(z * z) / 2.0) end as p_value

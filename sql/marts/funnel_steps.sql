@@ -2,10 +2,10 @@
 materialized: daily
 sort_by: [funnel, breakdown, breakdown_value, step]
 description: >
-  Users reaching each step of each configured funnel on ds (SPEC §5.5), in
-  total and broken down by the community and the channel of the user's
-  first step-1 event in the window. Every step has a row in every
-  breakdown group, 0 users included.
+  Users reaching each step of each configured funnel on ds
+  (docs/metrics.md#funnel_steps), in total and broken down by the community
+  and the channel of the user's first step-1 event in the window. Every step
+  has a row in every breakdown group, 0 users included.
 columns:
   funnel: funnel name
   dt: the run day
@@ -77,9 +77,9 @@ final as (
         step,
         step_name,
         users,
-        -- SPEC §5.5 conversion_from_start = users / users of step 1
+        -- conversion_from_start = users / users of step 1
         cast(users as double) / nullif(first_value(users) over w, 0) as conversion_from_start,
-        -- SPEC §5.5 conversion_from_previous = users / users of step - 1
+        -- conversion_from_previous = users / users of step - 1
         cast(users as double) / nullif(lag(users) over w, 0) as conversion_from_previous
     from reached
     window w as (partition by funnel, breakdown, breakdown_value order by step)

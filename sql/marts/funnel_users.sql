@@ -2,16 +2,16 @@
 materialized: daily
 sort_by: [funnel, user_id]
 description: >
-  Per configured funnel (config `funnels`), the level each user reached on
-  ds (SPEC §5.5), computed by the window_funnel aggregate with ClickHouse
-  windowFunnel semantics: a chain starts at a step-1 event, each next step
-  occurs after the previous matched step and within `window` of the chain's
-  step-1 event, the level is the longest chain; `mode` is passed through
-  (strict_order, strict_deduplication, strict_increase). Events with a date
-  in [ds - window_days + 1, ds]. One row per funnel and user with at least
-  one step-1 event in that range. match_by invitee: step 2 is a join whose
-  referrer_id is the step-1 user and the later steps are events of that one
-  invitee; the inviter's level is the best over their invitees.
+  Per configured funnel (config `funnels`), the level each user reached on ds
+  (docs/metrics.md#funnel_users), computed by the window_funnel aggregate with
+  ClickHouse windowFunnel semantics: a chain starts at a step-1 event, each
+  next step occurs after the previous matched step and within `window` of the
+  chain's step-1 event, the level is the longest chain; `mode` is passed
+  through (strict_order, strict_deduplication, strict_increase). Events with a
+  date in [ds - window_days + 1, ds]. One row per funnel and user with at
+  least one step-1 event in that range. match_by invitee: step 2 is a join
+  whose referrer_id is the step-1 user and the later steps are events of that
+  one invitee; the inviter's level is the best over their invitees.
 columns:
   funnel: funnel name
   user_id: the user (for match_by invitee, the inviter)
@@ -35,7 +35,7 @@ with
 {%- set days = ((secs + 86399) // 86400) %}
 {%- set i = loop.index %}
 f{{ i }}_events as (
-    -- SPEC §5.5: events with date in [D - window_days + 1, D]
+    -- events with date in [D - window_days + 1, D]
     select *
     from funnel_events
     where dt between date '{{ days_before(ds, days - 1) }}' and date '{{ ds }}'

@@ -2,19 +2,19 @@
 materialized: daily
 sort_by: [scope, community_id, period, kpi]
 description: >
-  The seed's operating targets checked every day (SPEC §5.11), for the whole
-  platform and for every community active in the period, over two periods:
-  `7d` (the 7 days ending ds) and `qtd` (the quarter to date). Targets and
-  directions come from vars.kpi_targets. KPIs: interaction_rate = (likes +
-  comments + shares) / views; retention_7d = cohort users active again on
-  day 7 / cohort users, over the cohorts whose day 7 falls in the period (a
-  cohort is the first active day: on the platform, or in the community);
-  purchase_conversion = distinct buyers / distinct viewers; bounce_rate =
-  sessions without a core action / sessions; active_user_growth = distinct
-  active users / those of the previous period - 1 (7d: the 7 days before;
-  qtd: the same number of days from the start of the previous quarter);
-  stickiness = mean daily active users over the period / active users of the
-  30 days ending ds.
+  The seed's operating targets checked every day
+  (docs/metrics.md#kpi_scorecard), for the whole platform and for every
+  community active in the period, over two periods: `7d` (the 7 days ending
+  ds) and `qtd` (the quarter to date). Targets and directions come from
+  vars.kpi_targets. KPIs: interaction_rate = (likes + comments + shares) /
+  views; retention_7d = cohort users active again on day 7 / cohort users,
+  over the cohorts whose day 7 falls in the period (a cohort is the first
+  active day: on the platform, or in the community); purchase_conversion =
+  distinct buyers / distinct viewers; bounce_rate = sessions without a core
+  action / sessions; active_user_growth = distinct active users / those of the
+  previous period - 1 (7d: the 7 days before; qtd: the same number of days
+  from the start of the previous quarter); stickiness = mean daily active
+  users over the period / active users of the 30 days ending ds.
 columns:
   scope: platform or community
   community_id: the community (NULL for platform, and for the NULL community)

@@ -2,9 +2,10 @@
 materialized: daily
 sort_by: [from_type, to_type]
 description: >
-  Event-type transitions inside the sessions of ds (SPEC §5.10): each pair
-  of consecutive events of one session (user and session_key, ordered by
-  event_time then event_id), with how often and how fast it happens.
+  Event-type transitions inside the sessions of ds
+  (docs/metrics.md#path_edges): each pair of consecutive events of one session
+  (user and session_key, ordered by event_time then event_id), with how often
+  and how fast it happens.
 columns:
   dt: the run day
   from_type: event type of the earlier event

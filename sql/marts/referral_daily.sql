@@ -1,9 +1,9 @@
 /*---
 materialized: daily
 description: >
-  The invite loop on ds (SPEC §5.9), one row: who invited, how many joined
-  through an invite, how many invitees made their first purchase within 7
-  days of joining, and the k-factor.
+  The invite loop on ds (docs/metrics.md#referral_daily), one row: who
+  invited, how many joined through an invite, how many invitees made their
+  first purchase within 7 days of joining, and the k-factor.
 columns:
   dt: the run day
   inviters: distinct users with an invite event on ds
@@ -58,7 +58,7 @@ converted as (
     select count(*) as invited_first_purchases
     from first_purchases p
     join first_joins j on j.invitee_id = p.user_id
-    -- SPEC §5.9: the first purchase within 7 days of the invited join
+    -- the first purchase within 7 days of the invited join
     where p.bought_at >= j.joined_at
       and p.bought_at <= j.joined_at + interval '7 days'
 ),
@@ -70,7 +70,7 @@ final as (
         i.invites,
         j.invited_joins,
         c.invited_first_purchases,
-        -- SPEC §5.9 k_factor = invited joins / inviters
+        -- k_factor = invited joins / inviters
         cast(j.invited_joins as double) / nullif(i.inviters, 0) as k_factor
     from invites i
     cross join joins j

@@ -2,11 +2,11 @@
 materialized: daily
 sort_by: [cohort_day, n]
 description: >
-  Day-N and within-N retention of the daily cohorts (SPEC §5.4). A user's
-  cohort is their first active day over all of user_daily (up to ds). One
-  row per cohort day c in [ds - lookback_days, ds - 1] and N in
-  var.retention_days with c + N <= ds, also for empty cohorts (size 0,
-  rates NULL).
+  Day-N and within-N retention of the daily cohorts
+  (docs/metrics.md#retention_cohorts). A user's cohort is their first active
+  day over all of user_daily (up to ds). One row per cohort day c in [ds -
+  lookback_days, ds - 1] and N in var.retention_days with c + N <= ds, also
+  for empty cohorts (size 0, rates NULL).
 columns:
   dt: the run day
   cohort_day: the cohort's first active day
@@ -83,9 +83,9 @@ final as (
         coalesce(c.cohort_size, 0) as cohort_size,
         coalesce(r.retained_day_n, 0) as retained_day_n,
         coalesce(r.retained_within_n, 0) as retained_within_n,
-        -- SPEC §5.4 retention_day_n = retained_day_n / cohort_size
+        -- retention_day_n = retained_day_n / cohort_size
         cast(coalesce(r.retained_day_n, 0) as double) / nullif(c.cohort_size, 0) as retention_day_n,
-        -- SPEC §5.4 retention_within_n = retained_within_n / cohort_size
+        -- retention_within_n = retained_within_n / cohort_size
         cast(coalesce(r.retained_within_n, 0) as double) / nullif(c.cohort_size, 0) as retention_within_n
     from grid g
     left join cohorts c on c.cohort_day = g.cohort_day

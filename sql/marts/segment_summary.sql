@@ -2,9 +2,10 @@
 materialized: daily
 sort_by: [segment, value]
 description: >
-  Size and revenue of every segment value on ds (SPEC §5.7), one row per
-  segment column (activity_layer, lifecycle_stage, rfm_segment,
-  pyramid_level, value_group) and value present.
+  Size and revenue of every segment value on ds
+  (docs/metrics.md#segment_summary), one row per segment column
+  (activity_layer, lifecycle_stage, rfm_segment, pyramid_level, value_group)
+  and value present.
 columns:
   dt: the run day
   segment: the user_segments column
@@ -54,10 +55,10 @@ final as (
         p.segment,
         p.value,
         p.users,
-        -- SPEC §5.7 share = users / scored users
+        -- share = users / scored users
         cast(p.users as double) / nullif(t.users, 0) as share_of_users,
         p.revenue_90,
-        -- SPEC §5.7 revenue share = revenue_90 / all revenue_90; the two sums
+        -- revenue share = revenue_90 / all revenue_90; the two sums
         -- add the same amounts in different orders, so a value holding all
         -- the revenue can come out as 1.0000000000000002: capped at 1
         least(p.revenue_90 / nullif(t.revenue_90, 0.0), 1.0) as share_of_revenue

@@ -2,10 +2,11 @@
 materialized: daily
 sort_by: [segment, from_value, to_value]
 description: >
-  Users moving between segment values from ds - 1 to ds (SPEC §5.7), per
-  segment column. from_value is NULL for users not scored on ds - 1 (or when
-  that day's user_segments partition was never written), to_value is NULL
-  for users scored on ds - 1 but no longer on ds.
+  Users moving between segment values from ds - 1 to ds
+  (docs/metrics.md#segment_transitions), per segment column. from_value is
+  NULL for users not scored on ds - 1 (or when that day's user_segments
+  partition was never written), to_value is NULL for users scored on ds - 1
+  but no longer on ds.
 columns:
   dt: the run day
   segment: the user_segments column

@@ -2,10 +2,10 @@
 materialized: daily
 sort_by: [user_id]
 description: >
-  The user value index of every scored user (SPEC §5.6): interaction,
-  retention and conversion coefficients over the window ending ds, their
-  product uvi, its percentile and the 80/20 tier. Every weight and exponent
-  is read from vars.uvi; every component is written so analysts can
+  The user value index of every scored user (docs/metrics.md#uvi_scores):
+  interaction, retention and conversion coefficients over the window ending
+  ds, their product uvi, its percentile and the 80/20 tier. Every weight and
+  exponent is read from vars.uvi; every component is written so analysts can
   re-weight.
 columns:
   user_id: the user
@@ -47,13 +47,13 @@ components as (
         likes_90 as likes,
         comments_90 as comments,
         shares_90 as shares,
-        -- SPEC §5.6 interaction_coef = (w_like·likes + w_comment·comments + w_share·shares)
+        -- interaction_coef = (w_like·likes + w_comment·comments + w_share·shares)
         --   / (likes + comments + shares), 0 when the user has none
         coalesce(
             ({{ var.uvi.w_like }} * likes_90 + {{ var.uvi.w_comment }} * comments_90 + {{ var.uvi.w_share }} * shares_90)
             / nullif(cast(likes_90 + comments_90 + shares_90 as double), 0),
             0.0) as interaction_coef,
-        -- SPEC §5.6 r_k = distinct active days in the k days ending D / k
+        -- r_k = distinct active days in the k days ending D / k
         cast(active_days_7 as double) / 7 as r7,
         cast(active_days_30 as double) / 30 as r30,
         cast(active_days_90 as double) / 90 as r90,
@@ -66,12 +66,12 @@ components as (
 coefficients as (
     select
         *,
-        -- SPEC §5.6 retention_coef = (r7^0.3 + r30^0.4 + r90^0.3)^(1/3)
+        -- retention_coef = (r7^0.3 + r30^0.4 + r90^0.3)^(1/3)
         power(power(r7, {{ var.uvi.exp_r7 }}) + power(r30, {{ var.uvi.exp_r30 }}) + power(r90, {{ var.uvi.exp_r90 }}),
               {{ var.uvi.exp_outer }}) as retention_coef,
-        -- SPEC §5.6 conversion_rate = purchases / active days
+        -- conversion_rate = purchases / active days
         cast(purchases as double) / nullif(active_days, 0) as conversion_rate,
-        -- SPEC §5.6 avg_order_value = revenue / purchases
+        -- avg_order_value = revenue / purchases
         revenue / nullif(cast(purchases as double), 0) as avg_order_value
     from components
 ),
@@ -79,7 +79,7 @@ coefficients as (
 scored as (
     select
         *,
-        -- SPEC §5.6 conversion_coef = conversion_rate / avg_order_value; 0 without purchases or
+        -- conversion_coef = conversion_rate / avg_order_value; 0 without purchases or
         -- revenue, and when refunds bring the window's revenue below 0 (no positive order value)
         case when purchases = 0 or revenue <= 0 then 0.0
              else conversion_rate / avg_order_value end as conversion_coef
@@ -89,7 +89,7 @@ scored as (
 valued as (
     select
         *,
-        -- SPEC §5.6 uvi = interaction_coef × retention_coef × conversion_coef
+        -- uvi = interaction_coef × retention_coef × conversion_coef
         interaction_coef * retention_coef * conversion_coef as uvi
     from scored
 ),
@@ -99,7 +99,7 @@ ranked as (
         *,
         -- ranked on uvi rounded to 12 decimals: values equal in exact arithmetic
         -- can differ in the last bit with the order of float operations, and
-        -- SPEC §5.6 wants equal uvi to get equal percentiles
+        -- equal uvi must get equal percentiles
         rank() over (order by round(uvi, 12)) as uvi_rank,
         count(*) over () as population
     from valued
@@ -124,9 +124,9 @@ final as (
         avg_order_value,
         conversion_coef,
         uvi,
-        -- SPEC §5.6 uvi_percentile = 100 × percent_rank() (= (rank - 1) / (n - 1), 0 for one user)
+        -- uvi_percentile = 100 × percent_rank() (= (rank - 1) / (n - 1), 0 for one user)
         coalesce(100.0 * (uvi_rank - 1) / nullif(population - 1, 0), 0.0) as uvi_percentile,
-        -- SPEC §5.6 tiers; compared in integers so a boundary tie is never lost to rounding
+        -- tiers; compared in integers so a boundary tie is never lost to rounding
         case
             when population > 1 and (uvi_rank - 1) * 100 >= {{ var.uvi.tier_high }} * (population - 1) then 'high'
             when population > 1 and (uvi_rank - 1) * 100 >= {{ var.uvi.tier_medium }} * (population - 1) then 'medium'

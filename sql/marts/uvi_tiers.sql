@@ -2,8 +2,9 @@
 materialized: daily
 sort_by: [uvi_tier]
 description: >
-  Users and revenue per UVI tier on ds (SPEC §5.6): "the high tier drives
-  X % of GMV". Always three rows (high, medium, low), empty tiers with 0 users.
+  Users and revenue per UVI tier on ds (docs/metrics.md#uvi_tiers): "the high
+  tier drives X % of GMV". Always three rows (high, medium, low), empty tiers
+  with 0 users.
 columns:
   dt: the run day
   uvi_tier: high, medium or low
@@ -44,10 +45,10 @@ final as (
         date '{{ ds }}' as dt,
         t.uvi_tier,
         coalesce(p.users, 0) as users,
-        -- SPEC §5.6 share of users = tier users / scored users
+        -- share of users = tier users / scored users
         cast(coalesce(p.users, 0) as double) / nullif(x.users, 0) as share_of_users,
         coalesce(p.revenue, 0.0) as revenue,
-        -- SPEC §5.6 share of revenue = tier revenue / all revenue in window;
+        -- share of revenue = tier revenue / all revenue in window;
         -- capped at 1: the two sums add in different orders (1 + 2e-16)
         least(coalesce(p.revenue, 0.0) / nullif(x.revenue, 0.0), 1.0) as share_of_revenue
     from tiers t

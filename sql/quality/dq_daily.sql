@@ -1,6 +1,6 @@
 /*---
 materialized: daily
-description: Data quality of the events partition dt = ds, one row (SPEC §5.1).
+description: Data quality of the events partition dt = ds, one row (docs/metrics.md#dq_daily).
 columns:
   rows_read: rows in partition dt
   rows_valid: rows of partition dt kept after validity checks and deduplication (deleted users included)
@@ -80,7 +80,7 @@ final as (
         coalesce(r.unknown_type_rows, 0) as unknown_type_rows,
         coalesce(k.deleted_rows, 0) as deleted_rows,
         coalesce(k.bad_amount_rows, 0) as bad_amount_rows,
-        -- SPEC §5.1; NULL for an empty partition, never NaN
+        -- NULL for an empty partition, never NaN
         case when r.rows_read = 0 then null
              else cast(r.rows_read - k.rows_valid as double) / r.rows_read end as error_rate
     from row_checks r

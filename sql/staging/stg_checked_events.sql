@@ -2,9 +2,9 @@
 materialized: view
 description: >
   The events of the partitions this run reads that pass the validity checks
-  of SPEC §5.1 (no NULL key, event date in [dt - late_days, dt]), before
-  deduplication; absurd amounts flagged. Read by stg_duplicate_events and
-  stg_valid_events.
+  (no NULL key, event date in [dt - late_days, dt]; see
+  docs/metrics.md#stg_checked_events), before deduplication; absurd amounts
+  flagged. Read by stg_duplicate_events and stg_valid_events.
 columns:
   event_date: UTC day of event_time
   amount_is_bad: the amount is NaN, infinite, below var.min_amount (default 0, so negative) or above var.max_amount (default 1e9)
@@ -25,5 +25,5 @@ where event_id is not null
   and user_id is not null
   and event_time is not null
   and event_type is not null
-  -- SPEC §5.1: the event date lies in [dt - late_days, dt]
+  -- the event date lies in [dt - late_days, dt]
   and event_date between dt - interval '{{ run.late_days }} days' and dt

@@ -2,9 +2,9 @@
 materialized: temp
 description: >
   For every event_id that occurs more than once among the checked events of
-  this run, the copy that stays (SPEC §5.1: the earliest event_time, then the
-  earliest partition). Few rows; stg_valid_events drops every other copy of
-  these ids. Computed once per run, never published.
+  this run, the copy that stays: the earliest event_time, then the earliest
+  partition (docs/metrics.md#stg_duplicate_events). Few rows; stg_valid_events
+  drops every other copy of these ids. Computed once per run, never published.
 columns:
   event_id: an event_id with more than one valid copy (unique here)
 tests:

@@ -1,11 +1,11 @@
 /*---
 materialized: temp
 description: >
-  Valid, deduplicated events of the partitions this run reads (SPEC §5.1),
-  deleted users flagged but kept, so dq_daily can count them. Models read
-  stg_events, which drops the deleted users. Computed once per run into
-  local scratch Parquet (`temp`), so the deduplication and sessions are not
-  redone by each reader; never published.
+  Valid, deduplicated events of the partitions this run reads
+  (docs/metrics.md#stg_valid_events), deleted users flagged but kept, so
+  dq_daily can count them. Models read stg_events, which drops the deleted
+  users. Computed once per run into local scratch Parquet (`temp`), so the
+  deduplication and sessions are not redone by each reader; never published.
 columns:
   event_date: UTC day of event_time
   is_known_type: event_type is in the vocabulary (var.event_types)

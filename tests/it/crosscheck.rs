@@ -1,9 +1,10 @@
 //! The model pack against an independent engine: ~220 k generated events
 //! (plus the edge cases `generate` does not produce), shoal's outputs
-//! recomputed by DuckDB from SPEC §5 in `tests/py/crosscheck.py` and compared
-//! row by row; and shoal's event-sequence aggregates against ClickHouse
-//! itself (chDB) on random event sets in `tests/py/funnel_diff.py`. The
-//! Python environment comes from `.ci/pyenv`.
+//! recomputed by DuckDB from shoal's metric reference (docs/metrics.md) in
+//! `tests/py/crosscheck.py` and compared row by row; and shoal's
+//! event-sequence aggregates against ClickHouse itself (chDB) on random
+//! event sets in `tests/py/funnel_diff.py`. The Python environment comes
+//! from `.ci/pyenv`.
 
 use std::path::PathBuf;
 use std::process::Command;

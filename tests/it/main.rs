@@ -11,7 +11,7 @@
 //! - `secrets`  — credentials never appear in logs, errors, help, run records or outputs
 //! - `reliability` — bad files, empty/missing partitions, schema drift, bad rows, bad models, path tricks, deletions on every table, hashed user ids
 //! - `crash`    — SIGKILL at many moments of a run, then a rerun: the clean run's tables, no staging visible
-//! - `pack_*`   — the model pack (SPEC §5.3–5.11) on hand-built fixtures; `pack_util` holds their helpers
+//! - `pack_*`   — the model pack (docs/metrics.md) on hand-built fixtures; `pack_util` holds their helpers
 //! - `crosscheck` — the pack recomputed independently by DuckDB (`tests/py/crosscheck.py`) on generated data
 //! - `ecosystem` — `shoal catalog` DDL in DuckDB vs pyarrow vs shoal query; the Airflow example in a real DagBag
 //! - `lineage`  — lineage.json and `shoal lineage` on a hand-made pack, OpenLineage file events, `shoal doctor`

@@ -1,5 +1,7 @@
-//! community_user_daily and community_daily (SPEC §5.3) on a hand-built
-//! fixture over three run days; every expected number is worked out below.
+//! community_user_daily and community_daily
+//! (docs/metrics.md#community_user_daily, docs/metrics.md#community_daily) on
+//! a hand-built fixture over three run days; every expected number is worked
+//! out below.
 
 use crate::pack_util::{assert_rows, evc, project, run_days, with_amount};
 

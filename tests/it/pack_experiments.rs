@@ -1,4 +1,4 @@
-//! experiment_results (SPEC §5.10) on a hand-built A/B test, run day
+//! experiment_results (docs/metrics.md#experiment_results) on a hand-built A/B test, run day
 //! 2026-11-21 (full refresh).
 
 use std::collections::BTreeMap;

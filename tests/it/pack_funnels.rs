@@ -1,4 +1,5 @@
-//! funnel_users and funnel_steps (SPEC §5.5) on a hand-built week, with the
+//! funnel_users and funnel_steps (docs/metrics.md#funnel_users,
+//! docs/metrics.md#funnel_steps) on a hand-built week, with the
 //! two default funnels and a test funnel `quick` (view -> click, 1h,
 //! strict_increase) for the window boundary.
 

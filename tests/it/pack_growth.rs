@@ -1,4 +1,5 @@
-//! referral_daily, checkin_curve (SPEC §5.9) and path_edges (SPEC §5.10),
+//! referral_daily, checkin_curve and path_edges (docs/metrics.md#referral_daily,
+//! docs/metrics.md#checkin_curve, docs/metrics.md#path_edges),
 //! each on its own hand-built fixture, run day 2026-11-21 (full refresh).
 
 use crate::common::Ev;

@@ -1,4 +1,5 @@
-//! community_health_weekly (SPEC §5.8) and kpi_scorecard (SPEC §5.11) on
+//! community_health_weekly and kpi_scorecard
+//! (docs/metrics.md#community_health_weekly, docs/metrics.md#kpi_scorecard) on
 //! hand-built fixtures; every expected number is worked out below. Targets
 //! are those of `vars.health` / `vars.kpi_targets` in the test config.
 

@@ -1,4 +1,4 @@
-//! retention_cohorts (SPEC §5.4) on a hand-built history; one --full-refresh run for
+//! retention_cohorts (docs/metrics.md#retention_cohorts) on a hand-built history; one --full-refresh run for
 //! 2026-11-21, so user_daily holds every day.
 
 use crate::pack_util::{assert_rows, evc, project};

@@ -1,5 +1,7 @@
-//! user_segments, segment_summary and segment_transitions (SPEC §5.7) on
-//! the user_features/uvi fixture of `pack_uvi` (six scored users on 11-21).
+//! user_segments, segment_summary and segment_transitions
+//! (docs/metrics.md#user_segments, docs/metrics.md#segment_summary,
+//! docs/metrics.md#segment_transitions) on the user_features/uvi fixture of
+//! `pack_uvi` (six scored users on 11-21).
 
 use crate::pack_util::assert_rows;
 use crate::pack_uvi::{events, fixture};

@@ -1,4 +1,5 @@
-//! event_anomalies (SPEC §5.10) and content_scores (SPEC §5.9) on
+//! event_anomalies and content_scores (docs/metrics.md#event_anomalies,
+//! docs/metrics.md#content_scores) on
 //! hand-built fixtures, run day 2026-11-21 (full refresh).
 
 use crate::common::Ev;

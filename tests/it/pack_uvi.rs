@@ -1,4 +1,5 @@
-//! user_features, uvi_scores and uvi_tiers (SPEC §5.6–5.7) on a hand-built
+//! user_features, uvi_scores and uvi_tiers (docs/metrics.md#user_features,
+//! docs/metrics.md#uvi_scores, docs/metrics.md#uvi_tiers) on a hand-built
 //! history; one --full-refresh run for 2026-11-21 builds every day.
 
 use crate::common::TempProject;

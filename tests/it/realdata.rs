@@ -1,8 +1,9 @@
 //! The model pack on real data: the UCI Online Retail transactions (406,829
 //! purchase lines of a UK web shop, `tests/realdata/`), converted by its
 //! script and run as a full refresh. Checks that every model and data test
-//! passes and that the invariants SPEC §5 implies hold on real, messy input
-//! (refunds as negative amounts, minute timestamps, 37 skewed communities).
+//! passes and that the invariants shoal's metric reference (docs/metrics.md)
+//! implies hold on real, messy input (refunds as negative amounts, minute
+//! timestamps, 37 skewed communities).
 
 use crate::common::{TempProject, repo_root};
 use crate::crosscheck::python;

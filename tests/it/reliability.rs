@@ -99,7 +99,7 @@ fn patch(bytes: &mut [u8], from: &[u8], to: &[u8]) -> usize {
     n
 }
 
-/// The events schema (SPEC §1) with column `name` of type `ty` instead.
+/// The events schema (docs/events.md#events) with column `name` of type `ty` instead.
 fn events_schema_with(name: &str, ty: DataType) -> Arc<Schema> {
     let fields = crate::common::events_schema()
         .fields()
@@ -549,8 +549,8 @@ fn bad_models_cycles_duplicates_division_by_zero_and_path_tricks() {
 
     // Integer division by zero is a model failure (exit 1) naming the model;
     // the models that do not depend on it are committed. Float division by
-    // zero follows IEEE (the model succeeds) — a model that wants SPEC's NULL
-    // uses nullif(denominator, 0), as the pack does.
+    // zero follows IEEE (the model succeeds) — a model that wants a NULL ratio
+    // (docs/metrics.md#conventions) uses nullif(denominator, 0), as the pack does.
     let p = TempProject::new();
     three_days(&p);
     p.write(

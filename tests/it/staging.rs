@@ -1,4 +1,5 @@
-//! stg_events, dq_daily and user_daily (SPEC §5.1–5.2) on a hand-built
+//! stg_events, dq_daily and user_daily (docs/metrics.md#stg_events,
+//! docs/metrics.md#dq_daily, docs/metrics.md#user_daily) on a hand-built
 //! fixture; every expected number is worked out in the comments.
 
 use crate::common::{Ev, TempProject, ev};

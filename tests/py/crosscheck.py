@@ -3,31 +3,33 @@
 
 What it checks
     For one run day D (--ds) it recomputes, from the raw events alone and
-    from the text of SPEC.md (not from shoal's SQL in sql/), the tables
+    from the definitions in shoal's metric reference (docs/metrics.md), not
+    from shoal's SQL in sql/, the tables (docs/metrics.md#<table>)
 
-        community_daily    SPEC §5.3   every column
-        retention_cohorts  SPEC §5.4   every column
-        uvi_scores         SPEC §5.6   every component column, percentile, tier
-        user_features      SPEC §5.7   the features the segments below use
-        user_segments      SPEC §5.7   every column: activity_layer, rfm_r/f/m,
-                                       rfm_segment, recommended_action,
-                                       lifecycle_stage, pyramid_level, value_group
-        funnel_steps       SPEC §5.5   every configured funnel with mode [] or
-                                       ClickHouse modes (windowFunnel reimplemented
-                                       in Python), total / community_id / channel
+        community_daily    every column
+        retention_cohorts  every column
+        uvi_scores         every component column, percentile, tier
+        user_features      the features the segments below use
+        user_segments      every column: activity_layer, rfm_r/f/m,
+                           rfm_segment, recommended_action,
+                           lifecycle_stage, pyramid_level, value_group
+        funnel_steps       every configured funnel with mode [] or
+                           ClickHouse modes (windowFunnel reimplemented
+                           in Python), total / community_id / channel
 
     and compares them with what shoal wrote to
     <output.location>/<model>/dt=D/*.parquet, row by row on the table's key:
     integers, strings and dates exactly, floats to 1e-9 (relative or
-    absolute), NULL only equal to NULL (a NaN never equals anything: SPEC §5
-    says ratios are NULL, never NaN).
+    absolute), NULL only equal to NULL (a NaN never equals anything: shoal's
+    metric reference (docs/metrics.md) says ratios are NULL, never NaN).
 
-    The staging rules of SPEC §5.1 are re-implemented first (validity window
-    [dt - late_days, dt], null keys dropped, dedup by event_id keeping the
-    earliest event_time then the earliest partition, users in `deletions`
-    removed, unknown types kept). Every partition dt <= D is read, i.e. the
-    reference is what a `--full-refresh` run for D must give (and, by SPEC
-    §5.2, what an incremental run must give too).
+    The staging rules (docs/metrics.md#stg_valid_events) are re-implemented
+    first (validity window [dt - late_days, dt], null keys dropped, dedup by
+    event_id keeping the earliest event_time then the earliest partition,
+    users in `deletions` removed, unknown types kept). Every partition
+    dt <= D is read, i.e. the reference is what a `--full-refresh` run for D
+    must give (and, by docs/metrics.md#user_daily, what an incremental run
+    must give too).
 
 How it is run
     PY=$(.ci/pyenv)
@@ -42,32 +44,36 @@ How it is run
     and exits 1; a missing output partition or column is a mismatch too.
     Exit 2: bad arguments or an unreadable config.
 
-Readings where the SPEC is silent (shoal's reading, noted where used):
-    * derived sessions (§1 "when null, sessions are derived (30 min gap)"):
-      per user and UTC event day, over the user's events without a
-      session_id, a new session after a gap of more than 30 minutes.
-    * funnels (§5.5): timestamps compared in microseconds; events at the same
-      microsecond are ordered by step number, as ClickHouse sorts
-      (timestamp, step). `match_by: invitee` (referral): steps 2.. are events
-      of one invitee, i.e. a join whose referrer_id is the step-1 user and that
-      user's own later steps; the inviter's level is the best over invitees.
+Readings where the definitions leave room (shoal's reading, noted where used;
+docs/metrics.md#decisions):
+    * derived sessions (docs/events.md#events: a NULL session_id means a
+      session derived with a 30-minute gap): per user and UTC event day,
+      over the user's events without a session_id, a new session after a
+      gap of more than 30 minutes.
+    * funnels (docs/metrics.md#funnel_users): timestamps compared in
+      microseconds; events at the same microsecond are ordered by step
+      number, as ClickHouse sorts (timestamp, step). `match_by: invitee`
+      (referral): steps 2.. are events of one invitee, i.e. a join whose
+      referrer_id is the step-1 user and that user's own later steps; the
+      inviter's level is the best over invitees.
       conversion_from_previous is NULL for step 1.
-    * pyramid_level (§5.7): level 5 = (contributor and a referred join in 30
-      days) or top 1 % (percent_rank >= 0.99) by interactions_30; level 3
-      needs membership, level 4 does not.
-    * retention_cohorts (§5.4): a row for every cohort day in the range, empty
-      cohorts included (size 0, rates NULL).
+    * pyramid_level (docs/metrics.md#user_segments): level 5 = (contributor
+      and a referred join in 30 days) or top 1 % (percent_rank >= 0.99) by
+      interactions_30; level 3 needs membership, level 4 does not.
+    * retention_cohorts (docs/metrics.md#retention_cohorts): a row for every
+      cohort day in the range, empty cohorts included (size 0, rates NULL).
     * user_features.events_30: every valid event, unknown types included.
     * a join and a quit of one user in one community at the same event_time:
-      the SPEC names no tie-break; the generator makes none, the reference
-      picks one arbitrarily.
+      shoal lets the quit win (docs/metrics.md#community_membership); the
+      generator makes no such tie, the reference picks one arbitrarily.
 
 Known limit of incremental runs (not of this script): a duplicate event_id
 whose earliest copy sits in a partition older than D - late_days and whose
 later copy (valid in the late window, later event_time) arrives with D is
 kept by an incremental run, which only deduplicates within
-[D - late_days, D] (SPEC §5.1), but dropped by --full-refresh; the
-reference follows --full-refresh (SPEC §5.2: both must be identical).
+[D - late_days, D] (docs/metrics.md#stg_duplicate_events), but dropped by
+--full-refresh; the reference follows --full-refresh
+(docs/metrics.md#user_daily: both must be identical).
 """
 
 from __future__ import annotations
@@ -83,12 +89,12 @@ from urllib.parse import urlparse
 import duckdb
 import yaml
 
-# SPEC §1: the event-type vocabulary (the config's var.event_types is used when present).
+# docs/events.md#events: the event-type vocabulary (the config's var.event_types is used when present).
 VOCABULARY = [
     "exposure", "view", "click", "like", "comment", "share", "message", "join", "quit",
     "checkin", "activity_join", "signup", "add_to_cart", "purchase", "invite", "nps",
 ]
-# SPEC §5.3: core actions (the config's var.core_actions is used when present).
+# docs/metrics.md#community_daily: core actions (the config's var.core_actions is used when present).
 CORE_ACTIONS = ["click", "like", "comment", "share", "checkin", "activity_join", "add_to_cart", "purchase"]
 RETENTION_DAYS = [1, 3, 7, 14, 30, 60, 90]
 UVI_DEFAULTS = {
@@ -170,7 +176,8 @@ def d(day: dt.date) -> str:
 
 
 # ---------------------------------------------------------------------------
-# SPEC §5.1 staging: valid, deduplicated events of every partition dt <= D.
+# Staging (docs/metrics.md#stg_valid_events): valid, deduplicated events of every
+# partition dt <= D.
 # ---------------------------------------------------------------------------
 def stage_events(con: duckdb.DuckDBPyConnection, ctx: Ctx) -> None:
     files = f"{ctx.events}/dt=*/*.parquet"
@@ -183,7 +190,7 @@ def stage_events(con: duckdb.DuckDBPyConnection, ctx: Ctx) -> None:
         where dt <= {d(ctx.ds)}
     """)
 
-    # SPEC §1 / §5.1: users in `deletions` are excluded from every output.
+    # docs/events.md#deletions: users in `deletions` are excluded from every output.
     con.execute("create temp table deleted_users (user_id varchar)")
     if ctx.deletions is not None and ctx.deletions.exists():
         loc = ctx.deletions
@@ -197,8 +204,9 @@ def stage_events(con: duckdb.DuckDBPyConnection, ctx: Ctx) -> None:
     con.execute(f"""
         create temp table stg as
         with valid as (
-            -- §5.1: a row of partition dt is valid when the keys are not null and its
-            -- event date (UTC; the session time zone is UTC) lies in [dt - late_days, dt].
+            -- docs/metrics.md#stg_checked_events: a row of partition dt is valid
+            -- when the keys are not null and its event date (UTC; the session
+            -- time zone is UTC) lies in [dt - late_days, dt].
             select *, cast(event_time as date) as event_date
             from raw_events
             where event_id is not null and user_id is not null
@@ -206,19 +214,20 @@ def stage_events(con: duckdb.DuckDBPyConnection, ctx: Ctx) -> None:
               and cast(event_time as date) between dt - {ctx.late_days} and dt
         ),
         dedup as (
-            -- §5.1: among valid rows a duplicate event_id keeps the earliest event_time,
-            -- on a tie the earliest partition.
+            -- docs/metrics.md#stg_duplicate_events: among valid rows a duplicate
+            -- event_id keeps the earliest event_time, on a tie the earliest partition.
             select * from valid
             qualify row_number() over (partition by event_id order by event_time, dt) = 1
         )
         select *, event_type in ({sql_list(ctx.vocabulary)}) as is_known_type
         from dedup
-        -- §1: deleted users leave every output.
+        -- docs/events.md#deletions: deleted users leave every output.
         where not exists (select 1 from deleted_users x where x.user_id = dedup.user_id)
     """)
 
-    # §1: session_id, or when it is null a session derived with a 30-minute gap.
-    # The SPEC does not say over which events; shoal derives per user and UTC
+    # docs/events.md#events: session_id, or when it is null a session derived
+    # with a 30-minute gap. The input definition does not say over which events;
+    # shoal derives per user and UTC
     # day over the events without a session_id (its documented reading).
     con.execute("""
         create temp table stg_s as
@@ -244,14 +253,14 @@ def stage_events(con: duckdb.DuckDBPyConnection, ctx: Ctx) -> None:
 
 
 # ---------------------------------------------------------------------------
-# SPEC §5.3 community_daily
+# community_daily (docs/metrics.md#community_daily)
 # ---------------------------------------------------------------------------
 def ref_community_daily(con, ctx):
     D = d(ctx.ds)
     core = sql_list(ctx.core_actions)
     return con.sql(f"""
         with month as (
-            -- §5: window of 30 days ending D = event dates in [D - 29, D]
+            -- docs/metrics.md#conventions: window of 30 days ending D = event dates in [D - 29, D]
             select * from stg_s where event_date between {D} - 29 and {D}
         ),
         today as (select * from month where event_date = {D}),
@@ -275,7 +284,7 @@ def ref_community_daily(con, ctx):
             select community_id, count(distinct user_id) as mau from month group by community_id
         ),
         last_join_quit as (
-            -- §5.3 members: the latest join/quit by event_time up to D is a join
+            -- members: the latest join/quit by event_time up to D is a join
             select community_id, user_id, event_type
             from stg where event_type in ('join', 'quit') and event_date <= {D}
             qualify row_number() over (partition by community_id, user_id order by event_time desc) = 1
@@ -285,7 +294,7 @@ def ref_community_daily(con, ctx):
             from last_join_quit group by community_id
         ),
         sessions as (
-            -- §5.3 bounce: a session (user, session) with events in the community on D
+            -- bounce: a session (user, session) with events in the community on D
             -- and no core action among them
             select community_id, user_id, session_key,
                    bool_or(event_type in ({core})) as has_core
@@ -318,7 +327,7 @@ def ref_community_daily(con, ctx):
 
 
 # ---------------------------------------------------------------------------
-# SPEC §5.4 retention_cohorts
+# retention_cohorts (docs/metrics.md#retention_cohorts)
 # ---------------------------------------------------------------------------
 def ref_retention_cohorts(con, ctx):
     D = d(ctx.ds)
@@ -358,7 +367,8 @@ def ref_retention_cohorts(con, ctx):
 
 
 # ---------------------------------------------------------------------------
-# SPEC §5.6 uvi_scores (also a temp table: user_segments' value_group reads the tier)
+# uvi_scores (docs/metrics.md#uvi_scores); also a temp table: user_segments'
+# value_group reads the tier
 # ---------------------------------------------------------------------------
 def ref_uvi_scores(con, ctx):
     D = d(ctx.ds)
@@ -377,7 +387,7 @@ def ref_uvi_scores(con, ctx):
                    count(*) filter (where event_type = 'share') as shares,
                    count(distinct event_date) as active_days,
                    count(*) filter (where event_type = 'purchase') as purchases,
-                   -- §5.2: revenue = sum of non-null purchase amounts, 0 when none
+                   -- docs/metrics.md#user_daily: revenue = sum of non-null purchase amounts, 0 when none
                    coalesce(sum(amount) filter (where event_type = 'purchase'), 0) as revenue
             from win group by user_id
         ),
@@ -429,7 +439,7 @@ def ref_uvi_scores(con, ctx):
 
 
 # ---------------------------------------------------------------------------
-# SPEC §5.7 user_features (the scored users of §5.6)
+# user_features (docs/metrics.md#user_features): the scored users of uvi_scores
 # ---------------------------------------------------------------------------
 def ref_user_features(con, ctx):
     D = d(ctx.ds)
@@ -450,7 +460,7 @@ def ref_user_features(con, ctx):
                    -- days D-59 .. D-30
                    count(distinct event_date) filter (where event_date between {D} - 59 and {D} - 30)
                        as active_days_prev_30,
-                   -- every valid event, unknown types included (they are events too, §1)
+                   -- every valid event, unknown types included (they are events too, docs/events.md#events)
                    count(*) filter (where event_date > {D} - 30) as events_30,
                    count(*) filter (where event_date > {D} - 30 and event_type in ('like', 'comment', 'share'))
                        as interactions_30,
@@ -511,7 +521,7 @@ def ref_user_features(con, ctx):
 
 
 # ---------------------------------------------------------------------------
-# SPEC §5.7 user_segments
+# user_segments (docs/metrics.md#user_segments)
 # ---------------------------------------------------------------------------
 def ref_user_segments(con, ctx):
     # activity_layer: the ordered rules of segments.activity_layer, first match wins.
@@ -545,15 +555,15 @@ def ref_user_segments(con, ctx):
         )
         select s.user_id, s.activity_layer, s.rfm_r, s.rfm_f, s.rfm_m, {rfm} as rfm_segment,
                {action} as recommended_action,
-               -- lifecycle_stage: first match in the SPEC's order
+               -- lifecycle_stage: first match in the documented order
                case when s.age_days <= 1 and not s.any_core_action then 'acquisition'
                     when s.age_days <= 7 then 'activation'
                     when s.recency_days >= 30 then 'churn'
                     when s.recency_days >= 14 then 'at_risk'
                     when s.purchases_90 >= 2 or s.referred_joins_30 >= 1 then 'growth'
                     else 'retention' end as lifecycle_stage,
-               -- pyramid_level: the highest level that holds. The SPEC leaves the grouping
-               -- open; shoal's reading, checked on injected users: 5 = (contributor whose
+               -- pyramid_level: the highest level that holds. The definition leaves the
+               -- grouping open; shoal's reading, checked on injected users: 5 = (contributor whose
                -- invites brought a join in 30 days) or top 1 % by interactions_30, member or
                -- not; 4 = contributor (comments + shares in 30 days >= 5), member or not;
                -- 3 = a member with active_days_30 >= 8; 2 = member; 1 = anyone else.
@@ -575,7 +585,8 @@ def ref_user_segments(con, ctx):
 
 
 # ---------------------------------------------------------------------------
-# SPEC §5.5 funnel_steps: ClickHouse windowFunnel, reimplemented in Python
+# funnel_steps (docs/metrics.md#funnel_steps): ClickHouse windowFunnel, reimplemented
+# in Python
 # ---------------------------------------------------------------------------
 def parse_window(text) -> int:
     """A funnel window ("7d", "12h", "30m", "90s" or seconds) in microseconds."""
@@ -644,7 +655,7 @@ def funnel_levels(con, ctx, funnel):
     window_days = math.ceil(window_us / 86_400_000_000)
     D = d(ctx.ds)
     rows = con.execute(f"""
-        -- §5.5: events with date in [D - window_days + 1, D]
+        -- docs/metrics.md#funnel_users: events with date in [D - window_days + 1, D]
         select user_id, epoch_us(event_time) as ts, event_type, community_id, channel,
                referrer_id, event_id
         from stg
@@ -748,7 +759,7 @@ def same(a, b) -> bool:
         if isinstance(a, bool) or isinstance(b, bool):
             return a == b
         if math.isnan(float(a)) or math.isnan(float(b)):
-            return False  # SPEC §5: ratios are NULL, never NaN
+            return False  # docs/metrics.md#conventions: ratios are NULL, never NaN
         return math.isclose(float(a), float(b), rel_tol=TOL, abs_tol=TOL)
     return a == b
 
@@ -867,7 +878,7 @@ def main(argv=None) -> int:
         fail_usage(f"--tables: unknown {sorted(unknown)}")
 
     con = duckdb.connect()
-    con.execute("set TimeZone = 'UTC'")  # every day in the SPEC is a UTC day
+    con.execute("set TimeZone = 'UTC'")  # every day in shoal's metric reference (docs/metrics.md) is a UTC day
     stage_events(con, ctx)
 
     ok = True

@@ -5,7 +5,7 @@
     SHOAL_BIN=target/release/shoal $PY tests/py/funnel_diff.py [--seed 1] [--sets 300] [--batches 3]
 
 Each batch writes many small random event sets into one Parquet file of a
-temporary shoal project (events schema of SPEC §1, hive partition
+temporary shoal project (events schema of docs/events.md#events, hive partition
 dt=2026-09-01; the set id is stored in `community_id`, because the events
 source has a fixed schema), then computes per (set, user), through one
 `shoal query` and one chDB query:

@@ -9,18 +9,24 @@ DIR is a project whose events (sources.events.location) were written by
 `zz-edge-cases.parquet` into some dt partitions and a deletions file at
 sources.deletions.location, so that crosscheck.py exercises:
 
-  SPEC §5.1  a future row and a too-late row in partition D, a NULL event_id,
-             a duplicate whose earliest event_time is in the later partition,
-             a duplicate with equal times (earliest partition wins), a
-             duplicate invalid in D but valid in D - 1, an unknown type;
-  SPEC §1    deleted users (the biggest buyer, and an invitee whose join
-             must leave the inviter's referred_joins_30 and the referral funnel);
-  SPEC §5.3  a community whose ratios are all NULL, join/quit/join,
-             sessions without session_id across midnight;
-  SPEC §5.6  a purchase with a NULL amount (revenue 0 with purchases);
-  SPEC §5.5  exposure and click at the same microsecond;
-  SPEC §5.7  a brand-new user (acquisition), a non-member in the top 1 % by
-             interactions, a non-member active 10 days, a non-member contributor.
+  staging     a future row and a too-late row in partition D, a NULL event_id,
+              a duplicate whose earliest event_time is in the later partition,
+              a duplicate with equal times (earliest partition wins), a
+              duplicate invalid in D but valid in D - 1, an unknown type
+              (docs/metrics.md#stg_valid_events);
+  deletions   deleted users (the biggest buyer, and an invitee whose join
+              must leave the inviter's referred_joins_30 and the referral
+              funnel) (docs/events.md#deletions);
+  community   a community whose ratios are all NULL, join/quit/join,
+              sessions without session_id across midnight
+              (docs/metrics.md#community_daily);
+  uvi         a purchase with a NULL amount (revenue 0 with purchases)
+              (docs/metrics.md#uvi_scores);
+  funnels     exposure and click at the same microsecond
+              (docs/metrics.md#funnel_users);
+  segments    a brand-new user (acquisition), a non-member in the top 1 % by
+              interactions, a non-member active 10 days, a non-member
+              contributor (docs/metrics.md#user_segments).
 
 Run it once per project (the rows have fixed event ids), before `shoal run`.
 """
@@ -78,7 +84,7 @@ def main() -> int:
 
     rows: dict[dt.date, list] = {}
     add = lambda d_, r: rows.setdefault(d_, []).append(r)  # noqa: E731
-    # §5.1 validity and dedup
+    # validity and dedup (docs/metrics.md#stg_valid_events)
     add(D, ev("edge-future", ts(day(-1), 1), some_user, "c001", "purchase", "sE1", 500.0))
     add(D, ev("edge-too-late", ts(day(ctx.late_days + 2), 10), some_user, "c001", "purchase", "sE2", 700.0))
     add(D, ev(None, ts(D, 3), some_user, "c001", "view", "sE3"))
@@ -89,21 +95,24 @@ def main() -> int:
     add(D, ev("edge-dup2", ts(day(1), 12), some_user, "c005", "like", "sE5"))  # same time: earlier dt wins
     add(day(1), ev("edge-dup3", ts(day(2), 8), some_user, "c006", "click", "sE6"))
     add(D, ev("edge-dup3", ts(day(ctx.late_days + 1), 8), some_user, "c006", "click", "sE6"))  # invalid in D
-    # §5.3 a community with only an unknown type and join/quit/join: NULL ratios
+    # a community with only an unknown type and join/quit/join: NULL ratios
+    # (docs/metrics.md#community_daily)
     add(D, ev("edge-unknown", ts(D, 5), "u90000001", "c999", "badge", "sE7"))
     add(D, ev("edge-j1", ts(D, 5, 1), "u90000002", "c999", "join", "sE8"))
     add(D, ev("edge-q1", ts(D, 5, 2), "u90000002", "c999", "quit", "sE8"))
     add(D, ev("edge-j2", ts(D, 5, 3), "u90000002", "c999", "join", "sE8"))
-    # §1 / §5.3 sessions without session_id across midnight, 20-minute then 31-minute gaps
+    # sessions without session_id across midnight, 20-minute then 31-minute gaps
+    # (docs/metrics.md#stg_valid_events, docs/metrics.md#community_daily)
     for i, (d_, h, m) in enumerate([(day(1), 23, 30), (day(1), 23, 50), (D, 0, 10), (D, 0, 30), (D, 1, 1), (D, 1, 32)]):
         add(d_, ev(f"edge-sess{i}", ts(d_, h, m), "u90000003", "c001", "view" if i % 2 == 0 else "exposure"))
-    # §5.6 a purchase with a NULL amount
+    # a purchase with a NULL amount (docs/metrics.md#uvi_scores)
     add(D, ev("edge-null-amount", ts(D, 6), "u90000004", "c001", "purchase", "sE9"))
-    # §5.5 click and exposure at one microsecond, then add_to_cart and purchase
+    # click and exposure at one microsecond, then add_to_cart and purchase
+    # (docs/metrics.md#funnel_users)
     for i, typ in enumerate(["click", "exposure", "add_to_cart", "purchase"]):
         add(D, ev(f"edge-fun{i}", ts(D, 7, 0, 0, 5) if i < 2 else ts(D, 8, i), "u90000005", "c002", typ,
                   "sE10", 12.5 if typ == "purchase" else None, channel="web"))
-    # §5.7 a brand-new user; pyramid readings
+    # a brand-new user; pyramid readings (docs/metrics.md#user_segments)
     add(D, ev("edge-new", ts(D, 9), "u90000006", "c002", "exposure", "sE11"))
     for k in range(10):
         for j in range(30):

@@ -1,4 +1,4 @@
--- checkin_curve: shoal's SQL (sql/marts/checkin_curve.sql), unchanged but for DuckDB syntax.
+-- checkin_curve (docs/metrics.md#checkin_curve): shoal's SQL (sql/marts/checkin_curve.sql), unchanged but for DuckDB syntax.
 -- sort_by: cohort_day
 with checkin_days as (
     select
@@ -21,7 +21,7 @@ per_user as (
     select
         f.user_id,
         f.cohort_day,
-        -- SPEC §5.9 streak: consecutive checkin days starting at the first checkin
+        -- streak: consecutive checkin days starting at the first checkin
         count(*) filter (where d.island = f.first_island) as streak_days,
         {%- for k in range(1, 7) %}
         max(case when d.dt = f.cohort_day + {{ k }} then 1 else 0 end) as on_day_{{ k }}{% if not loop.last %},{% endif %}
@@ -36,7 +36,7 @@ final as (
         cohort_day,
         count(*) as users,
         {%- for k in range(1, 7) %}
-        -- SPEC §5.9 share still checking in on day c + {{ k }}
+        -- share with a checkin on day c + {{ k }}
         case when cohort_day + {{ k }} <= date '{{ ds }}'
              then cast(sum(on_day_{{ k }}) as double) / count(*) end as share_day_{{ k }},
         {%- endfor %}

@@ -1,4 +1,4 @@
--- community_daily (SPEC §5.3), dt = ds: shoal's SQL (from
+-- community_daily (docs/metrics.md#community_daily), dt = ds: shoal's SQL (from
 -- community_user_daily and community_membership; sessions from stg_events).
 -- sort_by: community_id
 with history as (

@@ -1,4 +1,4 @@
--- community_hourly (SPEC §5.10 history), every day <= ds: shoal's SQL.
+-- community_hourly (docs/metrics.md#community_hourly), every day <= ds: shoal's SQL.
 -- sort_by: dt, community_id, event_type, hour
 select
     community_id,

@@ -1,4 +1,4 @@
--- community_user_daily (SPEC §5.3 history), every day <= ds. Differs from
+-- community_user_daily (docs/metrics.md#community_user_daily), every day <= ds. Differs from
 -- shoal's SQL: the day's last join/quit is an arg_max in the same
 -- aggregation (a quit wins a tie: it sorts after a join at the same
 -- instant) instead of a distinct-on CTE joined back.

@@ -1,4 +1,4 @@
--- content_daily (SPEC §5.9 history), every day <= ds: shoal's SQL
+-- content_daily (docs/metrics.md#content_daily), every day <= ds: shoal's SQL
 -- (count_if; a view's session purchases by a join on user and session).
 -- sort_by: dt, content_id, community_id
 with activity as (
@@ -23,7 +23,7 @@ first_views as (
     group by content_id, community_id, user_id, session_key, event_date
 ),
 converted as (
-    -- SPEC §5.9: purchases in the same session after a view
+    -- session_purchases: purchases in the same session after a view
     select v.content_id, v.community_id, v.event_date, count(*) as session_purchases
     from first_views v
     join (select user_id, session_key, event_time from activity where event_type = 'purchase') p

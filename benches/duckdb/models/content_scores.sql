@@ -1,4 +1,4 @@
--- content_scores: shoal's SQL (sql/marts/content_scores.sql), unchanged but for DuckDB syntax.
+-- content_scores (docs/metrics.md#content_scores): shoal's SQL (sql/marts/content_scores.sql), unchanged but for DuckDB syntax.
 -- sort_by: content_id
 with window_totals as (
     select
@@ -17,11 +17,11 @@ rates as (
     select
         content_id,
         views,
-        -- SPEC §5.9 resonance = (likes + comments) / views
+        -- resonance = (likes + comments) / views
         cast(likes + comments as double) / views as resonance,
-        -- SPEC §5.9 spread = shares / views
+        -- spread = shares / views
         cast(shares as double) / views as spread,
-        -- SPEC §5.9 conversion = purchases in the same session after a view / views
+        -- conversion = purchases in the same session after a view / views
         cast(session_purchases as double) / views as conversion
     from window_totals
     where views > 0
@@ -47,7 +47,7 @@ final as (
         resonance_rank,
         spread_rank,
         conversion_rank,
-        -- SPEC §5.9 score = product of the three percentile ranks
+        -- score = product of the three percentile ranks
         resonance_rank * spread_rank * conversion_rank as score
     from ranked
 )

@@ -1,4 +1,4 @@
--- dq_daily (SPEC §5.1): shoal's SQL with DuckDB's count_if; partition dt = ds
+-- dq_daily (docs/metrics.md#dq_daily): shoal's SQL with DuckDB's count_if; partition dt = ds
 -- read again from Parquet (one partition), the kept rows from stg_events.
 with raw as (
     select event_id, user_id, event_time, event_type, dt, cast(event_time as date) as event_date,

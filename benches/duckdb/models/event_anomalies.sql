@@ -1,4 +1,4 @@
--- event_anomalies: shoal's SQL (sql/marts/event_anomalies.sql), unchanged but for DuckDB syntax.
+-- event_anomalies (docs/metrics.md#event_anomalies): shoal's SQL (sql/marts/event_anomalies.sql), unchanged but for DuckDB syntax.
 -- sort_by: community_id, event_type, hour
 with history as (
     select community_id, event_type, hour, dt, events
@@ -21,7 +21,7 @@ cells as (
 baselines as (
     select
         *,
-        -- SPEC §5.10 baseline over the 28 previous days, a day without events counting 0
+        -- baseline over the 28 previous days, a day without events counting 0
         base_sum / 28 as baseline_mean,
         -- sample stddev of 28 values from their sum and sum of squares
         sqrt(greatest((base_sumsq - base_sum * base_sum / 28) / 27, 0.0)) as baseline_stddev
@@ -31,7 +31,7 @@ baselines as (
 scored as (
     select
         *,
-        -- SPEC §5.10 z = (count - mean) / stddev; NULL when the baseline has no spread
+        -- z = (count - mean) / stddev; NULL when the baseline has no spread
         (events - baseline_mean) / nullif(baseline_stddev, 0.0) as z_score
     from baselines
 ),

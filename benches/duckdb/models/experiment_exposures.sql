@@ -1,4 +1,4 @@
--- experiment_exposures (SPEC §5.10 history), every day <= ds: shoal's SQL,
+-- experiment_exposures (docs/metrics.md#experiment_exposures), every day <= ds: shoal's SQL,
 -- json_get_str -> json_extract_string (a number would come back as text
 -- here and NULL in shoal; the generator writes strings).
 -- sort_by: dt, experiment, user_id

@@ -1,4 +1,4 @@
--- experiment_results: shoal's SQL (sql/marts/experiment_results.sql), unchanged but for DuckDB syntax.
+-- experiment_results (docs/metrics.md#experiment_results): shoal's SQL (sql/marts/experiment_results.sql), unchanged but for DuckDB syntax.
 -- sort_by: experiment, variant
 with firsts as (
     -- each user's first exposure to each experiment, and its variant
@@ -64,12 +64,12 @@ final as (
         date '{{ ds }}' as dt,
         users,
         converters,
-        -- SPEC §5.10 rate = converters / users
+        -- rate = converters / users
         rate,
-        -- SPEC §5.10 lift over control = rate / control rate - 1
+        -- lift over control = rate / control rate - 1
         case when variant = 'control' then null
              else rate / nullif(control_rate, 0.0) - 1 end as lift,
-        -- SPEC §5.10 two-sided p-value = 2 (1 - Φ(|z|)) = erfc(|z| / √2)
+        -- two-sided p-value = 2 (1 - Φ(|z|)) = erfc(|z| / √2)
         case when variant = 'control' then null
              else t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
                   * exp(-(z * z) / 2.0) end as p_value

@@ -1,4 +1,4 @@
--- funnel_steps (SPEC §5.5), dt = ds. Differs from shoal's SQL: per group,
+-- funnel_steps (docs/metrics.md#funnel_steps), dt = ds. Differs from shoal's SQL: per group,
 -- users per exact level then a running sum from the top level down (instead
 -- of a join on level >= step); every step of every group gets a row.
 -- sort_by: funnel, breakdown, breakdown_value, step

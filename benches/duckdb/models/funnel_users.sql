@@ -1,4 +1,4 @@
--- funnel_users (SPEC §5.5), dt = ds. DuckDB has no windowFunnel; this is the
+-- funnel_users (docs/metrics.md#funnel_users), dt = ds. DuckDB has no windowFunnel; this is the
 -- ASOF-join formulation of benches/funnel/duckdb.sql (its faster one on the
 -- small set): for each step-1 event the earliest step-2 event at or after
 -- it, then the earliest step-3 event at or after that, ... (the greedy chain,

@@ -1,4 +1,4 @@
--- referral_daily: shoal's SQL (sql/marts/referral_daily.sql), unchanged but for DuckDB syntax.
+-- referral_daily (docs/metrics.md#referral_daily): shoal's SQL (sql/marts/referral_daily.sql), unchanged but for DuckDB syntax.
 with invites as (
     select
         count(*) filter (where invites > 0) as inviters,
@@ -41,7 +41,7 @@ converted as (
     select count(*) as invited_first_purchases
     from first_purchases p
     join first_joins j on j.invitee_id = p.user_id
-    -- SPEC §5.9: the first purchase within 7 days of the invited join
+    -- the first purchase within 7 days of the invited join
     where p.bought_at >= j.joined_at
       and p.bought_at <= j.joined_at + interval '7 days'
 ),
@@ -53,7 +53,7 @@ final as (
         i.invites,
         j.invited_joins,
         c.invited_first_purchases,
-        -- SPEC §5.9 k_factor = invited joins / inviters
+        -- k_factor = invited joins / inviters
         cast(j.invited_joins as double) / nullif(i.inviters, 0) as k_factor
     from invites i
     cross join joins j

@@ -1,4 +1,4 @@
--- referrals (SPEC §5.9 history), every day <= ds: shoal's SQL.
+-- referrals (docs/metrics.md#referrals), every day <= ds: shoal's SQL.
 -- sort_by: dt, referrer_id
 select
     event_date as dt, event_id, event_time, event_type,

@@ -1,4 +1,4 @@
--- retention_cohorts (SPEC §5.4), dt = ds. Differs from shoal's SQL: instead
+-- retention_cohorts (docs/metrics.md#retention_cohorts), dt = ds. Differs from shoal's SQL: instead
 -- of joining the (cohort day x n) grid to every return day and counting
 -- distinct users per cell, it counts returns per (cohort, days after) once
 -- (user_daily has one row per user and day, so no distinct is needed) and

@@ -1,4 +1,4 @@
--- segment_summary: shoal's SQL (sql/marts/segment_summary.sql), unchanged but for DuckDB syntax.
+-- segment_summary (docs/metrics.md#segment_summary): shoal's SQL (sql/marts/segment_summary.sql), unchanged but for DuckDB syntax.
 -- sort_by: segment, value
 with segmented as (
     select s.*, f.revenue_90
@@ -36,10 +36,10 @@ final as (
         p.segment,
         p.value,
         p.users,
-        -- SPEC §5.7 share = users / scored users
+        -- share = users / scored users
         cast(p.users as double) / nullif(t.users, 0) as share_of_users,
         p.revenue_90,
-        -- SPEC §5.7 revenue share = revenue_90 / all revenue_90
+        -- revenue share = revenue_90 / all revenue_90
         p.revenue_90 / nullif(t.revenue_90, 0.0) as share_of_revenue
     from per_value p
     cross join totals t

@@ -1,4 +1,4 @@
--- stg_valid_events (SPEC §5.1), materialized once. Differences from
+-- stg_valid_events (docs/metrics.md#stg_valid_events), materialized once. Differences from
 -- shoal's SQL: deduplication finds the duplicated event_ids first (a
 -- group by of event_id alone) and ranks only their rows; the others pass
 -- through an anti join. With memory_limit 2GiB on 10 M events the plain
@@ -20,7 +20,7 @@ with valid as not materialized (
     where dt <= date '{{ ds }}'
       and event_id is not null and user_id is not null
       and event_time is not null and event_type is not null
-      -- SPEC §5.1: the event date lies in [dt - late_days, dt]
+      -- the event date lies in [dt - late_days, dt]
       and cast(event_time as date) between dt - {{ run.late_days }} and dt
 ),
 

@@ -1,4 +1,4 @@
--- user_daily (SPEC §5.2), every day <= ds: shoal's SQL, count_if for the
+-- user_daily (docs/metrics.md#user_daily), every day <= ds: shoal's SQL, count_if for the
 -- filtered counts.
 -- sort_by: dt, user_id
 select

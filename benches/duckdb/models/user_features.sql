@@ -1,4 +1,4 @@
--- user_features: shoal's SQL (sql/intermediate/user_features.sql), unchanged but for DuckDB syntax.
+-- user_features (docs/metrics.md#user_features): shoal's SQL (sql/intermediate/user_features.sql), unchanged but for DuckDB syntax.
 -- sort_by: user_id
 with history as (
     select *
@@ -34,7 +34,8 @@ windowed as (
     group by user_id
 ),
 
--- SPEC §5.6: the scored population, users active in the lookback_days ending ds
+-- the scored population of uvi_scores and user_segments: users active in the
+-- lookback_days ending ds (docs/metrics.md#user_features)
 scored as (
     select *
     from windowed
@@ -75,7 +76,7 @@ final as (
         s.user_id,
         date '{{ ds }}' as dt,
         s.last_active_day,
-        -- SPEC §5.7 recency_days = D - last active day
+        -- recency_days = D - last active day
         date '{{ ds }}' - s.last_active_day as recency_days,
         s.active_days_7,
         s.active_days_30,
@@ -87,7 +88,7 @@ final as (
         s.shares_90,
         s.comments_30,
         s.shares_30,
-        -- SPEC §5.7 interactions_30 = likes + comments + shares in 30 days
+        -- interactions_30 = likes + comments + shares in 30 days
         s.likes_30 + s.comments_30 + s.shares_30 as interactions_30,
         s.core_actions_90,
         s.exposures_90,
@@ -97,7 +98,7 @@ final as (
         s.invites_30,
         coalesce(r.referred_joins_30, 0) as referred_joins_30,
         s.first_seen,
-        -- SPEC §5.7 age_days = D - first_seen
+        -- age_days = D - first_seen
         date '{{ ds }}' - s.first_seen as age_days,
         m.user_id is not null as is_member,
         c.last_add_to_cart_time_7,

@@ -1,4 +1,4 @@
--- user_segments: shoal's SQL (sql/marts/user_segments.sql), unchanged but for DuckDB syntax.
+-- user_segments (docs/metrics.md#user_segments): shoal's SQL (sql/marts/user_segments.sql), unchanged but for DuckDB syntax.
 -- sort_by: user_id
 with features as (
     select *
@@ -30,12 +30,12 @@ ranked as (
 scored as (
     select
         *,
-        -- SPEC §5.7 score = least(5, 1 + floor(5 × percent_rank())); equal values, equal scores;
+        -- score = least(5, 1 + floor(5 × percent_rank())); equal values, equal scores;
         -- // is integer division, i.e. the floor (DuckDB: / is float division)
         case when population = 1 then 1 else least(5, 1 + (5 * r_rank) // (population - 1)) end as rfm_r,
         case when population = 1 then 1 else least(5, 1 + (5 * f_rank) // (population - 1)) end as rfm_f,
         case when population = 1 then 1 else least(5, 1 + (5 * m_rank) // (population - 1)) end as rfm_m,
-        -- SPEC §5.7 top 1 % by interactions_30: percent_rank() >= 0.99, with any interaction
+        -- top 1 % by interactions_30: percent_rank() >= 0.99, with any interaction
         population > 1 and interactions_30 > 0 and i_rank * 100 >= 99 * (population - 1) as is_top_interactor
     from ranked
 ),
@@ -44,13 +44,13 @@ segmented as (
     select
         user_id,
         date '{{ ds }}' as dt,
-        -- SPEC §5.7 activity_layer: the first matching rule of segments.activity_layer
+        -- activity_layer: the first matching rule of segments.activity_layer
         case
         {%- for rule in segments.activity_layer %}
             when {{ rule.when }} then '{{ rule.name }}'
         {%- endfor %}
         end as activity_layer,
-        -- SPEC §5.7 lifecycle_stage, first match in this order
+        -- lifecycle_stage, first match in this order
         case
             when age_days <= 1 and core_actions_90 = 0 then 'acquisition'
             when age_days <= 7 then 'activation'
@@ -62,14 +62,14 @@ segmented as (
         rfm_r,
         rfm_f,
         rfm_m,
-        -- SPEC §5.7 rfm_segment: first rule of segments.rfm_map on r and fm = (f + m) / 2
+        -- rfm_segment: first rule of segments.rfm_map on r and fm = (f + m) / 2
         case
         {%- for s in segments.rfm_map %}
             when rfm_r between {{ s.r[0] }} and {{ s.r[1] }}
              and (rfm_f + rfm_m) / 2.0 between {{ s.fm[0] }} and {{ s.fm[1] }} then '{{ s.name }}'
         {%- endfor %}
         end as rfm_segment,
-        -- SPEC §5.7 pyramid: 5 core KOC (a contributor whose invites brought a join
+        -- pyramid: 5 core KOC (a contributor whose invites brought a join
         -- in 30 days, or top 1 % by interactions_30), 4 contributor (comments +
         -- shares in 30 days >= 5), 3 active member (active_days_30 >= 8), 2 member, 1 potential
         case
@@ -79,7 +79,7 @@ segmented as (
             when is_member then 2
             else 1
         end as pyramid_level,
-        -- SPEC §5.7 value_group, first match
+        -- value_group, first match
         case
             when uvi_tier = 'high' then 'high_value'
             when active_days_7 >= 3 then 'high_activity'
@@ -93,7 +93,7 @@ segmented as (
 final as (
     select
         *,
-        -- SPEC §5.7 recommended_action per activity_layer, from segments.recommended_action
+        -- recommended_action per activity_layer, from segments.recommended_action
         case activity_layer
         {%- for layer, action in segments.recommended_action|items %}
             when '{{ layer }}' then '{{ action|replace("'", "''") }}'

@@ -1,4 +1,4 @@
--- uvi_tiers: shoal's SQL (sql/marts/uvi_tiers.sql), unchanged but for DuckDB syntax.
+-- uvi_tiers (docs/metrics.md#uvi_tiers): shoal's SQL (sql/marts/uvi_tiers.sql), unchanged but for DuckDB syntax.
 -- sort_by: uvi_tier
 with scores as (
     select user_id, uvi_tier, revenue
@@ -27,10 +27,10 @@ final as (
         date '{{ ds }}' as dt,
         t.uvi_tier,
         coalesce(p.users, 0) as users,
-        -- SPEC §5.6 share of users = tier users / scored users
+        -- share of users = tier users / scored users
         cast(coalesce(p.users, 0) as double) / nullif(x.users, 0) as share_of_users,
         coalesce(p.revenue, 0.0) as revenue,
-        -- SPEC §5.6 share of revenue = tier revenue / all revenue in window
+        -- share of revenue = tier revenue / all revenue in window
         coalesce(p.revenue, 0.0) / nullif(x.revenue, 0.0) as share_of_revenue
     from tiers t
     cross join totals x
