@@ -13,6 +13,7 @@ use datafusion::arrow::datatypes::{DataType, Schema, TimeUnit};
 
 use crate::catalog::DT;
 use crate::models::{Materialization, Model};
+use crate::project::Project;
 
 /// A BI engine whose DDL `shoal catalog` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,4 +292,36 @@ mod tests {
         assert_eq!(sql_type(Dialect::Duckdb, &list), "TINYINT[]");
         assert_eq!(lit("it's"), "'it''s'");
     }
+}
+
+/// The DDL of every published model of `project` that has committed
+/// output (`shoal catalog`): schemas are read from the committed files;
+/// a model without output yet is left out with a warning.
+pub async fn emit_for_project(
+    project: &Project,
+    ds: chrono::NaiveDate,
+    dialect: Dialect,
+    schema: Option<&str>,
+) -> crate::Result<String> {
+    let (ctx, dag) = crate::engine::query_session(project, ds).await?;
+    let mut schemas = Vec::new();
+    for m in dag
+        .models
+        .iter()
+        .filter(|m| m.header.materialized.is_published())
+    {
+        match ctx.table_provider(m.name.as_str()).await {
+            Ok(t) => schemas.push((m, t.schema())),
+            Err(_) => tracing::warn!(model = %m.name, "no committed output yet: left out"),
+        }
+    }
+    let tables: Vec<Table> = schemas
+        .iter()
+        .map(|(m, s)| Table {
+            model: m,
+            schema: s.as_ref(),
+            location: project.output.model_dir(&m.name).url().to_string(),
+        })
+        .collect();
+    Ok(emit(dialect, &tables, schema))
 }

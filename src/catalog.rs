@@ -5,7 +5,7 @@
 //! `file://`, `memory://` URLs) and the `storage:` options; hands on
 //! [`Location`]s, object stores registered in a DataFusion runtime, the
 //! `dt` partitions present, and the `events`, `users` and `deletions` tables
-//! with the schema of SPEC §1 checked file by file.
+//! with the schema of docs/events.md#events checked file by file.
 
 use std::collections::HashMap;
 use std::path::Path as FsPath;
@@ -177,15 +177,11 @@ impl std::fmt::Display for Location {
     }
 }
 
-/// A function that wraps every object store shoal opens (fault injection in tests).
-pub type StoreWrapper = Arc<dyn Fn(Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> + Send + Sync>;
-
 /// Object stores by `scheme://host`, built from the `storage:` options.
 #[derive(Clone)]
 pub struct Stores {
     storage: StorageConfig,
     opened: Arc<Mutex<HashMap<String, Arc<dyn ObjectStore>>>>,
-    wrapper: Option<StoreWrapper>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -207,14 +203,7 @@ impl Stores {
         Self {
             storage,
             opened: Default::default(),
-            wrapper: None,
         }
-    }
-
-    /// Wraps every store this opens (used to inject faults in tests).
-    pub fn with_wrapper(mut self, wrapper: StoreWrapper) -> Self {
-        self.wrapper = Some(wrapper);
-        self
     }
 
     /// The store holding `location`, opened once per `scheme://host`.
@@ -225,10 +214,6 @@ impl Stores {
             return Ok(Arc::clone(s));
         }
         let store = self.build(location)?;
-        let store = match &self.wrapper {
-            Some(w) => w(store),
-            None => store,
-        };
         opened.insert(key, Arc::clone(&store));
         Ok(store)
     }
@@ -312,7 +297,7 @@ fn retry_config(r: &RetrySettings) -> object_store::RetryConfig {
     }
 }
 
-/// The events schema of SPEC §1 (all columns nullable in storage; validity is
+/// The events schema of docs/events.md#events (all columns nullable in storage; validity is
 /// decided by `stg_events`).
 pub fn events_schema() -> SchemaRef {
     let s = |n: &str| Field::new(n, DataType::Utf8, true);
@@ -336,7 +321,7 @@ pub fn events_schema() -> SchemaRef {
     ]))
 }
 
-/// The `deletions` schema (SPEC §1).
+/// The `deletions` schema (docs/events.md#deletions).
 pub fn deletions_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("user_id", DataType::Utf8, true),
@@ -348,7 +333,7 @@ pub fn deletions_schema() -> SchemaRef {
     ]))
 }
 
-/// The `users` schema (SPEC §1).
+/// The `users` schema (docs/events.md#users); `shoal generate` writes it too.
 pub fn users_schema() -> SchemaRef {
     let s = |n: &str| Field::new(n, DataType::Utf8, true);
     Arc::new(Schema::new(vec![
@@ -521,7 +506,7 @@ pub async fn check_parquet_schemas(
                         .iter()
                         .map(|f| f.name().as_str())
                         .filter(|n| expected.field_with_name(n).is_err());
-                    let hint = crate::models::suggest(field.name(), unknown)
+                    let hint = crate::names::suggest(field.name(), unknown)
                         .map(|s| {
                             format!(
                                 " (did you mean {s:?}? the column seems renamed: write it as {:?})",

@@ -4,7 +4,7 @@
 //!
 //! Takes the config path and project directory, hands back a list of
 //! [`Check`]s (one line each) and the exit status of the first failure
-//! (SPEC §4: 2 config or model, 3 source, 4 output; the lowest wins).
+//! (docs/cli.md#exit-codes: 2 config or model, 3 source, 4 output; the lowest wins).
 
 use std::path::Path;
 
@@ -13,7 +13,8 @@ use futures::StreamExt;
 
 use crate::ExitStatus;
 use crate::catalog::{self, Location};
-use crate::engine::{self, Project};
+use crate::engine;
+use crate::project::Project;
 
 /// The outcome of one check.
 #[derive(Debug, Clone)]
@@ -246,7 +247,18 @@ async fn check_events(project: &Project, r: &mut Report) -> Option<NaiveDate> {
             return None;
         }
     };
-    let state = datafusion::prelude::SessionContext::new().state();
+    let state = match engine::session::planning_session(project) {
+        Ok(ctx) => ctx.state(),
+        Err(e) => {
+            r.checks.push(Check::fail(
+                "events schema",
+                e.to_string(),
+                "check the storage options",
+                e.exit_status(),
+            ));
+            return None;
+        }
+    };
     match catalog::check_parquet_schemas(&state, store, loc, &files, &catalog::events_schema(), &[])
         .await
     {
@@ -263,7 +275,7 @@ async fn check_events(project: &Project, r: &mut Report) -> Option<NaiveDate> {
             r.checks.push(Check::pass(
                 "events schema",
                 format!(
-                    "dt={}: {} file(s) match the events schema (SPEC §1)",
+                    "dt={}: {} file(s) match the events schema (docs/events.md#events)",
                     last.day,
                     files.len()
                 ),
@@ -274,7 +286,7 @@ async fn check_events(project: &Project, r: &mut Report) -> Option<NaiveDate> {
             r.checks.push(Check::fail(
                 "events schema",
                 e.to_string(),
-                "rewrite the file with the columns and types of the events schema (README, Input)",
+                "rewrite the file with the columns and types of the events schema (docs/events.md#events)",
                 ExitStatus::Input,
             ));
             None

@@ -1,7 +1,7 @@
 //! The crate-wide error type and the process exit status it maps to.
 //!
 //! Each stage has its own error enum; they fold into [`Error`], whose
-//! [`Error::exit_status`] gives the exit code of SPEC §4.
+//! [`Error::exit_status`] gives the exit code (docs/cli.md#exit-codes).
 
 use crate::catalog::CatalogError;
 use crate::config::ConfigError;
@@ -9,8 +9,11 @@ use crate::engine::EngineError;
 use crate::models::ModelError;
 use crate::sink::SinkError;
 
-/// Exit codes of the `shoal` binary (SPEC §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Exit codes of the `shoal` binary (docs/cli.md#exit-codes). Run records
+/// store the number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
+#[repr(u8)]
 pub enum ExitStatus {
     /// Everything that was asked for succeeded.
     Success = 0,
@@ -24,16 +27,25 @@ pub enum ExitStatus {
     Output = 4,
 }
 
-impl ExitStatus {
-    /// The status for a numeric exit code recorded in a run record.
-    pub fn from_code(code: i32) -> Self {
-        match code {
+impl From<ExitStatus> for u8 {
+    fn from(s: ExitStatus) -> u8 {
+        s as u8
+    }
+}
+
+impl TryFrom<u8> for ExitStatus {
+    type Error = String;
+
+    /// The status of a number in a run record.
+    fn try_from(code: u8) -> Result<Self, String> {
+        Ok(match code {
             0 => ExitStatus::Success,
+            1 => ExitStatus::ModelFailed,
             2 => ExitStatus::Usage,
             3 => ExitStatus::Input,
             4 => ExitStatus::Output,
-            _ => ExitStatus::ModelFailed,
-        }
+            n => return Err(format!("{n} is not an exit status of shoal (0-4)")),
+        })
     }
 }
 
@@ -61,13 +73,18 @@ pub enum Error {
     /// A command-line value is wrong.
     #[error("{0}")]
     Usage(String),
+    /// Writing a command's output to stdout failed.
+    #[error("writing output: {0}")]
+    Stdout(#[source] std::io::Error),
 }
 
 impl Error {
     /// The exit status this error ends the process with.
     pub fn exit_status(&self) -> ExitStatus {
         match self {
-            Error::Config(_) | Error::Model(_) | Error::Usage(_) => ExitStatus::Usage,
+            Error::Config(_) | Error::Model(_) | Error::Usage(_) | Error::Stdout(_) => {
+                ExitStatus::Usage
+            }
             Error::Catalog(CatalogError::BadLocation { .. } | CatalogError::Store { .. }) => {
                 ExitStatus::Usage
             }
@@ -78,9 +95,16 @@ impl Error {
                 EngineError::Plan(_) | EngineError::PlanMany(_) | EngineError::NothingToRetry(_),
             ) => ExitStatus::Usage,
             Error::Engine(EngineError::NoData { .. }) => ExitStatus::Input,
-            Error::Engine(EngineError::Locked { .. }) => ExitStatus::Output,
             Error::Engine(_) => ExitStatus::ModelFailed,
         }
+    }
+}
+
+impl Error {
+    /// Whether stdout was closed by its reader (`shoal query … | head`):
+    /// not a failure, the process exits 0 (as ripgrep does).
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Stdout(io) if io.kind() == std::io::ErrorKind::BrokenPipe)
     }
 }
 

@@ -1,9 +1,9 @@
-//! Synthetic event sets in the events schema of SPEC §1 (`shoal generate`).
+//! Synthetic event sets in the events schema of docs/events.md#events (`shoal generate`).
 //!
 //! Takes [`GenerateOptions`] and an object store; hands on
 //! `root/events/dt=YYYY-MM-DD/part-N.parquet` (hive partitions by the UTC day
 //! an event was *received*) and `root/users/users.parquet`, in the exact
-//! Arrow schemas of [`crate::catalog::events_schema`] and [`users_schema`].
+//! Arrow schemas of [`crate::catalog::events_schema`] and [`crate::catalog::users_schema`].
 //!
 //! # Data model
 //!
@@ -22,8 +22,8 @@
 //! * **Communities** `c001` … have Zipf (s = 1.2) sizes; each user joins 1–3
 //!   (the first on signup day, the others later), 8 % of memberships end with
 //!   a `quit`. Communities differ in interaction (×0.6–1.5), purchase
-//!   (×0.5–1.5) and bounce (4–18 % of sessions) propensity, so the SPEC §5
-//!   KPI targets are met by some and missed by others, and have rare "hot
+//!   (×0.5–1.5) and bounce (4–18 % of sessions) propensity, so the
+//!   `kpi_scorecard` targets are met by some and missed by others, and have rare "hot
 //!   hours" with bursts of messages (anomalies).
 //! * **Referrals**: 22 % of later users are invited by an ambassador (4–14 %
 //!   of users, older ones inviting more) who sent an `invite` 1–5 days
@@ -62,9 +62,9 @@ use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::array::{
-    ArrayRef, Float64Builder, Int32Builder, StringBuilder, TimestampMicrosecondBuilder,
+    ArrayRef, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
 };
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
@@ -164,23 +164,6 @@ pub struct GenerateReport {
     pub first_day: NaiveDate,
     /// Last `dt` partition.
     pub last_day: NaiveDate,
-}
-
-/// The Arrow schema of `users/users.parquet` (SPEC §1, optional source).
-pub fn users_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("user_id", DataType::Utf8, true),
-        Field::new(
-            "signup_time",
-            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-            true,
-        ),
-        Field::new("gender", DataType::Utf8, true),
-        Field::new("birth_year", DataType::Int32, true),
-        Field::new("region", DataType::Utf8, true),
-        Field::new("city_tier", DataType::Int32, true),
-        Field::new("occupation", DataType::Utf8, true),
-    ]))
 }
 
 /// Rows per part file; a larger day is split into `part-1`, `part-2`, ….
@@ -1051,13 +1034,13 @@ impl Ctx {
 
     fn encode_users(&self, path: &str) -> Result<Vec<u8>, GenerateError> {
         let n = self.profiles.len();
-        let schema = users_schema();
+        let schema = crate::catalog::users_schema();
         let mut user_id = StringBuilder::with_capacity(n, n * 9);
         let mut signup_time = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
         let mut gender = StringBuilder::with_capacity(n, n * 6);
-        let mut birth_year = Int32Builder::with_capacity(n);
+        let mut birth_year = Int64Builder::with_capacity(n);
         let mut region = StringBuilder::with_capacity(n, n * 8);
-        let mut city_tier = Int32Builder::with_capacity(n);
+        let mut city_tier = Int64Builder::with_capacity(n);
         let mut occupation = StringBuilder::with_capacity(n, n * 10);
         let region_cumulative = cumulative(&REGIONS.map(|r| r.1));
         let occupation_cumulative = cumulative(&OCCUPATION_WEIGHTS);
@@ -1086,12 +1069,12 @@ impl Ctx {
             });
             let year = 1994.0 + 8.0 * rng.normal();
             birth_year.append_option(
-                (!rng.chance(0.05)).then_some(year.round().clamp(1950.0, 2010.0) as i32),
+                (!rng.chance(0.05)).then_some(year.round().clamp(1950.0, 2010.0) as i64),
             );
             let (name, _, tier) = REGIONS[rng.pick(&region_cumulative)];
             region.append_value(name);
             let tier = (tier + rng.below(3) as i32 - 1).clamp(1, 5);
-            city_tier.append_option((!rng.chance(0.03)).then_some(tier));
+            city_tier.append_option((!rng.chance(0.03)).then_some(i64::from(tier)));
             occupation.append_option(
                 (!rng.chance(0.08)).then_some(OCCUPATIONS[rng.pick(&occupation_cumulative)]),
             );
@@ -1908,6 +1891,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::datatypes::DataType;
     use datafusion::arrow::datatypes::Int64Type;
     use datafusion::datasource::file_format::parquet::ParquetFormat;
     use datafusion::datasource::listing::ListingOptions;
@@ -2270,10 +2254,11 @@ mod tests {
         }
     }
 
-    /// Prints the distributions the SPEC §5 metrics will see:
+    /// Prints the distributions the metrics of docs/metrics.md will see:
     /// `cargo test --release --lib generate::tests::profile -- --ignored --nocapture`
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[ignore = "diagnostics; run by hand"]
+    #[allow(clippy::print_stdout)]
     async fn profile() {
         let opts = GenerateOptions {
             users: 20_000,
@@ -2375,6 +2360,7 @@ mod tests {
     /// `SHOAL_GEN_USERS=400000 cargo test --release --lib generate::tests::throughput -- --ignored --nocapture`
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[ignore = "benchmark; run by hand"]
+    #[allow(clippy::print_stdout)]
     async fn throughput() {
         let users = std::env::var("SHOAL_GEN_USERS")
             .ok()

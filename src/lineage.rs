@@ -25,8 +25,11 @@ use serde::{Deserialize, Serialize};
 
 use chrono::NaiveDate;
 
-use crate::engine::{Project, locate_error};
+use crate::engine::locate_error;
+use crate::engine::observer::{BoxFuture, RunObserver};
 use crate::models::Dag;
+use crate::project::Project;
+use crate::runlog::RunRecord;
 use crate::sink::SinkError;
 
 /// The lineage of every model of a project.
@@ -339,11 +342,8 @@ pub async fn compute(ctx: &SessionContext, dag: &Dag, project: &str, ds: &str) -
 /// read), also when models run on a Ballista cluster.
 pub async fn for_project(project: &Project, ds: NaiveDate) -> crate::Result<Lineage> {
     let dag = project.dag(ds, false, None)?;
-    let ctx = SessionContext::new();
-    crate::functions::register_all(&ctx);
-    project.stores.register(&ctx, &project.events)?;
-    project.stores.register(&ctx, &project.output.root)?;
-    project.register_sources(&ctx).await?;
+    let ctx = crate::engine::session::planning_session(project)?;
+    crate::engine::register_sources(project, &ctx).await?;
     Ok(compute(&ctx, &dag, &project.config().project, &ds.to_string()).await)
 }
 
@@ -353,6 +353,38 @@ pub async fn write(project: &Project, lineage: &Lineage) -> Result<(), SinkError
     let path = project.output.meta_dir().prefix().join("lineage.json");
     let json = serde_json::to_vec_pretty(lineage).expect("lineage serialises");
     project.output.put(&path, json).await
+}
+
+/// Writes `lineage.json` when a run ends, whatever its result: lineage is
+/// about the models, not the data, so a failure to plan or write it is a
+/// warning, never the run's result.
+#[derive(Debug, Clone)]
+pub struct LineageWriter {
+    project: Project,
+}
+
+impl LineageWriter {
+    /// The writer of `project`'s `<output>/_shoal/lineage.json`.
+    pub fn new(project: &Project) -> Self {
+        Self {
+            project: project.clone(),
+        }
+    }
+}
+
+impl RunObserver for LineageWriter {
+    fn run_finished<'a>(&'a self, record: &'a RunRecord) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            match for_project(&self.project, record.ds).await {
+                Ok(l) => {
+                    if let Err(e) = write(&self.project, &l).await {
+                        tracing::warn!("cannot write lineage.json: {e}");
+                    }
+                }
+                Err(e) => tracing::warn!("cannot compute the lineage: {e}"),
+            }
+        })
+    }
 }
 
 impl Lineage {

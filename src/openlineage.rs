@@ -4,7 +4,8 @@
 //!
 //! Takes `lineage.openlineage` from config (a JSON-lines `file` or an HTTP
 //! `url`) and the run's models; hands the events to the target. Emitting
-//! never fails a run: a target that cannot be written is a warning.
+//! never fails a run: a target that cannot be written is a warning. The
+//! [`Emitter`] is a [`RunObserver`]: the engine calls it, not the reverse.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -14,9 +15,10 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::Location;
 use crate::config::OpenLineageConfig;
-use crate::engine::Project;
+use crate::engine::observer::{BoxFuture, RunObserver};
 use crate::models::Model;
-use crate::runlog::ModelRun;
+use crate::project::Project;
+use crate::runlog::{ModelRun, Status};
 
 /// The JSON schema every event declares.
 pub const SCHEMA_URL: &str = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent";
@@ -34,7 +36,6 @@ pub struct Emitter {
     target: Target,
     namespace: String,
     producer: String,
-    run_id: String,
     output: Location,
     sources: Vec<(String, Location)>,
 }
@@ -75,7 +76,7 @@ pub fn run_uuid(run_id: &str, model: &str) -> String {
 
 impl Emitter {
     /// The emitter of `project`'s config, if `lineage.openlineage` is set.
-    pub fn from_project(project: &Project, run_id: &str) -> Option<Self> {
+    pub fn from_project(project: &Project) -> Option<Self> {
         let cfg: &OpenLineageConfig = project.config().lineage.openlineage.as_ref()?;
         let target = match (&cfg.file, &cfg.url) {
             (Some(f), _) => Target::File(project.loaded.project_dir.join(f)),
@@ -98,14 +99,19 @@ impl Emitter {
                 .clone()
                 .unwrap_or_else(|| project.config().project.clone()),
             producer: cfg.producer.clone(),
-            run_id: run_id.to_string(),
             output: project.output.root.clone(),
             sources,
         })
     }
 
     /// The RunEvent for `model` (`eventType` START, COMPLETE or FAIL).
-    pub fn event(&self, event_type: &str, model: &Model, result: Option<&ModelRun>) -> Value {
+    pub fn event(
+        &self,
+        run_id: &str,
+        event_type: &str,
+        model: &Model,
+        result: Option<&ModelRun>,
+    ) -> Value {
         let mut inputs: Vec<Value> = model
             .deps
             .iter()
@@ -133,7 +139,7 @@ impl Emitter {
             }
             outputs.push(out);
         }
-        let mut run = json!({ "runId": run_uuid(&self.run_id, &model.name) });
+        let mut run = json!({ "runId": run_uuid(run_id, &model.name) });
         if let Some(msg) = result
             .and_then(|r| r.error.as_deref())
             .filter(|_| event_type == "FAIL")
@@ -170,8 +176,14 @@ impl Emitter {
     }
 
     /// Sends one event; a failure is logged, never returned.
-    pub async fn emit(&self, event_type: &str, model: &Model, result: Option<&ModelRun>) {
-        let event = self.event(event_type, model, result);
+    pub async fn emit(
+        &self,
+        run_id: &str,
+        event_type: &str,
+        model: &Model,
+        result: Option<&ModelRun>,
+    ) {
+        let event = self.event(run_id, event_type, model, result);
         let line = serde_json::to_string(&event).expect("event serialises");
         let outcome: Result<(), String> = match &self.target {
             Target::File(path) => std::fs::OpenOptions::new()
@@ -196,6 +208,30 @@ impl Emitter {
         if let Err(e) = outcome {
             tracing::warn!(model = %model.name, "cannot emit the OpenLineage {event_type} event: {e}");
         }
+    }
+}
+
+/// START when a model starts; COMPLETE or FAIL when it ends (a model
+/// skipped for its upstream emits nothing, a model failed before it started
+/// emits FAIL alone).
+impl RunObserver for Emitter {
+    fn model_started<'a>(&'a self, run_id: &'a str, model: &'a Model) -> BoxFuture<'a, ()> {
+        Box::pin(self.emit(run_id, "START", model, None))
+    }
+
+    fn model_finished<'a>(
+        &'a self,
+        run_id: &'a str,
+        model: &'a Model,
+        result: &'a ModelRun,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            match result.status {
+                Status::Success => self.emit(run_id, "COMPLETE", model, Some(result)).await,
+                Status::Failed => self.emit(run_id, "FAIL", model, Some(result)).await,
+                Status::Skipped => {}
+            }
+        })
     }
 }
 

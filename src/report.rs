@@ -20,8 +20,9 @@ use datafusion::arrow::compute::{cast, concat_batches};
 use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::prelude::SessionContext;
 
-use crate::engine::{self, EngineError, Project};
+use crate::engine::{self, EngineError};
 use crate::models::Materialization;
+use crate::project::Project;
 use crate::{Error, Result};
 
 /// The page's font stack: Latin first, then CJK fallbacks so Chinese text

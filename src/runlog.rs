@@ -1,17 +1,21 @@
-//! Run records and logging.
+//! Run records.
 //!
 //! Takes the outcome of each model as it finishes; hands on
 //! `<output>/_shoal/runs/<run_id>.jsonl` (rewritten after every model, so a
 //! run killed by the scheduler still leaves what completed), the final
-//! `<output>/_shoal/runs/<run_id>.json` and `<output>/_shoal/latest.json`,
-//! and the tracing subscriber (`--log-format text|json`, stderr).
+//! `<output>/_shoal/runs/<run_id>.json` and `<output>/_shoal/latest.json`.
+//! The fields are typed (statuses, materialization, exit status as enums);
+//! their JSON is documented in docs/outputs.md.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 
-use crate::sink::{Output, SinkError, TestOutcome};
+use crate::ExitStatus;
+use crate::models::Materialization;
+use crate::quality::TestOutcome;
+use crate::sink::{Output, SinkError};
 
 /// Outcome of one model in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,8 +27,19 @@ pub enum Status {
     Failed,
     /// Not run because an upstream model failed.
     Skipped,
-    /// Not run: its committed output was reused (backfill of a committed day).
-    Reused,
+}
+
+/// State of a whole run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Models are still running (a record read while the run goes on, or
+    /// left by a run that was killed).
+    Running,
+    /// Every model succeeded.
+    Success,
+    /// At least one model failed or was skipped.
+    Failed,
 }
 
 /// What one model did (delta-rs style: operations return what they did).
@@ -32,8 +47,8 @@ pub enum Status {
 pub struct ModelRun {
     /// Model name.
     pub name: String,
-    /// `daily`, `table` or `view`.
-    pub materialized: String,
+    /// How the model's result is kept.
+    pub materialized: Materialization,
     /// Outcome.
     pub status: Status,
     /// Rows written (None for views and models that did not run).
@@ -60,10 +75,15 @@ pub struct ModelRun {
 
 impl ModelRun {
     /// A model that did not run, with a reason.
-    pub fn not_run(name: &str, materialized: &str, status: Status, reason: String) -> Self {
+    pub fn not_run(
+        name: &str,
+        materialized: Materialization,
+        status: Status,
+        reason: String,
+    ) -> Self {
         Self {
             name: name.to_string(),
-            materialized: materialized.to_string(),
+            materialized,
             status,
             rows: None,
             bytes: None,
@@ -104,10 +124,10 @@ pub struct RunRecord {
     pub started_at: DateTime<Utc>,
     /// When it ended (None while running).
     pub finished_at: Option<DateTime<Utc>>,
-    /// `running`, `success` or `failed`.
-    pub status: String,
-    /// Exit code the process ends with.
-    pub exit_code: Option<i32>,
+    /// Running, success or failed.
+    pub status: RunStatus,
+    /// Exit status the process ends with (a number in the JSON).
+    pub exit_code: Option<ExitStatus>,
     /// Events partitions the run needed.
     pub input_partitions: Vec<String>,
     /// Warnings (missing partitions under `missing_partition: warn`, repaired commits).
@@ -117,15 +137,20 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    /// Counts of (success, failed, skipped, reused).
-    pub fn counts(&self) -> (usize, usize, usize, usize) {
+    /// The models that did not succeed (failed or skipped), which `shoal
+    /// retry` runs again.
+    pub fn unfinished_models(&self) -> Vec<String> {
+        self.models
+            .iter()
+            .filter(|m| matches!(m.status, Status::Failed | Status::Skipped))
+            .map(|m| m.name.clone())
+            .collect()
+    }
+
+    /// Counts of (success, failed, skipped).
+    pub fn counts(&self) -> (usize, usize, usize) {
         let c = |s: Status| self.models.iter().filter(|m| m.status == s).count();
-        (
-            c(Status::Success),
-            c(Status::Failed),
-            c(Status::Skipped),
-            c(Status::Reused),
-        )
+        (c(Status::Success), c(Status::Failed), c(Status::Skipped))
     }
 }
 
@@ -242,38 +267,6 @@ impl RunLog {
         let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
         serde_json::from_value(v.get("models")?.clone()).ok()
     }
-}
-
-/// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
-/// Installs the tracing subscriber on stderr. `verbosity`: -1 quiet, 0 info, 1 debug, 2 trace.
-/// `RUST_LOG` overrides the filter.
-pub fn init_logging(format: LogFormat, verbosity: i8) {
-    use tracing_subscriber::EnvFilter;
-    let default = match verbosity {
-        i8::MIN..=-1 => "warn",
-        0 => "info",
-        1 => "shoal=debug,info",
-        _ => "debug",
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false);
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .try_init(),
-    };
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! mode, the key derived from `privacy.hash_key_env`'s value), as 32 hex
 //! digits (128 bits). Deterministic for one key, unrelated across keys;
 //! NULL stays NULL. Registered only when `privacy.hash_user_ids` is on, by
-//! the session that wraps the sources (see `engine::Project::register_sources`).
+//! the session that wraps the sources (see `engine::session::register_sources`).
 
 use std::fmt;
 use std::sync::Arc;

@@ -1949,7 +1949,8 @@ async fn ctx_text(ctx: &SessionContext, sql: &str) -> String {
 /// Throughput of `GROUP BY user` over a few million synthetic events;
 /// run with `cargo test --release --lib functions::tests::throughput -- --ignored --nocapture`.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore]
+#[ignore = "benchmark; run by hand"]
+#[allow(clippy::print_stderr)]
 async fn throughput() {
     let users = 500_000i64;
     let per_user = 8;

@@ -3,11 +3,15 @@
 use crate::common::{TempProject, ev};
 
 async fn run_and_read(config_path: &std::path::Path, dir: &std::path::Path) -> Vec<String> {
-    let project = shoal::engine::Project::open(config_path, dir, &[]).unwrap();
-    let record = shoal::engine::run(&project, &shoal::engine::RunOptions::default())
+    let project = shoal::project::Project::open(config_path, dir, &[]).unwrap();
+    let record = shoal::engine::run(&project, &shoal::engine::RunOptions::default(), &[])
         .await
         .unwrap();
-    assert_eq!(record.exit_code, Some(0), "{record:?}");
+    assert_eq!(
+        record.exit_code,
+        Some(shoal::ExitStatus::Success),
+        "{record:?}"
+    );
     let (ctx, _) = shoal::engine::query_session(&project, record.ds)
         .await
         .unwrap();

@@ -1,0 +1,302 @@
+//! One model of a run: plan its SQL, execute it into staging, audit the
+//! staged files with its data tests, commit, and register the committed
+//! table for the models after it. Views are registered, temp models
+//! written to scratch ([`super::temp`]).
+//!
+//! A model that runs out of the memory pool next to others runs again once,
+//! alone; an input error names the unreadable file. What happened is the
+//! returned [`ModelRun`].
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{Duration, NaiveDate, Utc};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::{cast, col};
+use datafusion::physical_plan::execute_stream;
+use datafusion::prelude::SessionContext;
+
+use super::failure::{FailKind, STORAGE_HINT, classify, locate_error, sink_failure};
+use super::scan::{events_partitions, local_scanned_files, scanned_files};
+use super::temp::{Scratch, write_temp, write_temp_shared};
+use crate::catalog::{self, DT};
+use crate::models::{Materialization, Model};
+use crate::project::Project;
+use crate::runlog::{ModelRun, Status};
+use crate::sink::{self, DayRange};
+
+/// The state one run shares with its model tasks.
+pub(super) struct RunShared {
+    pub(super) project: Project,
+    pub(super) ctx: SessionContext,
+    /// Where `temp` models are written for the run; removed when the run ends.
+    pub(super) scratch: Scratch,
+    pub(super) run_id: String,
+    pub(super) ds: NaiveDate,
+    pub(super) full_refresh: bool,
+    pub(super) late_days: u32,
+    pub(super) events_prefix: String,
+    /// The events store and the input files of the run (footers checked).
+    pub(super) events_store: Arc<dyn object_store::ObjectStore>,
+    pub(super) input_files: Vec<object_store::ObjectMeta>,
+    /// The first input file that does not decode, found once after a model
+    /// failed on input: `(url, message)`.
+    pub(super) undecodable: tokio::sync::OnceCell<Option<(String, String)>>,
+    /// Models execute holding a read guard (so `run.concurrency` of them
+    /// share the memory pool); a model that ran out of the pool next to
+    /// others runs again holding the write guard, alone.
+    pub(super) turns: tokio::sync::RwLock<()>,
+}
+
+/// Runs one model: plan, execute into staging, audit, commit, register.
+pub(super) async fn run_model(shared: &RunShared, model: &Model) -> (ModelRun, Option<FailKind>) {
+    let start = Instant::now();
+    let started_at = Utc::now();
+    let fresh = || {
+        let mut mr = ModelRun::not_run(
+            &model.name,
+            model.header.materialized,
+            Status::Success,
+            String::new(),
+        );
+        mr.error = None;
+        mr.started_at = Some(started_at);
+        mr
+    };
+    let mut mr = fresh();
+    let result = {
+        let _turn = shared.turns.read().await;
+        execute_model(shared, model, &mut mr).await
+    };
+    let result = match result {
+        Err((FailKind::Memory, _))
+            if shared.project.config().run.concurrency > 1 && !shared.project.is_distributed() =>
+        {
+            // The memory pool is shared by the models running at once, and
+            // an operator that cannot spill (a hash join's build side, an
+            // aggregate's next batch of groups) can find it taken by the
+            // other model. Nothing was committed: run it again with the
+            // pool to itself, once the others have finished.
+            tracing::warn!(model = %model.name, "ran out of the memory pool next to other models; running it again alone");
+            let staging = shared
+                .project
+                .output
+                .staging_dir(&shared.run_id, &model.name);
+            let _ = shared.project.output.remove_prefix(&staging).await;
+            let _alone = shared.turns.write().await;
+            mr = fresh();
+            execute_model(shared, model, &mut mr).await
+        }
+        other => other,
+    };
+    mr.duration_ms = start.elapsed().as_millis() as u64;
+    match result {
+        Ok(()) => (mr, None),
+        Err((kind, mut message)) => {
+            // DataFusion's decoding errors do not say which file: read the
+            // run's input files one by one to name it (only on failure).
+            if kind == FailKind::Input && !message.contains(STORAGE_HINT) {
+                let found = shared
+                    .undecodable
+                    .get_or_init(|| {
+                        catalog::find_undecodable(
+                            Arc::clone(&shared.events_store),
+                            &shared.project.events,
+                            &shared.input_files,
+                        )
+                    })
+                    .await;
+                if let Some((url, why)) = found {
+                    message = format!(
+                        "{message}\n  the unreadable file is {url}: {why} (replace or remove it, then `shoal retry`)"
+                    );
+                }
+            }
+            mr.status = Status::Failed;
+            mr.error = Some(message);
+            let staging = shared
+                .project
+                .output
+                .staging_dir(&shared.run_id, &model.name);
+            let _ = shared.project.output.remove_prefix(&staging).await;
+            (mr, Some(kind))
+        }
+    }
+}
+
+async fn execute_model(
+    shared: &RunShared,
+    model: &Model,
+    mr: &mut ModelRun,
+) -> Result<(), (FailKind, String)> {
+    let ctx = &shared.ctx;
+    let plan_err = |e: DataFusionError| (FailKind::Model, locate_error(&model.file, &e));
+    let df = ctx.sql(&model.sql).await.map_err(plan_err)?;
+    let materialized = model.header.materialized;
+    if materialized == Materialization::View {
+        ctx.deregister_table(model.name.as_str())
+            .map_err(plan_err)?;
+        ctx.register_table(model.name.as_str(), df.into_view())
+            .map_err(plan_err)?;
+        return Ok(());
+    }
+    if materialized == Materialization::Temp && shared.project.is_distributed() {
+        // The executors cannot read the client's disk: the temp table goes
+        // to the output store, which they share.
+        return write_temp_shared(shared, model, df, mr).await;
+    }
+    if materialized == Materialization::Temp {
+        return write_temp(shared, &model.name, df, mr)
+            .await
+            .map_err(|e| classify(&model.file, &e));
+    }
+    let range = match materialized {
+        Materialization::Daily => {
+            let back = model.header.rewrites_days.days(shared.late_days);
+            Some(if shared.full_refresh && back > 0 {
+                DayRange {
+                    from: None,
+                    to: shared.ds,
+                }
+            } else {
+                DayRange {
+                    from: Some(shared.ds - Duration::days(i64::from(back))),
+                    to: shared.ds,
+                }
+            })
+        }
+        _ => None,
+    };
+    let mut df = df;
+    let mut sort = Vec::new();
+    if range.is_some() {
+        let Ok(dt_field) = df.schema().field_with_unqualified_name(DT) else {
+            return Err((
+                FailKind::Model,
+                format!(
+                    "{}: a daily model needs a `dt` column (the partition day); add e.g. `date '{}' as dt`",
+                    model.file, shared.ds
+                ),
+            ));
+        };
+        if dt_field.data_type() != &DataType::Date32 {
+            df = df
+                .with_column(DT, cast(col(DT), DataType::Date32))
+                .map_err(plan_err)?;
+        }
+        if range.is_some_and(|r| r.from != Some(r.to)) {
+            sort.push(col(DT).sort(true, false));
+        }
+    }
+    for c in &model.header.sort_by {
+        if df.schema().field_with_unqualified_name(c).is_err() {
+            return Err((
+                FailKind::Model,
+                format!(
+                    "{}: header sort_by names column {c:?}, which the model does not produce",
+                    model.file
+                ),
+            ));
+        }
+        sort.push(col(format!("\"{c}\"")).sort(true, true));
+    }
+    if !sort.is_empty() {
+        df = df.sort(sort).map_err(plan_err)?;
+    }
+    let start_exec = Instant::now();
+    // Planning a listing table reads file footers (statistics), so storage
+    // and Parquet errors can surface here as well as while executing.
+    let exec_err = |e: DataFusionError| classify(&model.file, &e);
+    let plan = df.clone().create_physical_plan().await.map_err(exec_err)?;
+    let output = &shared.project.output;
+    let staging = output.staging_dir(&shared.run_id, &model.name);
+    let props = sink::writer_properties(&shared.project.config().output.compression);
+    let stream = execute_stream(Arc::clone(&plan), ctx.task_ctx()).map_err(exec_err)?;
+    let staged = sink::write_staged(
+        Arc::clone(&output.store),
+        staging.clone(),
+        stream,
+        range,
+        &props,
+    )
+    .await
+    .map_err(|e| sink_failure(model, e))?;
+    tracing::debug!(model = %model.name, ms = start_exec.elapsed().as_millis() as u64, "executed and staged");
+    mr.files_read = if shared.project.is_distributed() {
+        // The plan is one Ballista job node; plan it locally to see what it scans.
+        local_scanned_files(ctx, &df).await.map_err(plan_err)?
+    } else {
+        scanned_files(&plan)
+    };
+    mr.partitions_read = events_partitions(&mr.files_read, &shared.events_prefix);
+    mr.rows = Some(staged.rows());
+    mr.bytes = Some(staged.bytes());
+    mr.files = Some(staged.files.len() as u64);
+
+    // Audit the staged result before anything becomes visible.
+    if !model.header.tests.is_empty() {
+        let audit_name =
+            format!("__audit_{}_{}", model.name, shared.run_id.replace('-', "_")).to_lowercase();
+        catalog::register_listing(
+            ctx,
+            &audit_name,
+            &staging,
+            Arc::clone(&staged.file_schema),
+            range.is_some(),
+        )
+        .map_err(|e| (FailKind::Model, e.to_string()))?;
+        let outcomes = crate::quality::run_tests(ctx, &audit_name, &model.header.tests).await;
+        let _ = ctx.deregister_table(audit_name.as_str());
+        let outcomes = outcomes.map_err(|e| {
+            // Out of memory while auditing is retried like any other step.
+            let (kind, message) = classify(&model.file, &e);
+            let kind = if kind == FailKind::Memory {
+                kind
+            } else {
+                FailKind::Model
+            };
+            (
+                kind,
+                format!("{}: data tests do not run: {message}", model.file),
+            )
+        })?;
+        for o in outcomes.iter().filter(|o| o.failures > 0) {
+            tracing::warn!(model = %model.name, test = %o.name, failures = o.failures, severity = ?o.severity, "data test failed");
+        }
+        let blocking: Vec<String> = outcomes
+            .iter()
+            .filter(|o| o.blocks())
+            .map(|o| format!("{} ({} rows)", o.name, o.failures))
+            .collect();
+        mr.tests = outcomes;
+        if !blocking.is_empty() {
+            return Err((
+                FailKind::Model,
+                format!(
+                    "{}: data tests failed, nothing committed (the previous output stays visible): {}",
+                    model.file,
+                    blocking.join("; ")
+                ),
+            ));
+        }
+    }
+    tracing::debug!(model = %model.name, ms = start_exec.elapsed().as_millis() as u64, "audited");
+    mr.partitions_written = output
+        .commit(&shared.run_id, &model.name, &staged, range)
+        .await
+        .map_err(|e| (FailKind::Output, e.to_string()))?;
+    let _ = output.remove_prefix(&staging).await;
+    let dir = output.model_dir(&model.name);
+    ctx.deregister_table(model.name.as_str())
+        .map_err(plan_err)?;
+    catalog::register_listing(
+        ctx,
+        &model.name,
+        &dir,
+        Arc::clone(&staged.file_schema),
+        range.is_some(),
+    )
+    .map_err(|e| (FailKind::Model, e.to_string()))?;
+    Ok(())
+}
