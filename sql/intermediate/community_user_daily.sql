@@ -90,7 +90,8 @@ per_session as (
         count(*) filter (where event_type = '{{ t[1] }}') as {{ t[0] }},
         {%- endfor %}
         count(*) as events,
-        sum(amount) filter (where event_type = 'purchase') as revenue,
+        -- money is summed as decimal(38, 6): exact, so a rerun gives the same bits
+        cast(sum(cast(amount as decimal(38, 6))) filter (where event_type = 'purchase') as double) as revenue,
         -- nps answers carry properties.nps_score 0..10 (docs/metrics.md#community_health_weekly)
         count(*) filter (where event_type = 'nps' and json_get_float(properties, 'nps_score') between 0 and 10) as nps_responses,
         count(*) filter (where event_type = 'nps' and json_get_float(properties, 'nps_score') between 9 and 10) as nps_promoters,
@@ -111,7 +112,7 @@ counts as (
         {%- endfor %}
         sum(events) as events,
         -- revenue is the sum of non-null purchase amounts, 0 when none
-        coalesce(sum(revenue), 0.0) as revenue,
+        coalesce(cast(sum(cast(revenue as decimal(38, 6))) as double), 0.0) as revenue,
         count(*) as sessions,
         sum(1 - has_core_action) as bounced_sessions,
         sum(nps_responses) as nps_responses,

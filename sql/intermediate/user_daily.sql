@@ -67,7 +67,8 @@ per_session as (
         count(*) filter (where event_type = '{{ t[1] }}') as {{ t[0] }},
         {%- endfor %}
         count(*) as events,
-        sum(amount) filter (where event_type = 'purchase') as revenue,
+        -- money is summed as decimal(38, 6): exact, so a rerun gives the same bits
+        cast(sum(cast(amount as decimal(38, 6))) filter (where event_type = 'purchase') as double) as revenue,
         min(event_time) as first_event_time,
         max(event_time) as last_event_time
     from activity
@@ -83,7 +84,7 @@ final as (
         {%- endfor %}
         sum(events) as events,
         -- revenue is the sum of non-null purchase amounts, 0 when none
-        coalesce(sum(revenue), 0.0) as revenue,
+        coalesce(cast(sum(cast(revenue as decimal(38, 6))) as double), 0.0) as revenue,
         count(*) as sessions,
         sum(1 - has_core_action) as bounced_sessions,
         min(first_event_time) as first_event_time,

@@ -90,7 +90,8 @@ weekly as (
         sum(nps_responses) as nps_responses,
         sum(nps_promoters) as nps_promoters,
         sum(nps_detractors) as nps_detractors,
-        sum(revenue) as revenue,
+        -- money is summed as decimal(38, 6): exact, so a rerun gives the same bits
+        cast(sum(cast(revenue as decimal(38, 6))) as double) as revenue,
         count(distinct user_id) filter (where checkins > 0 or activity_joins > 0) as activity_users,
         sum(sessions) as sessions,
         sum(bounced_sessions) as bounced_sessions

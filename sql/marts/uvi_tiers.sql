@@ -30,13 +30,13 @@ tiers as (
 ),
 
 per_tier as (
-    select uvi_tier, count(*) as users, sum(revenue) as revenue
+    select uvi_tier, count(*) as users, cast(sum(cast(revenue as decimal(38, 6))) as double) as revenue
     from scores
     group by uvi_tier
 ),
 
 totals as (
-    select count(*) as users, coalesce(sum(revenue), 0.0) as revenue
+    select count(*) as users, coalesce(cast(sum(cast(revenue as decimal(38, 6))) as double), 0.0) as revenue
     from scores
 ),
 

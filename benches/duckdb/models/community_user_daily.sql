@@ -23,7 +23,7 @@ with counts as (
         count_if(event_type = 'add_to_cart') as add_to_carts,
         count_if(event_type = 'purchase') as purchases,
         count(*) as events,
-        coalesce(sum(amount) filter (where event_type = 'purchase'), 0.0) as revenue,
+        coalesce(cast(sum(cast(amount as decimal(38, 6))) filter (where event_type = 'purchase') as double), 0.0) as revenue,
         count(distinct session_key) as sessions,
         count(distinct session_key)
             - count(distinct session_key) filter (where event_type in ({% for t in var.core_actions %}'{{ t }}'{% if not loop.last %}, {% endif %}{% endfor %}))

@@ -20,7 +20,7 @@ select
     count_if(event_type = 'purchase') as purchases,
     count_if(event_type = 'invite') as invites,
     count(*) as events,
-    coalesce(sum(amount) filter (where event_type = 'purchase'), 0.0) as revenue,
+    coalesce(cast(sum(cast(amount as decimal(38, 6))) filter (where event_type = 'purchase') as double), 0.0) as revenue,
     count(distinct session_key) as sessions,
     count(distinct session_key)
         - count(distinct session_key) filter (where event_type in ({% for t in var.core_actions %}'{{ t }}'{% if not loop.last %}, {% endif %}{% endfor %}))

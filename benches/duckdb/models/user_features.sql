@@ -27,7 +27,7 @@ windowed as (
         coalesce(sum(exposures) filter (where dt >= date '{{ days_before(ds, 89) }}'), 0) as exposures_90,
         coalesce(sum(views) filter (where dt >= date '{{ days_before(ds, 89) }}'), 0) as views_90,
         coalesce(sum(purchases) filter (where dt >= date '{{ days_before(ds, 89) }}'), 0) as purchases_90,
-        coalesce(sum(revenue) filter (where dt >= date '{{ days_before(ds, 89) }}'), 0.0) as revenue_90,
+        coalesce(cast(sum(cast(revenue as decimal(38, 6))) filter (where dt >= date '{{ days_before(ds, 89) }}') as double), 0.0) as revenue_90,
         coalesce(sum(invites) filter (where dt >= date '{{ days_before(ds, 29) }}'), 0) as invites_30,
         min(dt) as first_seen
     from history
