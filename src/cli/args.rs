@@ -80,7 +80,7 @@ pub struct Global {
         help_heading = "Global"
     )]
     pub set: Vec<String>,
-    /// More log output (-v debug, -vv trace).
+    /// More log output (-v shoal's debug lines, -vv debug lines of every library).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Global")]
     pub verbose: u8,
     /// Only warnings and errors.
@@ -276,29 +276,7 @@ pub enum Command {
     ///
     /// Example: shoal executor --scheduler sched-host:50050 --external-host worker-1
     #[cfg(feature = "ballista")]
-    Executor {
-        /// The scheduler, HOST:PORT.
-        #[arg(long, default_value = "127.0.0.1:50050")]
-        scheduler: String,
-        /// Address to bind the executor's ports to.
-        #[arg(long, default_value = "0.0.0.0")]
-        bind_host: String,
-        /// Host name the scheduler and other executors reach this one by (default: the bind address).
-        #[arg(long)]
-        external_host: Option<String>,
-        /// Arrow Flight port (shuffle data and results).
-        #[arg(long, default_value_t = 50051)]
-        port: u16,
-        /// gRPC port (tasks from the scheduler).
-        #[arg(long, default_value_t = 50052)]
-        grpc_port: u16,
-        /// Concurrent tasks (default: number of cores).
-        #[arg(long, default_value_t = 0)]
-        vcores: usize,
-        /// Directory for shuffle files and spills (default: a new temp dir).
-        #[arg(long)]
-        work_dir: Option<PathBuf>,
-    },
+    Executor(ExecutorArgs),
     /// Write a synthetic event set (events/ and users/) in the events schema.
     ///
     /// Example: shoal generate --out data --users 3000 --days 60 --seed 7
@@ -349,4 +327,31 @@ pub enum QueryFormat {
     Csv,
     /// A JSON array of objects.
     Json,
+}
+
+/// The options of `shoal executor`.
+#[cfg(feature = "ballista")]
+#[derive(Debug, Args)]
+pub struct ExecutorArgs {
+    /// The scheduler, HOST:PORT.
+    #[arg(long, default_value = "127.0.0.1:50050")]
+    pub scheduler: String,
+    /// Address to bind the executor's ports to.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind_host: String,
+    /// Host name the scheduler and other executors reach this one by (set it on a cluster of several machines).
+    #[arg(long)]
+    pub external_host: Option<String>,
+    /// Arrow Flight port (shuffle data and results).
+    #[arg(long, default_value_t = 50051)]
+    pub port: u16,
+    /// gRPC port (tasks from the scheduler).
+    #[arg(long, default_value_t = 50052)]
+    pub grpc_port: u16,
+    /// Concurrent tasks (default: number of cores).
+    #[arg(long, default_value_t = 0)]
+    pub vcores: usize,
+    /// Directory for shuffle files and spills (default: a new temp dir).
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
 }

@@ -99,26 +99,7 @@ async fn dispatch(cli: Cli, p: Printer) -> Result<ExitStatus> {
             external_host,
         } => commands::cluster::scheduler(g, bind, external_host).await,
         #[cfg(feature = "ballista")]
-        Command::Executor {
-            scheduler,
-            bind_host,
-            external_host,
-            port,
-            grpc_port,
-            vcores,
-            work_dir,
-        } => {
-            let opts = commands::cluster::ExecutorArgs {
-                scheduler,
-                bind_host,
-                external_host,
-                port,
-                grpc_port,
-                vcores,
-                work_dir,
-            };
-            commands::cluster::executor(g, opts).await
-        }
+        Command::Executor(args) => commands::cluster::executor(g, args).await,
         Command::Generate {
             out,
             users,

@@ -112,12 +112,7 @@ pub async fn dry_run(project: &Project, opts: &RunOptions) -> Result<RunPlan> {
     let plan = plan_run(project, opts, ds).await?;
     let ctx = run_session(project)?;
     register_sources(project, &ctx).await?;
-    for m in &plan.dag.models {
-        if !plan.run_set.contains(&m.name) && m.header.materialized.is_published() {
-            register_committed(project, &ctx, m).await?;
-        }
-    }
-    check_models_plan(&ctx, &plan.dag, &plan.run_set, ds).await?;
+    check_plan(project, &ctx, &plan).await?;
     Ok(plan)
 }
 
@@ -189,12 +184,7 @@ async fn run_locked(
         tracing::warn!("{note}");
         warnings.push(note);
     }
-    for m in &plan.dag.models {
-        if !plan.run_set.contains(&m.name) && m.header.materialized.is_published() {
-            register_committed(project, &ctx, m).await?;
-        }
-    }
-    check_models_plan(&ctx, &plan.dag, &plan.run_set, ds).await?;
+    check_plan(project, &ctx, &plan).await?;
 
     let mut record = RunRecord {
         run_id: run_id.to_string(),
@@ -251,6 +241,81 @@ async fn run_locked(
         turns: tokio::sync::RwLock::new(()),
     });
     let order: Vec<&Model> = plan.models().collect();
+    let fail_kinds = run_models(
+        &shared,
+        &order,
+        &plan.run_set,
+        observers,
+        &mut record,
+        &runlog,
+    )
+    .await?;
+    if project.is_distributed() {
+        let _ = project
+            .output
+            .remove_prefix(&project.output.temp_root(run_id))
+            .await;
+    }
+    // Object stores have no directories; on local disk remove the empty ones staging left.
+    if let Ok(dir) = project
+        .output
+        .meta_dir()
+        .join("staging")
+        .url()
+        .to_file_path()
+    {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    let status = failure::exit_status(&fail_kinds);
+    record.finished_at = Some(Utc::now());
+    record.status = if status == crate::ExitStatus::Success {
+        RunStatus::Success
+    } else {
+        RunStatus::Failed
+    };
+    record.exit_code = Some(status);
+    runlog.finish(&record).await?;
+    if status == crate::ExitStatus::Success {
+        runlog
+            .mark_day(
+                ds,
+                &plan.selected.iter().cloned().collect::<Vec<_>>(),
+                run_id,
+            )
+            .await?;
+    }
+    for o in observers {
+        o.run_finished(&record).await;
+    }
+    let (ok, failed, skipped) = record.counts();
+    tracing::info!(run_id, %ds, ok, failed, skipped, exit_code = status as u8, "run finished");
+    Ok(record)
+}
+
+/// Registers the committed tables the run reads but does not rebuild, then
+/// plans every model of the run against them: nothing runs if one does not plan.
+async fn check_plan(project: &Project, ctx: &SessionContext, plan: &RunPlan) -> Result<()> {
+    for m in &plan.dag.models {
+        if !plan.run_set.contains(&m.name) && m.header.materialized.is_published() {
+            register_committed(project, ctx, m).await?;
+        }
+    }
+    check_models_plan(ctx, &plan.dag, &plan.run_set, plan.ds).await
+}
+
+/// Runs the models of `order` (the run's, in DAG order) as the
+/// [`Schedule`] decides, up to `run.concurrency` at once; records each in
+/// `record` (checkpointed after every model) and tells the observers.
+/// Returns the failure kinds, for the exit status.
+async fn run_models(
+    shared: &Arc<RunShared>,
+    order: &[&Model],
+    run_set: &BTreeSet<String>,
+    observers: &[Arc<dyn RunObserver>],
+    record: &mut RunRecord,
+    runlog: &RunLog,
+) -> Result<Vec<FailKind>> {
+    let run_id = shared.run_id.as_str();
     let by_name = |name: &str| -> &Model {
         order
             .iter()
@@ -260,7 +325,7 @@ async fn run_locked(
     let mut schedule = Schedule::new(order.iter().map(|m| (m.name.as_str(), m.deps.as_slice())));
     let mut fail_kinds: Vec<FailKind> = Vec::new();
     let mut tasks: JoinSet<(ModelRun, Option<FailKind>)> = JoinSet::new();
-    let concurrency = config.run.concurrency.max(1);
+    let concurrency = shared.project.config().run.concurrency.max(1);
     loop {
         // Start what is ready, skip what cannot run.
         loop {
@@ -285,7 +350,7 @@ async fn run_locked(
                         let m = by_name(&name);
                         // An upstream model outside the run must have committed output.
                         let missing = m.deps.iter().find(|d| {
-                            !plan.run_set.contains(*d)
+                            !run_set.contains(*d)
                                 && shared
                                     .ctx
                                     .table_exist(d.as_str())
@@ -296,7 +361,7 @@ async fn run_locked(
                             for o in observers {
                                 o.model_started(run_id, m).await;
                             }
-                            let shared = Arc::clone(&shared);
+                            let shared = Arc::clone(shared);
                             let model = m.clone();
                             tasks.spawn(async move { run_model(&shared, &model).await });
                             continue;
@@ -341,46 +406,7 @@ async fn run_locked(
         }
     }
     debug_assert!(schedule.is_done(), "every model of the run ended");
-    if project.is_distributed() {
-        let _ = project
-            .output
-            .remove_prefix(&project.output.temp_root(run_id))
-            .await;
-    }
-    // Object stores have no directories; on local disk remove the empty ones staging left.
-    if let Ok(dir) = project
-        .output
-        .meta_dir()
-        .join("staging")
-        .url()
-        .to_file_path()
-    {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-    let status = failure::exit_status(&fail_kinds);
-    record.finished_at = Some(Utc::now());
-    record.status = if status == crate::ExitStatus::Success {
-        RunStatus::Success
-    } else {
-        RunStatus::Failed
-    };
-    record.exit_code = Some(status);
-    runlog.finish(&record).await?;
-    if status == crate::ExitStatus::Success {
-        runlog
-            .mark_day(
-                ds,
-                &plan.selected.iter().cloned().collect::<Vec<_>>(),
-                run_id,
-            )
-            .await?;
-    }
-    for o in observers {
-        o.run_finished(&record).await;
-    }
-    let (ok, failed, skipped) = record.counts();
-    tracing::info!(run_id, %ds, ok, failed, skipped, exit_code = status as u8, "run finished");
-    Ok(record)
+    Ok(fail_kinds)
 }
 
 /// The log line of a model that ran.

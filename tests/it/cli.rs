@@ -214,9 +214,7 @@ fn validate_reports_file_line_and_column_of_a_broken_model() {
     );
     let run = p.shoal(&["validate"]);
     run.expect_code(2);
-    let err = run.stderr();
-    assert!(err.contains("sql/broken.sql:2:8"), "{err}");
-    assert!(err.contains("user_idd"), "{err}");
+    run.snapshot_error("validate_broken_model");
 }
 
 #[test]
@@ -227,16 +225,11 @@ fn unknown_table_and_syntax_errors_exit_2_with_position() {
     p.write("sql/m.sql", "select *\nfrom user_dayly\n");
     let run = p.shoal(&["run"]);
     run.expect_code(2);
-    assert!(run.stderr().contains("sql/m.sql:2:6"), "{}", run.stderr());
-    assert!(
-        run.stderr().contains("did you mean \"user_daily\""),
-        "{}",
-        run.stderr()
-    );
+    run.snapshot_error("unknown_table");
     p.write("sql/m.sql", "select a\nfrom events wher x\n");
     let run = p.shoal(&["run"]);
     run.expect_code(2);
-    assert!(run.stderr().contains("sql/m.sql:2:18"), "{}", run.stderr());
+    run.snapshot_error("syntax_error");
 }
 
 #[test]
@@ -248,31 +241,21 @@ fn bad_config_names_the_key_and_line() {
     );
     let run = p.shoal(&["list"]);
     run.expect_code(2);
-    assert!(run.stderr().contains("shoal.yaml:5:"), "{}", run.stderr());
-    assert!(run.stderr().contains("late_dayz"), "{}", run.stderr());
+    run.snapshot_error("config_unknown_key");
     p.write(
         "config/shoal.yaml",
         "project: p\nsources:\n  events: { location: \"s3//bucket\", partitioning: hive_dt }\n",
     );
     let run = p.shoal(&["list"]);
     run.expect_code(2);
-    assert!(
-        run.stderr().contains("sources.events.location"),
-        "{}",
-        run.stderr()
-    );
+    run.snapshot_error("config_bad_location");
     p.write(
         "config/shoal.yaml",
         "project: p\nsources:\n  events: { location: \"${env:SHOAL_TEST_UNSET_VARIABLE}\", partitioning: hive_dt }\n",
     );
     let run = p.shoal(&["list"]);
     run.expect_code(2);
-    assert!(
-        run.stderr()
-            .contains("SHOAL_TEST_UNSET_VARIABLE is not set"),
-        "{}",
-        run.stderr()
-    );
+    run.snapshot_error("config_unset_env");
 }
 
 #[test]
@@ -310,7 +293,7 @@ fn missing_run_day_partition_exits_3() {
     three_days(&p);
     let run = p.shoal(&["run", "--ds", "2026-11-22"]);
     run.expect_code(3);
-    assert!(run.stderr().contains("dt=2026-11-22"), "{}", run.stderr());
+    run.snapshot_error("missing_run_day_partition");
 }
 
 #[test]
@@ -525,12 +508,7 @@ fn two_runs_of_one_output_do_not_interleave() {
     .unwrap();
     let run = p.shoal(&["run"]);
     run.expect_code(4);
-    assert!(
-        run.stderr()
-            .contains("another shoal run holds the output lock"),
-        "{}",
-        run.stderr()
-    );
+    run.snapshot_error("output_locked");
     // A lock left by a dead process is taken over.
     std::fs::write(
         &lock,

@@ -349,6 +349,46 @@ pub struct Run {
 }
 
 impl Run {
+    /// The `error: …` lines of stderr: what the user reads when a command fails.
+    pub fn error_lines(&self) -> String {
+        let err = self.stderr();
+        let mut out = Vec::new();
+        let mut lines = err.lines().peekable();
+        while let Some(l) = lines.next() {
+            if l.starts_with("error: ") {
+                out.push(l.to_string());
+                // continuation lines of a multi-line message are indented
+                while let Some(next) = lines.next_if(|n| n.starts_with(' ')) {
+                    out.push(next.to_string());
+                }
+            }
+        }
+        out.join("\n")
+    }
+
+    /// Locks the error message of this run as the snapshot `name`
+    /// (tests/it/snapshots/it__<name>.snap), with the project
+    /// directory, run ids and process ids written as placeholders.
+    /// A changed message fails; review it and accept the new text with
+    /// `INSTA_UPDATE=always cargo test --release --test it`.
+    #[track_caller]
+    pub fn snapshot_error(&self, name: &str) {
+        let mut settings = insta::Settings::clone_current();
+        settings.set_prepend_module_to_snapshot(false);
+        let dir = self.dir.to_string_lossy().into_owned();
+        settings.add_filter(&regex::escape(&dir), "[PROJECT]");
+        settings.add_filter(r"\d{8}T\d{6}Z-[0-9a-f]{8}", "[RUN_ID]");
+        settings.add_filter(r#""pid":\d+"#, r#""pid":[PID]"#);
+        settings.add_filter(r#""host":"[^"]*""#, r#""host":[HOST]"#);
+        let text = self.error_lines();
+        assert!(
+            !text.is_empty(),
+            "no error line in stderr:\n{}",
+            self.stderr()
+        );
+        settings.bind(|| insta::assert_snapshot!(name, text));
+    }
+
     pub fn code(&self) -> i32 {
         self.out.status.code().unwrap_or(-1)
     }

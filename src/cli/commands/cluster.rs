@@ -1,23 +1,10 @@
 //! `shoal scheduler` and `shoal executor`: a Ballista cluster with shoal's
 //! functions and object stores.
 
-use std::path::PathBuf;
-
 use crate::catalog::Stores;
-use crate::cli::args::Global;
+use crate::cli::args::{ExecutorArgs, Global};
 use crate::distributed::{self, ExecutorOptions, SchedulerOptions};
 use crate::{Error, ExitStatus, Result};
-
-/// The executor's command-line values.
-pub struct ExecutorArgs {
-    pub scheduler: String,
-    pub bind_host: String,
-    pub external_host: Option<String>,
-    pub port: u16,
-    pub grpc_port: u16,
-    pub vcores: usize,
-    pub work_dir: Option<PathBuf>,
-}
 
 /// The object stores a Ballista scheduler or executor opens, from the
 /// `storage:` section of the config (every other section is the client's).
