@@ -274,26 +274,6 @@ fn external(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use datafusion::arrow::datatypes::Field;
-    use std::sync::Arc;
-
-    #[test]
-    fn types_map_to_each_engine() {
-        let ts = DataType::Timestamp(TimeUnit::Microsecond, Some(Arc::from("UTC")));
-        assert_eq!(sql_type(Dialect::Duckdb, &ts), "TIMESTAMPTZ");
-        assert_eq!(sql_type(Dialect::Trino, &ts), "TIMESTAMP(6)");
-        assert_eq!(sql_type(Dialect::Athena, &DataType::Utf8View), "STRING");
-        assert_eq!(sql_type(Dialect::Trino, &DataType::Utf8View), "VARCHAR");
-        let list = DataType::List(Arc::new(Field::new("item", DataType::UInt8, true)));
-        assert_eq!(sql_type(Dialect::Spark, &list), "ARRAY<TINYINT>");
-        assert_eq!(sql_type(Dialect::Duckdb, &list), "TINYINT[]");
-        assert_eq!(lit("it's"), "'it''s'");
-    }
-}
-
 /// The DDL of every published model of `project` that has committed
 /// output (`shoal catalog`): schemas are read from the committed files;
 /// a model without output yet is left out with a warning.
@@ -324,4 +304,24 @@ pub async fn emit_for_project(
         })
         .collect();
     Ok(emit(dialect, &tables, schema))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::datatypes::Field;
+    use std::sync::Arc;
+
+    #[test]
+    fn types_map_to_each_engine() {
+        let ts = DataType::Timestamp(TimeUnit::Microsecond, Some(Arc::from("UTC")));
+        assert_eq!(sql_type(Dialect::Duckdb, &ts), "TIMESTAMPTZ");
+        assert_eq!(sql_type(Dialect::Trino, &ts), "TIMESTAMP(6)");
+        assert_eq!(sql_type(Dialect::Athena, &DataType::Utf8View), "STRING");
+        assert_eq!(sql_type(Dialect::Trino, &DataType::Utf8View), "VARCHAR");
+        let list = DataType::List(Arc::new(Field::new("item", DataType::UInt8, true)));
+        assert_eq!(sql_type(Dialect::Spark, &list), "ARRAY<TINYINT>");
+        assert_eq!(sql_type(Dialect::Duckdb, &list), "TINYINT[]");
+        assert_eq!(lit("it's"), "'it''s'");
+    }
 }

@@ -105,10 +105,6 @@ pub(crate) fn classify(file: &str, err: &DataFusionError) -> (FailKind, String) 
 /// The hint of an input error caused by storage (not by a file's content).
 pub(crate) const STORAGE_HINT: &str = " (reading from storage failed after retries: check the endpoint, credentials and storage.retry, then `shoal retry`)";
 
-/// The part of `run.memory_limit` given to DataFusion's memory pool: three
-/// quarters. The rest is kept for what the pool does not count (Parquet
-/// decode and encode buffers, batches between operators), so that the
-
 /// Why writing a model's result failed: its plan (or input) while
 /// executing, the output store, or the result itself.
 pub(crate) fn sink_failure(model: &Model, e: SinkError) -> (FailKind, String) {

@@ -401,7 +401,7 @@ async fn run_models(
             o.model_finished(run_id, m, &mr).await;
         }
         record.models.push(mr);
-        if let Err(e) = runlog.checkpoint(&record).await {
+        if let Err(e) = runlog.checkpoint(record).await {
             tracing::warn!("cannot write the run record: {e}");
         }
     }
