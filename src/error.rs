@@ -98,9 +98,7 @@ impl Error {
             Error::Engine(_) => ExitStatus::ModelFailed,
         }
     }
-}
 
-impl Error {
     /// Whether stdout was closed by its reader (`shoal query … | head`):
     /// not a failure, the process exits 0 (as ripgrep does).
     pub fn is_broken_pipe(&self) -> bool {

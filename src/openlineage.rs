@@ -37,7 +37,7 @@ pub struct Emitter {
     namespace: String,
     producer: String,
     output: Location,
-    sources: Vec<(String, Location)>,
+    sources: Vec<(&'static str, Location)>,
 }
 
 /// A dataset as OpenLineage names it: `scheme://authority` and the path
@@ -83,15 +83,8 @@ impl Emitter {
             (None, Some(u)) => Target::Http(u.clone(), reqwest::Client::new()),
             (None, None) => return None,
         };
-        let s = &project.config().sources;
-        let mut sources = vec![("events".to_string(), project.events.clone())];
-        for (name, src) in [("users", &s.users), ("deletions", &s.deletions)] {
-            if let Some(src) = src
-                && let Ok(loc) = Location::parse(&src.location, &project.loaded.project_dir)
-            {
-                sources.push((name.to_string(), loc));
-            }
-        }
+        // Locations were checked when the config loaded.
+        let sources = project.source_locations().ok()?;
         Some(Emitter {
             target,
             namespace: cfg
@@ -118,7 +111,7 @@ impl Emitter {
             .map(|d| dataset(&self.output.join(d)))
             .collect();
         for s in &model.sources {
-            if let Some((_, loc)) = self.sources.iter().find(|(n, _)| n == s) {
+            if let Some((_, loc)) = self.sources.iter().find(|(n, _)| *n == s.as_str()) {
                 inputs.push(dataset(loc));
             }
         }

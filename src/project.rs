@@ -62,15 +62,18 @@ impl Project {
         self.config().engine != "local"
     }
 
-    /// The locations of the optional sources (`users`, `deletions`) that are configured.
-    pub fn side_source_locations(&self) -> Result<Vec<Location>> {
+    /// The configured sources by name: `events`, then `users` and
+    /// `deletions` when they are set.
+    pub fn source_locations(&self) -> Result<Vec<(&'static str, Location)>> {
         let s = &self.config().sources;
-        let mut out = Vec::new();
-        for src in [s.users.as_ref(), s.deletions.as_ref()]
-            .into_iter()
-            .flatten()
-        {
-            out.push(Location::parse(&src.location, &self.loaded.project_dir)?);
+        let mut out = vec![("events", self.events.clone())];
+        for (name, src) in [("users", &s.users), ("deletions", &s.deletions)] {
+            if let Some(src) = src {
+                out.push((
+                    name,
+                    Location::parse(&src.location, &self.loaded.project_dir)?,
+                ));
+            }
         }
         Ok(out)
     }

@@ -29,42 +29,64 @@ const RANKS: &[(&str, u8)] = &[
     ("cli", 9),
 ];
 
-/// The `crate::X` modules a source file uses (in `use` lines and inline
-/// paths; comments are skipped).
+/// The `crate::X` modules a source file uses: inline paths and `use`
+/// lines, including `use crate::{a, b::C}` groups that rustfmt spreads
+/// over several lines. Comments are skipped.
 fn crate_refs(text: &str) -> BTreeSet<String> {
-    let re = regex::Regex::new(r"crate::([a-z_]+)").expect("regex");
+    let code: String = text
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
     let mut out = BTreeSet::new();
-    for line in text.lines() {
-        let code = line.split("//").next().unwrap_or("");
-        for c in re.captures_iter(code) {
-            out.insert(c[1].to_string());
-        }
-        // `use crate::{a, b::C}` groups
-        if let Some(group) = code.trim().strip_prefix("use crate::{") {
-            for part in group.split(',') {
-                let name = part.trim().split("::").next().unwrap_or("").trim();
-                if !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
-                    out.insert(name.to_string());
+    let path = regex::Regex::new(r"crate::([a-z_]+)").expect("regex");
+    out.extend(path.captures_iter(&code).map(|c| c[1].to_string()));
+    // The first segment of each top-level item of a `crate::{…}` group.
+    for (start, _) in code.match_indices("crate::{") {
+        let mut depth = 0;
+        let mut item = String::new();
+        for ch in code[start + "crate::".len()..].chars() {
+            match ch {
+                '{' => depth += 1,
+                '}' if depth == 1 => break,
+                '}' => depth -= 1,
+                ',' if depth == 1 => {
+                    out.extend(first_segment(&item));
+                    item.clear();
+                    continue;
                 }
+                _ => {}
+            }
+            if depth == 1 && ch != '{' {
+                item.push(ch);
             }
         }
+        out.extend(first_segment(&item));
     }
     out
 }
 
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
+/// `b` of ` b::C`, when it names a module (lowercase).
+fn first_segment(item: &str) -> Option<String> {
+    let name = item.trim().split("::").next()?.trim();
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        .then(|| name.to_string())
+}
+
+/// The files under `dir` whose name ends in `.ext`.
+fn files_with_extension(dir: &Path, ext: &str) -> Vec<PathBuf> {
     walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_map(|e| e.ok())
         .map(|e| e.into_path())
-        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
         .collect()
 }
 
 /// Every arrow `module → used module` among the files of `src/`.
 fn arrows(src: &Path) -> BTreeMap<(String, String), PathBuf> {
     let mut out = BTreeMap::new();
-    for file in rust_files(src) {
+    for file in files_with_extension(src, "rs") {
         let rel = file.strip_prefix(src).expect("under src");
         let first = rel.components().next().expect("a component");
         let module = first
@@ -129,7 +151,10 @@ fn the_arrow_check_catches_a_forbidden_import() {
             "sink/purge.rs",
             "fn f() { crate::models::valid_name(\"x\"); }",
         ),
-        ("config/mod.rs", "use crate::{catalog, Result};"),
+        (
+            "config/mod.rs",
+            "use crate::{\n    Result,\n    catalog::{self, Location},\n};",
+        ),
         (
             "functions/json.rs",
             "// crate::engine in a comment is no import",
@@ -218,7 +243,7 @@ fn the_layer_check_catches_a_model_reading_a_later_layer() {
     // content_daily, an intermediate table) moved to staging/.
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
-    for file in sql_files(&root.join("sql")) {
+    for file in files_with_extension(&root.join("sql"), "sql") {
         let rel = file.strip_prefix(root).unwrap();
         let to = dir.path().join(rel);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
@@ -244,13 +269,4 @@ fn the_layer_check_catches_a_model_reading_a_later_layer() {
                 .to_string()
         ]
     );
-}
-
-fn sql_files(dir: &Path) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(|e| e.ok())
-        .map(|e| e.into_path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-        .collect()
 }

@@ -150,6 +150,11 @@ fn main() {
         })
         .collect();
     files.sort();
+    if files.is_empty() {
+        // A run that checks nothing must not look like a pass.
+        println!("no .slt file in {} matches {filters:?}", dir.display());
+        std::process::exit(1);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -89,6 +89,12 @@ pub enum EngineError {
     Join(String),
 }
 
+impl From<EngineError> for Error {
+    fn from(e: EngineError) -> Self {
+        Error::Engine(e)
+    }
+}
+
 /// What to run.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -231,25 +237,14 @@ async fn run_locked(
         ctx,
         scratch: Scratch::new(run_id),
         run_id: run_id.to_string(),
-        ds,
-        full_refresh: plan.full_refresh,
-        late_days: config.run.late_days,
+        plan,
         events_prefix: project.events.prefix().to_string(),
-        events_store: Arc::clone(&events_store),
-        input_files: plan.input_files.clone(),
+        events_store,
         undecodable: tokio::sync::OnceCell::new(),
         turns: tokio::sync::RwLock::new(()),
     });
-    let order: Vec<&Model> = plan.models().collect();
-    let fail_kinds = run_models(
-        &shared,
-        &order,
-        &plan.run_set,
-        observers,
-        &mut record,
-        &runlog,
-    )
-    .await?;
+    let fail_kinds = run_models(&shared, observers, &mut record, &runlog).await?;
+    let plan = &shared.plan;
     if project.is_distributed() {
         let _ = project
             .output
@@ -303,19 +298,19 @@ async fn check_plan(project: &Project, ctx: &SessionContext, plan: &RunPlan) -> 
     check_models_plan(ctx, &plan.dag, &plan.run_set, plan.ds).await
 }
 
-/// Runs the models of `order` (the run's, in DAG order) as the
-/// [`Schedule`] decides, up to `run.concurrency` at once; records each in
-/// `record` (checkpointed after every model) and tells the observers.
-/// Returns the failure kinds, for the exit status.
+/// Runs the models of the plan (in DAG order) as the [`Schedule`]
+/// decides, up to `run.concurrency` at once; records each in `record`
+/// (checkpointed after every model) and tells the observers. Returns the
+/// failure kinds, for the exit status.
 async fn run_models(
     shared: &Arc<RunShared>,
-    order: &[&Model],
-    run_set: &BTreeSet<String>,
     observers: &[Arc<dyn RunObserver>],
     record: &mut RunRecord,
     runlog: &RunLog,
 ) -> Result<Vec<FailKind>> {
     let run_id = shared.run_id.as_str();
+    let run_set = &shared.plan.run_set;
+    let order: Vec<&Model> = shared.plan.models().collect();
     let by_name = |name: &str| -> &Model {
         order
             .iter()

@@ -10,13 +10,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, Utc};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{cast, col};
 use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::SessionContext;
 
+use super::RunPlan;
 use super::failure::{FailKind, STORAGE_HINT, classify, locate_error, sink_failure};
 use super::scan::{events_partitions, local_scanned_files, scanned_files};
 use super::temp::{Scratch, write_temp, write_temp_shared};
@@ -33,13 +34,11 @@ pub(super) struct RunShared {
     /// Where `temp` models are written for the run; removed when the run ends.
     pub(super) scratch: Scratch,
     pub(super) run_id: String,
-    pub(super) ds: NaiveDate,
-    pub(super) full_refresh: bool,
-    pub(super) late_days: u32,
+    /// What the run does: the day, full refresh or not, the input files.
+    pub(super) plan: RunPlan,
     pub(super) events_prefix: String,
-    /// The events store and the input files of the run (footers checked).
+    /// The events store (the plan's input files had their footers checked).
     pub(super) events_store: Arc<dyn object_store::ObjectStore>,
-    pub(super) input_files: Vec<object_store::ObjectMeta>,
     /// The first input file that does not decode, found once after a model
     /// failed on input: `(url, message)`.
     pub(super) undecodable: tokio::sync::OnceCell<Option<(String, String)>>,
@@ -103,7 +102,7 @@ pub(super) async fn run_model(shared: &RunShared, model: &Model) -> (ModelRun, O
                         catalog::find_undecodable(
                             Arc::clone(&shared.events_store),
                             &shared.project.events,
-                            &shared.input_files,
+                            &shared.plan.input_files,
                         )
                     })
                     .await;
@@ -153,16 +152,19 @@ async fn execute_model(
     }
     let range = match materialized {
         Materialization::Daily => {
-            let back = model.header.rewrites_days.days(shared.late_days);
-            Some(if shared.full_refresh && back > 0 {
+            let back = model
+                .header
+                .rewrites_days
+                .days(shared.project.config().run.late_days);
+            Some(if shared.plan.full_refresh && back > 0 {
                 DayRange {
                     from: None,
-                    to: shared.ds,
+                    to: shared.plan.ds,
                 }
             } else {
                 DayRange {
-                    from: Some(shared.ds - Duration::days(i64::from(back))),
-                    to: shared.ds,
+                    from: Some(shared.plan.ds - Duration::days(i64::from(back))),
+                    to: shared.plan.ds,
                 }
             })
         }
@@ -176,7 +178,7 @@ async fn execute_model(
                 FailKind::Model,
                 format!(
                     "{}: a daily model needs a `dt` column (the partition day); add e.g. `date '{}' as dt`",
-                    model.file, shared.ds
+                    model.file, shared.plan.ds
                 ),
             ));
         };

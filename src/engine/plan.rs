@@ -13,11 +13,11 @@ use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 
 use super::{EngineError, RunOptions, failure::locate_error};
+use crate::Result;
 use crate::catalog::{self, DT, Partition};
 use crate::config::MissingPartition;
 use crate::models::{Dag, Materialization, Model, TemplateContext};
 use crate::project::Project;
-use crate::{Error, Result};
 
 /// What a run will do, decided before it does anything.
 #[derive(Debug, Clone)]
@@ -218,10 +218,4 @@ pub async fn validate(project: &Project, ds: NaiveDate) -> Result<Dag> {
     let all: BTreeSet<String> = dag.models.iter().map(|m| m.name.clone()).collect();
     check_models_plan(&ctx, &dag, &all, ds).await?;
     Ok(dag)
-}
-
-impl From<EngineError> for Error {
-    fn from(e: EngineError) -> Self {
-        Error::Engine(e)
-    }
 }

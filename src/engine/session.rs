@@ -32,7 +32,7 @@ use crate::{Error, Result};
 /// quarters. The rest is kept for what the pool does not count (Parquet
 /// decode and encode buffers, batches between operators), so that the
 /// process stays near the limit instead of the pool alone filling it.
-pub(crate) fn pool_share(memory_limit: usize) -> usize {
+fn pool_share(memory_limit: usize) -> usize {
     memory_limit / 4 * 3
 }
 
@@ -85,9 +85,16 @@ pub fn run_session(project: &Project) -> Result<SessionContext> {
     } else {
         sql_session(&project.config().run)?
     };
-    project.stores.register(&ctx, &project.events)?;
-    project.stores.register(&ctx, &project.output.root)?;
+    register_stores(project, &ctx)?;
     Ok(ctx)
+}
+
+/// Registers the events and output stores in `ctx` (the sources and the
+/// committed tables are read through them).
+fn register_stores(project: &Project, ctx: &SessionContext) -> Result<()> {
+    project.stores.register(ctx, &project.events)?;
+    project.stores.register(ctx, &project.output.root)?;
+    Ok(())
 }
 
 /// A local session for planning and footer reads only: shoal's functions
@@ -97,8 +104,7 @@ pub fn planning_session(project: &Project) -> Result<SessionContext> {
     let mut cfg = SessionConfig::new();
     cfg.options_mut().sql_parser.collect_spans = true;
     let ctx = crate::functions::local_session(cfg, Arc::new(RuntimeEnv::default()));
-    project.stores.register(&ctx, &project.events)?;
-    project.stores.register(&ctx, &project.output.root)?;
+    register_stores(project, &ctx)?;
     Ok(ctx)
 }
 
@@ -113,8 +119,8 @@ fn remote_session(
     use crate::distributed::{self, DistributedError};
     let engine = &project.config().engine;
     distributed::scheduler_url(engine).map_err(|e| Error::Usage(e.to_string()))?;
-    let mut locations = vec![project.events.clone(), project.output.root.clone()];
-    locations.extend(project.side_source_locations()?);
+    let mut locations = vec![project.output.root.clone()];
+    locations.extend(project.source_locations()?.into_iter().map(|(_, l)| l));
     for l in &locations {
         distributed::check_shared(l).map_err(|e: DistributedError| Error::Usage(e.to_string()))?;
     }
