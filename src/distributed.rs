@@ -18,8 +18,10 @@
 //!   `storage:` options.
 //!
 //! Functions travel by name: shoal's UDFs and UDAFs have no parameters of
-//! their own (the window, the mode and the conditions are arguments), so no
-//! custom extension codec is needed.
+//! their own (the window, the mode and the conditions are arguments). The
+//! one thing Ballista's codec cannot carry is a committed Delta table
+//! ([`crate::catalog::FileListTable`]): [`ShoalCodec`] sends its file list
+//! from client to scheduler, whose executors then see a plain Parquet scan.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -270,7 +272,17 @@ pub fn scheduler_session_state(stores: &Stores, config: SessionConfig) -> DfResu
 /// functions are put back.
 pub fn remote_session_state(state: SessionState, engine: &str) -> DfResult<SessionState> {
     let url = scheduler_url(engine).map_err(|e| DataFusionError::Configuration(e.to_string()))?;
-    let state = state.upgrade_for_ballista(url)?;
+    // The client's query planner takes its logical codec from the config
+    // when the state is upgraded: set it first, or committed tables (file
+    // lists) cannot be sent to the scheduler.
+    let with_codec = state
+        .config()
+        .clone()
+        .with_ballista_logical_extension_codec(Arc::new(ShoalCodec::default()));
+    let state = SessionStateBuilder::new_from_existing(state)
+        .with_config(with_codec)
+        .build()
+        .upgrade_for_ballista(url)?;
     // Ballista 55's adaptive planner (on by default) kept creating new
     // stages without end on the pack's first jobs (180,000 tiny tasks in
     // 12 minutes; the looping plans held an empty scan, the absent
@@ -288,6 +300,85 @@ pub fn remote_session_state(state: SessionState, engine: &str) -> DfResult<Sessi
         .with_scalar_functions(scalar)
         .with_aggregate_functions(aggregate)
         .build())
+}
+
+/// Ballista's logical codec, plus the file list of a
+/// [`FileListTable`](crate::catalog::FileListTable) (a Delta snapshot):
+/// encoded as a marker and JSON, decoded on the scheduler.
+#[derive(Debug, Default)]
+pub struct ShoalCodec {
+    inner: ballista_core::serde::BallistaLogicalExtensionCodec,
+}
+
+const FILE_LIST_MARKER: &[u8] = b"shoal-file-list:";
+
+impl datafusion_proto::logical_plan::LogicalExtensionCodec for ShoalCodec {
+    fn try_decode(
+        &self,
+        buf: &[u8],
+        inputs: &[datafusion::logical_expr::LogicalPlan],
+        ctx: &TaskContext,
+    ) -> DfResult<datafusion::logical_expr::Extension> {
+        self.inner.try_decode(buf, inputs, ctx)
+    }
+
+    fn try_encode(
+        &self,
+        node: &datafusion::logical_expr::Extension,
+        buf: &mut Vec<u8>,
+    ) -> DfResult<()> {
+        self.inner.try_encode(node, buf)
+    }
+
+    fn try_decode_table_provider(
+        &self,
+        buf: &[u8],
+        table_ref: &datafusion::common::TableReference,
+        schema: datafusion::arrow::datatypes::SchemaRef,
+        ctx: &TaskContext,
+    ) -> DfResult<Arc<dyn datafusion::catalog::TableProvider>> {
+        match buf.strip_prefix(FILE_LIST_MARKER) {
+            Some(json) => Ok(Arc::new(crate::catalog::FileListTable::from_json(
+                json, schema,
+            )?)),
+            None => self
+                .inner
+                .try_decode_table_provider(buf, table_ref, schema, ctx),
+        }
+    }
+
+    fn try_encode_table_provider(
+        &self,
+        table_ref: &datafusion::common::TableReference,
+        node: Arc<dyn datafusion::catalog::TableProvider>,
+        buf: &mut Vec<u8>,
+    ) -> DfResult<()> {
+        let any: &dyn std::any::Any = node.as_ref();
+        match any.downcast_ref::<crate::catalog::FileListTable>() {
+            Some(t) => {
+                buf.extend_from_slice(FILE_LIST_MARKER);
+                buf.extend_from_slice(&t.to_json());
+                Ok(())
+            }
+            None => self.inner.try_encode_table_provider(table_ref, node, buf),
+        }
+    }
+
+    fn try_decode_file_format(
+        &self,
+        buf: &[u8],
+        ctx: &TaskContext,
+    ) -> DfResult<Arc<dyn datafusion::datasource::file_format::FileFormatFactory>> {
+        self.inner.try_decode_file_format(buf, ctx)
+    }
+
+    fn try_encode_file_format(
+        &self,
+        buf: &mut Vec<u8>,
+        node: Arc<dyn datafusion::datasource::file_format::FileFormatFactory>,
+    ) -> DfResult<()> {
+        self.inner.try_encode_file_format(buf, node)
+    }
 }
 
 /// Options of `shoal scheduler`.
@@ -317,6 +408,7 @@ pub async fn start_scheduler(
         override_session_builder: Some(Arc::new(move |config: SessionConfig| {
             scheduler_session_state(&stores, config)
         })),
+        override_logical_codec: Some(Arc::new(ShoalCodec::default())),
         ..Default::default()
     };
     let cluster = BallistaCluster::new_from_config(&config)

@@ -44,7 +44,11 @@ impl Project {
         let models_dir: PathBuf = loaded.project_dir.join(&c.models_dir);
         let models = models::discover_models(&loaded.project_dir, &models_dir)?;
         Ok(Self {
-            output: Output { root, store },
+            output: Output {
+                root,
+                store,
+                format: c.output.format,
+            },
             events,
             stores,
             loaded,

@@ -59,6 +59,9 @@ pub struct ModelRun {
     pub files: Option<u64>,
     /// Partitions replaced, e.g. `dt=2026-11-21` (empty string for a whole table).
     pub partitions_written: Vec<String>,
+    /// The Delta version its commit created (`output.format: delta`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta_version: Option<i64>,
     /// Files scanned by the model's plan, after partition pruning.
     pub files_read: Vec<String>,
     /// `dt` partitions of the events source scanned by the plan.
@@ -89,6 +92,7 @@ impl ModelRun {
             bytes: None,
             files: None,
             partitions_written: vec![],
+            delta_version: None,
             files_read: vec![],
             partitions_read: vec![],
             tests: vec![],

@@ -39,12 +39,16 @@ long as (
 ),
 
 totals as (
-    select count(*) as users, coalesce(sum(revenue_90), 0.0) as revenue_90
+    -- money is summed as decimal(38, 6): exact in any order, so a rerun
+    -- (or another partitioning) gives the same bits
+    select count(*) as users,
+        coalesce(cast(sum(cast(revenue_90 as decimal(38, 6))) as double), 0.0) as revenue_90
     from segmented
 ),
 
 per_value as (
-    select segment, value, count(*) as users, sum(revenue_90) as revenue_90
+    select segment, value, count(*) as users,
+        cast(sum(cast(revenue_90 as decimal(38, 6))) as double) as revenue_90
     from long
     group by segment, value
 ),

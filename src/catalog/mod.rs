@@ -13,6 +13,7 @@
 //! - [`listing`]: the `dt=` partitions and files under a location
 //! - [`check`]: input files checked against the events schema, unreadable files found
 //! - [`register`]: sources and outputs as listing tables in a session
+//! - [`files`]: a table over an explicit list of Parquet files (Delta snapshots, audits)
 
 use std::collections::HashMap;
 use std::path::Path as FsPath;
@@ -38,6 +39,7 @@ use url::Url;
 use crate::config::{Partitioning, RetrySettings, SourceConfig, SourceFormat, StorageConfig};
 
 pub mod check;
+pub mod files;
 pub mod listing;
 pub mod location;
 pub mod register;
@@ -48,6 +50,7 @@ pub mod stores;
 mod tests;
 
 pub use check::*;
+pub use files::{FileListTable, TableFile, date32_to_day};
 pub use listing::*;
 pub use location::*;
 pub use register::*;

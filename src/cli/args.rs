@@ -245,12 +245,18 @@ pub enum Command {
     /// Run ad-hoc SQL over the sources and the committed outputs.
     ///
     /// Example: shoal query "select dt, rows_valid from dq_daily order by dt" --format csv
+    ///
+    /// With Delta outputs, --as-of reads every table as it was at a version
+    /// (`--as-of 12`) or a time (`--as-of 2026-12-01T06:00:00Z`).
     Query {
         /// The SQL.
         sql: String,
         /// Output format.
         #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
         format: QueryFormat,
+        /// Read the Delta tables at this version number or time.
+        #[arg(long, value_name = "VERSION|TIMESTAMP")]
+        as_of: Option<crate::sink::AsOf>,
     },
     /// Start a Ballista scheduler with shoal's functions and object stores.
     ///

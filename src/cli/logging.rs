@@ -16,8 +16,10 @@ pub fn init(format: LogFormat, verbosity: i8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbosity {
         i8::MIN..=-1 => "warn",
-        0 => "info",
-        1 => "shoal=debug,info",
+        // The Delta engine logs every snapshot it builds at info level: that
+        // is its debugging, not the run's story.
+        0 => "info,buoyant_kernel=warn,deltalake_core=warn",
+        1 => "shoal=debug,info,buoyant_kernel=warn,deltalake_core=warn",
         _ => "debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));

@@ -92,7 +92,9 @@ async fn dispatch(cli: Cli, p: Printer) -> Result<ExitStatus> {
         }
         Command::Doctor => commands::doctor::run(g, p).await,
         Command::Completions { shell } => commands::completions::run(shell),
-        Command::Query { sql, format } => commands::query::run(g, p, &sql, format).await,
+        Command::Query { sql, format, as_of } => {
+            commands::query::run(g, p, &sql, format, as_of).await
+        }
         #[cfg(feature = "ballista")]
         Command::Scheduler {
             bind,

@@ -204,20 +204,46 @@ pub struct OutputConfig {
     /// Where tables are written (default `warehouse`).
     #[serde(default = "default_output_location")]
     pub location: String,
-    /// Only `parquet` is supported.
+    /// `delta` (default): each model a Delta Lake table, published in one
+    /// commit; `parquet`: plain `dt=` folders of Parquet files.
     #[serde(default)]
     pub format: OutputFormat,
     /// Parquet compression (default `zstd(3)`).
     #[serde(default = "default_compression")]
     pub compression: String,
+    /// How long files a newer Delta version replaced are kept for time
+    /// travel before the end of a run removes them (default `7d`).
+    #[serde(default = "default_keep_versions", deserialize_with = "duration_text")]
+    pub keep_versions: String,
+    /// How long the output lease lasts unless its run renews it (default
+    /// `1m`): a run that died is taken over after this.
+    #[serde(default = "default_lease", deserialize_with = "duration_text")]
+    pub lease: String,
+}
+
+/// A duration written as text (`7d`) or as a bare number of seconds (`0`,
+/// which YAML reads as an integer).
+fn duration_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Text {
+        Text(String),
+        Number(u64),
+    }
+    Ok(match Text::deserialize(d)? {
+        Text::Text(s) => s,
+        Text::Number(n) => n.to_string(),
+    })
 }
 
 impl Default for OutputConfig {
     fn default() -> Self {
         Self {
             location: default_output_location(),
-            format: OutputFormat::Parquet,
+            format: OutputFormat::default(),
             compression: default_compression(),
+            keep_versions: default_keep_versions(),
+            lease: default_lease(),
         }
     }
 }
@@ -230,12 +256,22 @@ fn default_compression() -> String {
     "zstd(3)".into()
 }
 
+fn default_keep_versions() -> String {
+    "7d".into()
+}
+
+fn default_lease() -> String {
+    "1m".into()
+}
+
 /// Output format.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutputFormat {
-    /// Apache Parquet.
+    /// Delta Lake tables: atomic publishes, time travel.
     #[default]
+    Delta,
+    /// Plain Apache Parquet files in `dt=` folders.
     Parquet,
 }
 

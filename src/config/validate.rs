@@ -53,6 +53,24 @@ pub(super) fn validate(loaded: &LoadedConfig) -> Result<(), ConfigError> {
             ),
         ));
     }
+    if super::parse_duration_secs(&c.output.keep_versions).is_none() {
+        return Err(loaded.invalid(
+            "output.keep_versions",
+            format!(
+                "{:?} is not a duration; write e.g. 7d, 36h or 0 (keep only the newest version)",
+                c.output.keep_versions
+            ),
+        ));
+    }
+    if super::parse_duration_secs(&c.output.lease).is_none_or(|s| s == 0) {
+        return Err(loaded.invalid(
+            "output.lease",
+            format!(
+                "{:?} is not a duration of at least a second; write e.g. 1m or 30s",
+                c.output.lease
+            ),
+        ));
+    }
     DsSpec::parse(&c.run.ds).map_err(|m| loaded.invalid("run.ds", m))?;
     c.privacy
         .hash_key()

@@ -42,6 +42,7 @@ use datafusion::prelude::SessionContext;
 use tokio::task::JoinSet;
 
 use crate::catalog;
+use crate::config;
 use crate::models::{self, Model};
 use crate::project::Project;
 use crate::quality::{self, TestOutcome};
@@ -54,7 +55,10 @@ pub use failure::locate_error;
 pub use observer::{RunObserver, RunStart};
 pub use plan::{RunPlan, check_models_plan, plan_run, validate};
 pub use scan::scanned_files;
-pub use session::{query_session, register_committed, register_sources, run_session};
+pub use session::{
+    query_session, query_session_at, register_committed, register_committed_at, register_sources,
+    run_session,
+};
 
 use failure::FailKind;
 use model::{RunShared, run_model};
@@ -140,9 +144,24 @@ pub async fn run(
     }
     let ds = project.resolve_ds(opts.ds.as_deref()).await?;
     let run_id = crate::runlog::new_run_id();
-    let lock = lock::acquire(&project.output, &run_id).await?;
-    let result = run_locked(project, opts, observers, ds, &run_id, started).await;
-    lock::release(&project.output, &lock).await;
+    let ttl = config::parse_duration_secs(&project.config().output.lease).unwrap_or(60);
+    let mut lease = lock::acquire(
+        &project.output,
+        &run_id,
+        std::time::Duration::from_secs(ttl),
+    )
+    .await?;
+    let result = run_locked(
+        project,
+        opts,
+        observers,
+        ds,
+        &run_id,
+        started,
+        lease.guard(),
+    )
+    .await;
+    lock::release(&project.output, &mut lease).await;
     result
 }
 
@@ -153,9 +172,13 @@ async fn run_locked(
     ds: NaiveDate,
     run_id: &str,
     started: chrono::DateTime<Utc>,
+    lease: sink::LeaseGuard,
 ) -> Result<RunRecord> {
     let config = project.config();
     let mut warnings: Vec<String> = project.output.recover().await?;
+    if project.output.is_delta_format() {
+        warnings.extend(migrate_to_delta(project).await?);
+    }
     for w in &warnings {
         tracing::warn!("{w}");
     }
@@ -242,6 +265,7 @@ async fn run_locked(
         events_store,
         undecodable: tokio::sync::OnceCell::new(),
         turns: tokio::sync::RwLock::new(()),
+        lease,
     });
     let fail_kinds = run_models(&shared, observers, &mut record, &runlog).await?;
     let plan = &shared.plan;
@@ -260,6 +284,9 @@ async fn run_locked(
         .to_file_path()
     {
         let _ = std::fs::remove_dir_all(dir);
+    }
+    if project.output.is_delta_format() {
+        vacuum_published(project, &record).await;
     }
     let status = failure::exit_status(&fail_kinds);
     record.finished_at = Some(Utc::now());
@@ -285,6 +312,63 @@ async fn run_locked(
     let (ok, failed, skipped) = record.counts();
     tracing::info!(run_id, %ds, ok, failed, skipped, exit_code = status as u8, "run finished");
     Ok(record)
+}
+
+/// Turns each plain-Parquet model output (from a shoal before Delta
+/// outputs, or `output.format: parquet`) into a Delta table whose first
+/// version is its files as they are, once per output (`_shoal/format.json`
+/// records it). Returns a note per table.
+async fn migrate_to_delta(project: &Project) -> Result<Vec<String>> {
+    use object_store::ObjectStoreExt;
+    // Outputs that Delta-writing runs have used carry this marker: a table
+    // directory without a log there holds only a killed first build's
+    // uncommitted files, never a table to adopt.
+    let marker = project.output.meta_dir().prefix().join("format.json");
+    if project.output.store.head(&marker).await.is_ok() {
+        return Ok(vec![]);
+    }
+    let mut notes = Vec::new();
+    for m in project
+        .models
+        .iter()
+        .filter(|m| m.header.materialized.is_published())
+    {
+        if let Some(version) = project.output.migrate(&m.name).await? {
+            let note = format!(
+                "{}: the plain Parquet output became Delta table version {version}",
+                m.name
+            );
+            tracing::warn!("{note}");
+            notes.push(note);
+        }
+    }
+    project
+        .output
+        .put(
+            &marker,
+            serde_json::to_vec(&serde_json::json!({"format": "delta"})).expect("json"),
+        )
+        .await?;
+    Ok(notes)
+}
+
+/// Removes the files that versions older than `output.keep_versions` and
+/// killed runs left in the tables this run committed to. A failure is a
+/// warning: the tables are consistent, only space is not yet reclaimed.
+async fn vacuum_published(project: &Project, record: &RunRecord) {
+    let keep =
+        config::parse_duration_secs(&project.config().output.keep_versions).unwrap_or(7 * 86_400);
+    for m in record.models.iter().filter(|m| m.delta_version.is_some()) {
+        match project
+            .output
+            .vacuum(&m.name, std::time::Duration::from_secs(keep))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(model = %m.name, files = n, "vacuumed"),
+            Err(e) => tracing::warn!(model = %m.name, "vacuum failed: {e}"),
+        }
+    }
 }
 
 /// Registers the committed tables the run reads but does not rebuild, then

@@ -46,6 +46,8 @@ pub(super) struct RunShared {
     /// share the memory pool); a model that ran out of the pool next to
     /// others runs again holding the write guard, alone.
     pub(super) turns: tokio::sync::RwLock<()>,
+    /// Whether the run still holds the output lease; asked before each commit.
+    pub(super) lease: sink::LeaseGuard,
 }
 
 /// Runs one model: plan, execute into staging, audit, commit, register.
@@ -78,11 +80,11 @@ pub(super) async fn run_model(shared: &RunShared, model: &Model) -> (ModelRun, O
             // other model. Nothing was committed: run it again with the
             // pool to itself, once the others have finished.
             tracing::warn!(model = %model.name, "ran out of the memory pool next to other models; running it again alone");
-            let staging = shared
+            let _ = shared
                 .project
                 .output
-                .staging_dir(&shared.run_id, &model.name);
-            let _ = shared.project.output.remove_prefix(&staging).await;
+                .discard(&shared.run_id, &model.name)
+                .await;
             let _alone = shared.turns.write().await;
             mr = fresh();
             execute_model(shared, model, &mut mr).await
@@ -114,11 +116,16 @@ pub(super) async fn run_model(shared: &RunShared, model: &Model) -> (ModelRun, O
             }
             mr.status = Status::Failed;
             mr.error = Some(message);
-            let staging = shared
+            // Nothing of a failed model stays: not its staged files, nor
+            // (Delta) the uncommitted files in its table directory.
+            if let Err(e) = shared
                 .project
                 .output
-                .staging_dir(&shared.run_id, &model.name);
-            let _ = shared.project.output.remove_prefix(&staging).await;
+                .discard(&shared.run_id, &model.name)
+                .await
+            {
+                tracing::warn!(model = %model.name, "cannot remove the files of the failed model ({e}); vacuum removes them later");
+            }
             (mr, Some(kind))
         }
     }
@@ -212,12 +219,13 @@ async fn execute_model(
     let exec_err = |e: DataFusionError| classify(&model.file, &e);
     let plan = df.clone().create_physical_plan().await.map_err(exec_err)?;
     let output = &shared.project.output;
-    let staging = output.staging_dir(&shared.run_id, &model.name);
+    let (staging, stem) = output.staging(&shared.run_id, &model.name);
     let props = sink::writer_properties(&shared.project.config().output.compression);
     let stream = execute_stream(Arc::clone(&plan), ctx.task_ctx()).map_err(exec_err)?;
     let staged = sink::write_staged(
         Arc::clone(&output.store),
         staging.clone(),
+        &stem,
         stream,
         range,
         &props,
@@ -240,12 +248,26 @@ async fn execute_model(
     if !model.header.tests.is_empty() {
         let audit_name =
             format!("__audit_{}_{}", model.name, shared.run_id.replace('-', "_")).to_lowercase();
-        catalog::register_listing(
-            ctx,
-            &audit_name,
-            &staging,
-            Arc::clone(&staged.file_schema),
-            range.is_some(),
+        // Exactly the files this run wrote (with Delta they sit among the
+        // table's committed files).
+        let files = staged
+            .files
+            .iter()
+            .map(|f| catalog::TableFile {
+                path: f.path.clone(),
+                size: f.bytes,
+                day: f.day,
+                rows: Some(f.rows),
+            })
+            .collect();
+        ctx.register_table(
+            audit_name.as_str(),
+            Arc::new(catalog::FileListTable::new(
+                output.root.object_store_url(),
+                Arc::clone(&staged.file_schema),
+                range.is_some(),
+                files,
+            )),
         )
         .map_err(|e| (FailKind::Model, e.to_string()))?;
         let outcomes = crate::quality::run_tests(ctx, &audit_name, &model.header.tests).await;
@@ -284,21 +306,20 @@ async fn execute_model(
         }
     }
     tracing::debug!(model = %model.name, ms = start_exec.elapsed().as_millis() as u64, "audited");
-    mr.partitions_written = output
-        .commit(&shared.run_id, &model.name, &staged, range)
+    shared
+        .lease
+        .check()
+        .map_err(|e| (FailKind::Output, e.to_string()))?;
+    let committed = output
+        .publish(&shared.run_id, &model.name, &staged, range)
         .await
         .map_err(|e| (FailKind::Output, e.to_string()))?;
-    let _ = output.remove_prefix(&staging).await;
-    let dir = output.model_dir(&model.name);
+    mr.partitions_written = committed.partitions;
+    mr.delta_version = committed.version;
     ctx.deregister_table(model.name.as_str())
         .map_err(plan_err)?;
-    catalog::register_listing(
-        ctx,
-        &model.name,
-        &dir,
-        Arc::clone(&staged.file_schema),
-        range.is_some(),
-    )
-    .map_err(|e| (FailKind::Model, e.to_string()))?;
+    super::session::register_committed(&shared.project, ctx, model)
+        .await
+        .map_err(|e| (FailKind::Output, e.to_string()))?;
     Ok(())
 }

@@ -26,6 +26,7 @@ use crate::catalog;
 use crate::config;
 use crate::models::{Dag, Materialization, Model};
 use crate::project::Project;
+use crate::sink::AsOf;
 use crate::{Error, Result};
 
 /// The part of `run.memory_limit` given to DataFusion's memory pool: three
@@ -237,12 +238,37 @@ async fn pseudonymize_source(ctx: &SessionContext, name: &str, id_columns: &[&st
 }
 
 /// Registers the committed output of a materialized model, if it has any
-/// files. Returns whether it did.
+/// (the newest Delta version). Returns whether it did.
 pub async fn register_committed(
     project: &Project,
     ctx: &SessionContext,
     model: &Model,
 ) -> Result<bool> {
+    register_committed_at(project, ctx, model, AsOf::Latest).await
+}
+
+/// [`register_committed`] at a chosen Delta version (`shoal query --as-of`):
+/// the table is the files that version names, read with partition pruning
+/// on `dt` ([`catalog::FileListTable`]).
+pub async fn register_committed_at(
+    project: &Project,
+    ctx: &SessionContext,
+    model: &Model,
+    as_of: AsOf,
+) -> Result<bool> {
+    if project.output.is_delta_format() {
+        let Some(snapshot) = project.output.snapshot(&model.name, as_of).await? else {
+            return Ok(false);
+        };
+        ctx.deregister_table(model.name.as_str())
+            .map_err(EngineError::from)?;
+        ctx.register_table(
+            model.name.as_str(),
+            Arc::new(snapshot.table(&project.output)),
+        )
+        .map_err(EngineError::from)?;
+        return Ok(true);
+    }
     let dir = project.output.model_dir(&model.name);
     let files = catalog::list_files(project.output.store.as_ref(), &dir, &dir.prefix()).await?;
     if !files
@@ -270,6 +296,15 @@ pub async fn register_committed(
 /// temp models as views over them), for `query`, `test`, `catalog` and the
 /// report.
 pub async fn query_session(project: &Project, ds: NaiveDate) -> Result<(SessionContext, Dag)> {
+    query_session_at(project, ds, AsOf::Latest).await
+}
+
+/// [`query_session`] with every committed table at `as_of`.
+pub async fn query_session_at(
+    project: &Project,
+    ds: NaiveDate,
+    as_of: AsOf,
+) -> Result<(SessionContext, Dag)> {
     let dag = project.dag(ds, false, None)?;
     let ctx = run_session(project)?;
     register_sources(project, &ctx).await?;
@@ -281,7 +316,7 @@ pub async fn query_session(project: &Project, ds: NaiveDate) -> Result<(SessionC
                 }
             }
             _ => {
-                register_committed(project, &ctx, m).await?;
+                register_committed_at(project, &ctx, m, as_of).await?;
             }
         }
     }

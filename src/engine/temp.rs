@@ -116,9 +116,16 @@ pub(super) async fn write_temp_shared(
     let dir = output.temp_root(&shared.run_id).join(&model.name);
     let props = temp_writer_properties();
     let stream = execute_stream(plan, ctx.task_ctx()).map_err(exec_err)?;
-    let staged = sink::write_staged(Arc::clone(&output.store), dir.clone(), stream, None, &props)
-        .await
-        .map_err(|e| sink_failure(model, e))?;
+    let staged = sink::write_staged(
+        Arc::clone(&output.store),
+        dir.clone(),
+        "part",
+        stream,
+        None,
+        &props,
+    )
+    .await
+    .map_err(|e| sink_failure(model, e))?;
     mr.rows = Some(staged.rows());
     mr.files_read = local_scanned_files(ctx, &df)
         .await

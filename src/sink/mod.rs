@@ -8,11 +8,12 @@
 //!
 //! - [`writer`]: Parquet writer settings and the staged, day-split writer
 //! - [`warehouse`]: the output location ([`Output`]): where tables, staging and metadata live
-//! - [`commit`]: the commit protocol below, and recovery after a crash
-//! - [`lock`]: the output lock that keeps two runs from writing at once
+//! - [`delta`]: Delta Lake tables: one commit per publish, snapshots, vacuum
+//! - [`commit`]: the plain-Parquet commit protocol below, and recovery after a crash
+//! - [`lock`]: the output lease that keeps two runs from writing at once
 //! - [`purge`]: removing the users of `deletions` from every committed table
 //!
-//! # Commit protocol
+//! # Commit protocol (`output.format: parquet`)
 //! 1. Files are written under `<output>/_shoal/staging/<run_id>/<model>/`,
 //!    never where readers look.
 //! 2. The data tests run against the staged files (write–audit–publish).
@@ -27,21 +28,24 @@
 //!    removed.
 
 pub mod commit;
+pub mod delta;
 pub mod lock;
 pub mod purge;
 pub mod warehouse;
 pub mod writer;
 
 use chrono::NaiveDate;
+use object_store::ObjectStoreExt;
 use object_store::path::Path;
 
 use crate::catalog::Location;
 
 pub use commit::Intent;
-pub use lock::Lock;
+pub use delta::{AsOf, Committed, Snapshot};
+pub use lock::{Lease, LeaseGuard, Lock};
 pub use purge::{is_user_id_column, purge_deleted_users};
 pub use warehouse::Output;
-pub use writer::{DayRange, Staged, StagedFile, date32_to_day, write_staged, writer_properties};
+pub use writer::{DayRange, Staged, StagedFile, write_staged, writer_properties};
 
 /// What went wrong while writing or committing output.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +85,66 @@ pub enum SinkError {
     /// A daily model has no usable `dt` column.
     #[error("a daily model needs a `dt` column of type DATE; found {0}")]
     NoDt(String),
+}
+
+impl Output {
+    /// Where a model's result is written before its commit, and the stem
+    /// of its file names: the table directory itself for Delta (files no
+    /// commit names are invisible), a staging directory for plain Parquet.
+    pub fn staging(&self, run_id: &str, model: &str) -> (Location, String) {
+        if self.is_delta_format() {
+            (self.model_dir(model), format!("part-{run_id}"))
+        } else {
+            (self.staging_dir(run_id, model), "part".to_string())
+        }
+    }
+
+    /// Publishes what a model wrote: the partitions in `days` (or the
+    /// whole table) are replaced, in one Delta commit or by the plain
+    /// Parquet commit protocol.
+    pub async fn publish(
+        &self,
+        run_id: &str,
+        model: &str,
+        staged: &Staged,
+        days: Option<DayRange>,
+    ) -> Result<Committed, SinkError> {
+        if self.is_delta_format() {
+            self.commit_delta(run_id, model, staged, days).await
+        } else {
+            let partitions = self.commit(run_id, model, staged, days).await?;
+            let _ = self.remove_prefix(&staged.dir).await;
+            Ok(Committed {
+                version: None,
+                partitions,
+            })
+        }
+    }
+
+    /// Removes what a run wrote for a model and did not publish.
+    pub async fn discard(&self, run_id: &str, model: &str) -> Result<(), SinkError> {
+        if !self.is_delta_format() {
+            return self.remove_prefix(&self.staging_dir(run_id, model)).await;
+        }
+        use futures::TryStreamExt;
+        let dir = self.model_dir(model);
+        let stem = format!("part-{run_id}-");
+        let objects: Vec<_> = self
+            .store
+            .list(Some(&dir.prefix()))
+            .try_collect()
+            .await
+            .map_err(|e| storage_err(&self.root, &dir.prefix(), e))?;
+        for o in objects {
+            if o.location.filename().is_some_and(|f| f.starts_with(&stem)) {
+                match self.store.delete(&o.location).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(e) => return Err(storage_err(&self.root, &o.location, e)),
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl SinkError {

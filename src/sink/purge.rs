@@ -4,6 +4,10 @@
 //! like a model's output (staged, then swapped in; never half-visible).
 //! The set last applied is kept in `_shoal/deletions.json`, so a nightly
 //! run with unchanged deletions reads nothing.
+//!
+//! With Delta outputs the rewrite is a commit, and then every file no
+//! longer in the newest version is deleted at once (a vacuum with no
+//! retention), so no file of any version keeps a deleted user.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -18,7 +22,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use object_store::ObjectStoreExt;
 use sha2::Digest;
 
-use super::{DayRange, Output, SinkError, Staged, write_staged};
+use super::{AsOf, DayRange, Output, SinkError, Staged, write_staged};
 use crate::catalog;
 
 /// Whether an output column holds user ids (the ones `deletions` and
@@ -79,35 +83,49 @@ pub async fn purge_deleted_users(
     let mut notes = Vec::new();
     for table in tables {
         let dir = output.model_dir(table);
-        let files = catalog::list_files(store.as_ref(), &dir, &dir.prefix())
-            .await
-            .map_err(|e| storage(dir.to_string(), &e))?;
         // Files by partition: Some(day) for dt=DAY/, None for a table's root.
-        let mut parts: BTreeMap<Option<NaiveDate>, Vec<object_store::ObjectMeta>> =
+        let mut parts: BTreeMap<Option<NaiveDate>, Vec<object_store::path::Path>> =
             Default::default();
-        for f in files {
-            if !f.location.as_ref().ends_with(".parquet") {
+        if output.is_delta_format() {
+            // The newest version's files; older versions' files go with the
+            // vacuum below.
+            let Some(snapshot) = output.snapshot(table, AsOf::Latest).await? else {
                 continue;
+            };
+            for f in snapshot.files {
+                parts
+                    .entry(f.day)
+                    .or_default()
+                    .push(object_store::path::Path::from(f.path));
             }
-            let parent: Vec<_> = f.location.parts().collect();
-            let day = parent
-                .iter()
-                .rev()
-                .nth(1)
-                .and_then(|p| p.as_ref().strip_prefix("dt=").map(str::to_string))
-                .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
-            parts.entry(day).or_default().push(f);
+        } else {
+            let files = catalog::list_files(store.as_ref(), &dir, &dir.prefix())
+                .await
+                .map_err(|e| storage(dir.to_string(), &e))?;
+            for f in files {
+                if !f.location.as_ref().ends_with(".parquet") {
+                    continue;
+                }
+                let parent: Vec<_> = f.location.parts().collect();
+                let day = parent
+                    .iter()
+                    .rev()
+                    .nth(1)
+                    .and_then(|p| p.as_ref().strip_prefix("dt=").map(str::to_string))
+                    .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
+                parts.entry(day).or_default().push(f.location);
+            }
         }
         for (day, metas) in parts {
             // Read each file, drop the deleted users' rows.
             let mut kept_files = Vec::new();
             let mut untouched = Vec::new();
             let mut removed = 0usize;
-            for meta in &metas {
-                let url = output.root.object_url(&meta.location);
+            for location in &metas {
+                let url = output.root.object_url(location);
                 // Output partitions are small (one model, one day): read whole.
                 let bytes = store
-                    .get(&meta.location)
+                    .get(location)
                     .await
                     .map_err(|e| storage(url.clone(), &e))?
                     .bytes()
@@ -166,16 +184,26 @@ pub async fn purge_deleted_users(
                 kept_files.push((schema, decode(&url, builder)?));
             }
             // Stage the cleaned files and swap them in like a model's commit.
-            let staging = output.staging_dir(run_id, table);
+            let (staging, stem) = output.staging(run_id, table);
+            let staging = match (output.is_delta_format(), day) {
+                (true, Some(d)) => staging.join(&format!("dt={d}")),
+                _ => staging,
+            };
             let mut staged: Option<Staged> = None;
             for (i, (schema, batches)) in kept_files.into_iter().enumerate() {
                 let stream = RecordBatchStreamAdapter::new(
                     Arc::clone(&schema),
                     futures::stream::iter(batches.into_iter().map(Ok)),
                 );
+                let (dir, name) = if output.is_delta_format() {
+                    (staging.clone(), format!("{stem}-purge{i}"))
+                } else {
+                    (staging.join(&format!("purge-{i}")), stem.clone())
+                };
                 let mut one = write_staged(
                     Arc::clone(&store),
-                    staging.join(&format!("purge-{i}")),
+                    dir,
+                    &name,
                     Box::pin(stream),
                     None,
                     props,
@@ -194,8 +222,7 @@ pub async fn purge_deleted_users(
                 from: Some(d),
                 to: d,
             });
-            output.commit(run_id, table, &staged, range).await?;
-            let _ = output.remove_prefix(&staging).await;
+            output.publish(run_id, table, &staged, range).await?;
             let part = day
                 .map(|d| format!("dt={d}"))
                 .unwrap_or_else(|| "the table".into());
@@ -203,6 +230,15 @@ pub async fn purge_deleted_users(
                 "{}: {part}: removed {removed} rows of users in deletions",
                 table
             ));
+        }
+    }
+    // Every file of an older version (or left by a killed run) that may
+    // still hold a deleted user goes now, whatever output.keep_versions
+    // says: when the deletions change, time travel ends at the current
+    // version of every table.
+    if output.is_delta_format() {
+        for table in tables {
+            output.vacuum(table, std::time::Duration::ZERO).await?;
         }
     }
     output

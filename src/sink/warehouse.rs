@@ -8,6 +8,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use super::{SinkError, storage_err};
 use crate::catalog::Location;
+use crate::config::OutputFormat;
 
 /// Paths of the output store used by the commit protocol.
 #[derive(Debug, Clone)]
@@ -16,6 +17,8 @@ pub struct Output {
     pub root: Location,
     /// The store.
     pub store: Arc<dyn ObjectStore>,
+    /// How tables are written (`output.format`).
+    pub format: OutputFormat,
 }
 
 impl Output {
@@ -66,9 +69,24 @@ impl Output {
             .map_err(|e| storage_err(&self.root, path, e))
     }
 
-    /// Whether `model` has any committed Parquet file.
+    /// Whether outputs are Delta tables.
+    pub fn is_delta_format(&self) -> bool {
+        self.format == OutputFormat::Delta
+    }
+
+    /// Whether `model` has committed output: a Delta log, or (plain
+    /// Parquet) any Parquet file.
     pub async fn has_output(&self, model: &str) -> Result<bool, crate::catalog::CatalogError> {
         let dir = self.model_dir(model);
+        if self.is_delta_format() {
+            return self
+                .is_delta(model)
+                .await
+                .map_err(|e| crate::catalog::CatalogError::Missing {
+                    url: dir.to_string(),
+                    message: e.to_string(),
+                });
+        }
         let files = crate::catalog::list_files(self.store.as_ref(), &dir, &dir.prefix()).await?;
         Ok(files
             .iter()
@@ -115,6 +133,7 @@ mod tests {
             let out = Output {
                 root: root.clone(),
                 store: Arc::new(object_store::memory::InMemory::new()),
+                format: OutputFormat::Delta,
             };
             let dir = out.model_dir(&name);
             proptest::prop_assert_eq!(dir.url().as_str(), format!("{}{name}/", root.url()));

@@ -20,7 +20,7 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use serde::{Deserialize, Serialize};
 
 use super::{SinkError, storage_err};
-use crate::catalog::{DT, Location};
+use crate::catalog::{DT, Location, date32_to_day};
 
 /// Parquet writer settings from `output.compression` (zstd, statistics on).
 pub fn writer_properties(compression: &str) -> WriterProperties {
@@ -53,6 +53,9 @@ pub struct StagedFile {
     pub rows: u64,
     /// Bytes of the file.
     pub bytes: u64,
+    /// Delta file statistics from the footer (see [`super::delta::file_stats`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<String>,
 }
 
 /// A model's result written to staging.
@@ -111,10 +114,12 @@ struct OpenFile {
 }
 
 /// Writes a result stream into `dir`, one file per `dt` value for daily
-/// models (the stream must be ordered by `dt`), else one file.
+/// models (the stream must be ordered by `dt`), else one file. Files are
+/// named `<name>-<n>.parquet` (under `dt=<day>/` for daily models).
 pub async fn write_staged(
     store: Arc<dyn ObjectStore>,
     dir: Location,
+    name: &str,
     mut stream: SendableRecordBatchStream,
     partitioned: Option<DayRange>,
     props: &WriterProperties,
@@ -164,6 +169,7 @@ pub async fn write_staged(
         partitioned,
         files: Vec::new(),
         open: None,
+        name: name.to_string(),
         n: 0,
     };
     let writer = tokio::spawn(files_writer.run(rx));
@@ -237,6 +243,8 @@ struct FileWriter {
     partitioned: Option<DayRange>,
     files: Vec<StagedFile>,
     open: Option<OpenFile>,
+    /// File names are `<name>-<n>.parquet`.
+    name: String,
     n: usize,
 }
 
@@ -255,13 +263,15 @@ impl FileWriter {
             }
         }
         if let Some(f) = self.open.take() {
-            self.files.push(close(f, &self.dir).await?);
+            self.files
+                .push(close(f, &self.dir, &self.file_schema).await?);
         }
         if self.files.is_empty() {
             // No rows: one empty file keeps the table's schema readable and
             // marks the model as built (in the run day's partition for daily models).
             let f = self.new_file(self.partitioned.map(|r| r.to))?;
-            self.files.push(close(f, &self.dir).await?);
+            self.files
+                .push(close(f, &self.dir, &self.file_schema).await?);
         }
         Ok(self.files)
     }
@@ -273,7 +283,8 @@ impl FileWriter {
     ) -> Result<(), SinkError> {
         if self.open.as_ref().is_some_and(|f| f.day != day) {
             let f = self.open.take().expect("checked");
-            self.files.push(close(f, &self.dir).await?);
+            self.files
+                .push(close(f, &self.dir, &self.file_schema).await?);
         }
         if self.open.is_none() {
             // An unordered stream may open a second file for a day; both are kept.
@@ -305,7 +316,7 @@ impl FileWriter {
             Some(d) => self.dir.prefix().join(format!("dt={d}").as_str()),
             None => self.dir.prefix(),
         };
-        let path = parent.join(format!("part-{}.parquet", self.n).as_str());
+        let path = parent.join(format!("{}-{}.parquet", self.name, self.n).as_str());
         self.n += 1;
         let writer = BufWriter::new(Arc::clone(&self.store), path.clone());
         let writer = AsyncArrowWriter::try_new(
@@ -323,8 +334,9 @@ impl FileWriter {
     }
 }
 
-async fn close(f: OpenFile, dir: &Location) -> Result<StagedFile, SinkError> {
-    f.writer
+async fn close(f: OpenFile, dir: &Location, schema: &Schema) -> Result<StagedFile, SinkError> {
+    let meta = f
+        .writer
         .close()
         .await
         .map_err(|e| storage_err(dir, &f.path, e))?;
@@ -333,6 +345,7 @@ async fn close(f: OpenFile, dir: &Location) -> Result<StagedFile, SinkError> {
         day: f.day,
         rows: f.rows,
         bytes: 0,
+        stats: Some(super::delta::file_stats(&meta, schema)),
     })
 }
 
@@ -363,11 +376,6 @@ fn split_by_day(
         ));
     }
     Ok(out)
-}
-
-/// Converts days since the epoch to a date.
-pub fn date32_to_day(v: i32) -> NaiveDate {
-    NaiveDate::from_num_days_from_ce_opt(v + 719_163).expect("Date32 within chrono's range")
 }
 
 #[cfg(test)]

@@ -493,32 +493,73 @@ fn json_logs_are_one_object_per_line() {
 fn two_runs_of_one_output_do_not_interleave() {
     let p = TempProject::with_repo_models();
     three_days(&p);
-    // A lock held by a live process (this test) makes the run refuse with exit 4.
     let lock = p.path().join("warehouse/_shoal/lock");
     std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
     let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
-    std::fs::write(
-        &lock,
-        format!(
-            "{{\"run_id\":\"x\",\"pid\":{},\"host\":\"{}\"}}",
-            std::process::id(),
-            host.trim()
-        ),
-    )
-    .unwrap();
+    let lease = |host: &str, pid: u32, expires_in_secs: i64| {
+        let now = chrono::Utc::now();
+        serde_json::json!({
+            "run_id": "20261201T000000Z-dead0000", "host": host, "pid": pid,
+            "acquired_at": now - chrono::Duration::hours(1),
+            "expires_at": now + chrono::Duration::seconds(expires_in_secs),
+        })
+        .to_string()
+    };
+    // A lease held by a live process on this host (this test) makes the run
+    // refuse with exit 4, naming the holder.
+    std::fs::write(&lock, lease(host.trim(), std::process::id(), 3600)).unwrap();
     let run = p.shoal(&["run"]);
     run.expect_code(4);
     run.snapshot_error("output_locked");
-    // A lock left by a dead process is taken over.
-    std::fs::write(
-        &lock,
-        format!(
-            "{{\"run_id\":\"x\",\"pid\":999999999,\"host\":\"{}\"}}",
-            host.trim()
-        ),
-    )
-    .unwrap();
-    p.shoal(&["run"]).expect_code(0);
+    // A lease from another host is not judged by its pid: not before it expires…
+    std::fs::write(&lock, lease("another-host", 999_999_999, 3600)).unwrap();
+    p.shoal(&["run"]).expect_code(4);
+    assert!(
+        std::fs::read_to_string(&lock)
+            .unwrap()
+            .contains("another-host")
+    );
+    // …and taken over once it has.
+    std::fs::write(&lock, lease("another-host", 999_999_999, -1)).unwrap();
+    let run = p.shoal(&["run"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr().contains("taking over the output lease"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!lock.exists());
+    let clean = p.table("kpi_scorecard", "dt");
+    // Something that is not a lease is reported, never overwritten.
+    std::fs::write(&lock, "garbage").unwrap();
+    let run = p.shoal(&["run"]);
+    run.expect_code(4);
+    assert!(run.stderr().contains("not a lease"), "{}", run.stderr());
+    std::fs::remove_file(&lock).unwrap();
+    // Two runs started together: one holds the lease, the other exits 4
+    // naming it; the tables are those of a single run.
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_shoal"))
+            .args(["--project-dir", p.path().to_str().unwrap(), "run"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let mut codes = [a.status.code().unwrap(), b.status.code().unwrap()];
+    codes.sort();
+    assert_eq!(
+        codes,
+        [0, 4],
+        "a: {}\nb: {}",
+        String::from_utf8_lossy(&a.stderr),
+        String::from_utf8_lossy(&b.stderr)
+    );
+    let loser = if a.status.code() == Some(4) { &a } else { &b };
+    assert!(String::from_utf8_lossy(&loser.stderr).contains("holds the output lease"));
+    assert_eq!(p.table("kpi_scorecard", "dt"), clean);
     assert!(!lock.exists());
 }
 

@@ -238,8 +238,32 @@ impl TempProject {
     }
 
     /// Files (relative paths) under the output dir of a model.
+    /// The data files a reader of `model` sees: for a Delta table the files
+    /// its log adds and does not remove (replayed here from the JSON
+    /// entries, not through shoal), else every file under its directory.
     pub fn files(&self, model: &str) -> Vec<String> {
         let root = self.path().join("warehouse").join(model);
+        let log = root.join("_delta_log");
+        if log.is_dir() {
+            let mut entries: Vec<PathBuf> = walkdir(&log)
+                .into_iter()
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                .collect();
+            entries.sort();
+            let mut live = std::collections::BTreeSet::new();
+            for entry in entries {
+                for line in std::fs::read_to_string(&entry).unwrap().lines() {
+                    let action: serde_json::Value = serde_json::from_str(line).unwrap();
+                    if let Some(path) = action["add"]["path"].as_str() {
+                        live.insert(path.to_string());
+                    }
+                    if let Some(path) = action["remove"]["path"].as_str() {
+                        live.remove(path);
+                    }
+                }
+            }
+            return live.into_iter().collect();
+        }
         let mut out = vec![];
         for e in walkdir(&root) {
             out.push(e.strip_prefix(&root).unwrap().display().to_string());
@@ -287,7 +311,33 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Reads a Parquet directory (hive dt partitions if present) and returns rows as text.
+/// Registers the table at `dir` as `name`: a Delta table through delta-rs's
+/// own table provider (not shoal's reader) at its newest version, a plain
+/// Parquet directory with hive `dt` partitions if present.
+pub async fn register_table_dir(ctx: &SessionContext, name: &str, dir: &Path) {
+    if dir.join("_delta_log").is_dir() {
+        let url = url::Url::from_directory_path(dir).unwrap();
+        let table = deltalake_core::open_table(url)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        table.update_datafusion_session(&ctx.state()).unwrap();
+        let provider = table.table_provider().await.unwrap();
+        ctx.register_table(name, provider).unwrap();
+        return;
+    }
+    let hive = walkdir(dir)
+        .iter()
+        .any(|p| p.display().to_string().contains("dt="));
+    let mut opts = datafusion::prelude::ParquetReadOptions::default();
+    if hive {
+        opts = opts.table_partition_cols(vec![("dt".to_string(), DataType::Date32)]);
+    }
+    ctx.register_parquet(name, format!("{}/", dir.display()), opts)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+}
+
+/// Reads a table directory ([`register_table_dir`]) and returns its rows as text.
 pub fn query_dir(dir: &Path, order_by: &str) -> Vec<String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -295,17 +345,7 @@ pub fn query_dir(dir: &Path, order_by: &str) -> Vec<String> {
         .unwrap();
     rt.block_on(async {
         let ctx = SessionContext::new();
-        let hive = walkdir(dir)
-            .iter()
-            .any(|p| p.display().to_string().contains("dt="));
-        let mut opts = datafusion::prelude::ParquetReadOptions::default();
-        let cols = vec![("dt".to_string(), DataType::Date32)];
-        if hive {
-            opts = opts.table_partition_cols(cols);
-        }
-        ctx.register_parquet("t", format!("{}/", dir.display()), opts)
-            .await
-            .unwrap();
+        register_table_dir(&ctx, "t", dir).await;
         let batches = ctx
             .sql(&format!("select * from t order by {order_by}"))
             .await
@@ -380,6 +420,8 @@ impl Run {
         settings.add_filter(r"\d{8}T\d{6}Z-[0-9a-f]{8}", "[RUN_ID]");
         settings.add_filter(r#""pid":\d+"#, r#""pid":[PID]"#);
         settings.add_filter(r#""host":"[^"]*""#, r#""host":[HOST]"#);
+        settings.add_filter(r"\(host \S+, pid \d+\)", "(host [HOST], pid [PID])");
+        settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]");
         let text = self.error_lines();
         assert!(
             !text.is_empty(),

@@ -1,9 +1,10 @@
 //! Crash safety: `shoal run` killed with SIGKILL at many moments, then run
-//! again, ends with the same tables as a run that was never interrupted,
-//! and readers never find staging files or half-written files in the model
-//! directories.
+//! again, ends with the same tables as a run that was never interrupted.
+//! Right after each kill every table reads whole at its newest Delta
+//! version; a kill during a rerun (same input) leaves every table equal to
+//! the clean run's, whichever of its commits had happened.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,57 +15,85 @@ use crate::s3_support::{assert_same_tables, files_under, warehouse_tables};
 /// Kills per test; together with the reruns they take about a minute here.
 const KILLS: u32 = 30;
 
-/// What a reader listing the model directories sees right after a kill.
+/// What the output holds right after a kill.
 #[derive(Debug, Default)]
 struct Seen {
-    /// Partitions (model/dt=…) holding files of two runs: old and new side by side.
-    doubled: Vec<String>,
-    /// Whether a commit intent was left for the next run to finish.
-    intents: usize,
+    /// Data files that no commit of their table names: written by the
+    /// killed run between its first data file and its log commit.
+    uncommitted: Vec<String>,
 }
 
-/// Checks every file under the model directories is a committed
-/// `part-<run_id>-<n>.parquet` and groups them by partition and run.
+/// Replays every table's `_delta_log/*.json` (read here as plain JSON, not
+/// through shoal or delta-rs) and lists the data files no commit added.
 fn inspect(warehouse: &Path) -> Seen {
-    let mut by_partition: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
-    for f in files_under(warehouse) {
-        if f.starts_with("_shoal/") {
+    let mut seen = Seen::default();
+    let Ok(tables) = std::fs::read_dir(warehouse) else {
+        return seen;
+    };
+    for t in tables.flatten() {
+        let name = t.file_name().to_string_lossy().into_owned();
+        if name.starts_with('_') || !t.path().is_dir() {
             continue;
         }
-        let (dir, name) = f.rsplit_once('/').unwrap_or(("", &f));
-        let run = name
-            .strip_prefix("part-")
-            .and_then(|r| r.strip_suffix(".parquet"))
-            .and_then(|r| r.rsplit_once('-'))
-            .map(|(run, n)| {
-                assert!(n.parse::<u32>().is_ok(), "{f}: not a committed file name");
-                run.to_string()
-            })
-            .unwrap_or_else(|| panic!("{f}: a reader sees a file that is not a committed part"));
-        by_partition.entry(dir.to_string()).or_default().insert(run);
+        let mut named: BTreeSet<String> = BTreeSet::new();
+        let log = t.path().join("_delta_log");
+        for f in files_under(&log) {
+            if !f.ends_with(".json") {
+                continue;
+            }
+            for line in std::fs::read_to_string(log.join(&f)).unwrap().lines() {
+                let action: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| {
+                    panic!("{name}/_delta_log/{f}: a log entry that is not JSON ({e})")
+                });
+                for kind in ["add", "remove"] {
+                    if let Some(path) = action[kind]["path"].as_str() {
+                        named.insert(path.to_string());
+                    }
+                }
+            }
+        }
+        for f in files_under(&t.path()) {
+            if f.ends_with(".parquet") && !named.contains(&f) {
+                seen.uncommitted.push(format!("{name}/{f}"));
+            }
+        }
     }
-    let intents = std::fs::read_dir(warehouse.join("_shoal/commits"))
-        .map(|rd| rd.count())
-        .unwrap_or(0);
-    Seen {
-        doubled: by_partition
-            .into_iter()
-            .filter(|(_, runs)| runs.len() > 1)
-            .map(|(p, _)| p)
-            .collect(),
-        intents,
-    }
+    seen
 }
 
-fn spawn_run(p: &TempProject) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_shoal"))
-        .args(["run", "--log-format", "json", "--project-dir"])
+fn spawn_run(p: &TempProject, watch: bool) -> std::process::Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shoal"));
+    cmd.args(["run", "--log-format", "json", "--project-dir"])
         .arg(p.path())
         .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start shoal run")
+        .stdout(Stdio::null());
+    if watch {
+        cmd.arg("-v").stderr(Stdio::piped());
+    } else {
+        cmd.stderr(Stdio::null());
+    }
+    cmd.spawn().expect("start shoal run")
+}
+
+/// Reads the run's JSON log until the `n`-th model reports its files
+/// written ("executed and staged": written, neither audited nor committed)
+/// and returns; `false` when the run ended first.
+fn wait_for_staged(child: &mut std::process::Child, n: usize) -> bool {
+    use std::io::BufRead;
+    let stderr = child.stderr.take().unwrap();
+    let mut seen = 0;
+    for line in std::io::BufReader::new(stderr)
+        .lines()
+        .map_while(Result::ok)
+    {
+        if line.contains("\"executed and staged\"") {
+            seen += 1;
+            if seen == n {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 #[test]
@@ -84,21 +113,31 @@ fn sigkill_at_any_moment_then_rerun_gives_the_clean_tables() {
     let expected = warehouse_tables(&p.path().join("clean"));
     let warehouse = p.path().join("warehouse");
 
-    let mut doubled_after_kill = 0;
     let mut finished_before_kill = 0;
-    let mut intent_after_kill = 0;
-    let mut staging_after_kill = 0;
+    let mut uncommitted_after_kill = 0;
     for i in 0..KILLS {
         // Every third kill hits a first build (empty output), the others a
         // rerun that replaces committed partitions.
-        if i % 3 == 0 {
+        let first_build = i % 3 == 0;
+        if first_build {
             let _ = std::fs::remove_dir_all(&warehouse);
         }
-        let secs = if i % 3 == 0 { first_secs } else { rerun_secs };
-        // Spread over the run, up to the end of its last commits.
+        let secs = if first_build { first_secs } else { rerun_secs };
+        // Even kills come at an instant spread over the run, up to the end
+        // of its last commits; odd ones right after the log says a model's
+        // files are written (the window the commit protects), whatever the
+        // load on the machine.
         let delay = Duration::from_secs_f64(secs * 0.95 * (f64::from(i) + 0.5) / f64::from(KILLS));
-        let mut child = spawn_run(&p);
-        std::thread::sleep(delay);
+        let watch = i % 2 == 1;
+        let mut child = spawn_run(&p, watch);
+        let when = if watch {
+            let n = (i as usize / 2) % 20 + 1;
+            let _ = wait_for_staged(&mut child, n);
+            format!("after model {n} wrote its files")
+        } else {
+            std::thread::sleep(delay);
+            format!("after {delay:?}")
+        };
         match child.try_wait().unwrap() {
             Some(_) => finished_before_kill += 1,
             None => {
@@ -107,53 +146,42 @@ fn sigkill_at_any_moment_then_rerun_gives_the_clean_tables() {
             }
         }
         let seen = inspect(&warehouse);
-        if seen.intents > 0 {
-            intent_after_kill += 1;
+        if !seen.uncommitted.is_empty() {
+            uncommitted_after_kill += 1;
         }
-        if files_under(&warehouse.join("_shoal/staging"))
-            .iter()
-            .any(|f| !f.is_empty())
-        {
-            staging_after_kill += 1;
-        }
-        if !seen.doubled.is_empty() {
-            // Old and new files side by side only while a commit is in
-            // flight, and then its intent is there for the next run.
-            assert!(
-                seen.intents > 0,
-                "kill {i} after {delay:?}: partitions {:?} hold two runs' files and no intent records it",
-                seen.doubled
+        // Every table reads whole at its newest version (warehouse_tables
+        // opens each through delta-rs); after a killed rerun of the same
+        // input each one is the clean run's, old version or new.
+        let now = warehouse_tables(&warehouse);
+        if !first_build {
+            assert_same_tables(
+                &format!("kill {i} {when} during a rerun, before any rerun"),
+                &expected,
+                &now,
             );
-            doubled_after_kill += 1;
         }
         let rerun = p.shoal(&["run"]);
         rerun.expect_code(0);
-        let after = inspect(&warehouse);
-        assert!(
-            after.doubled.is_empty() && after.intents == 0,
-            "kill {i} after {delay:?}: after the rerun: {after:?}"
-        );
-        assert!(
-            !warehouse.join("_shoal/staging").exists()
-                || files_under(&warehouse.join("_shoal/staging")).is_empty(),
-            "kill {i}: staging left behind"
-        );
         assert!(
             !warehouse.join("_shoal/lock").exists(),
-            "kill {i}: lock left behind"
+            "kill {i}: lease left behind"
         );
         assert_same_tables(
-            &format!("kill {i} after {delay:?}, then a rerun"),
+            &format!("kill {i} {when}, then a rerun"),
             &expected,
             &warehouse_tables(&warehouse),
         );
     }
     eprintln!(
         "{KILLS} kills over a {first_secs:.1}s first build / {rerun_secs:.1}s rerun: {} killed mid-run, \
-         {finished_before_kill} finished first; {staging_after_kill} left staged files, \
-         {intent_after_kill} a commit intent, {doubled_after_kill} a partition with old and new files \
-         (until the rerun)",
+         {finished_before_kill} finished first; {uncommitted_after_kill} left data files written but not committed",
         KILLS - finished_before_kill
+    );
+    // The kills must have hit the window the commit protects: files
+    // written, log entry not yet.
+    assert!(
+        uncommitted_after_kill > 0,
+        "no kill landed between a model's first data file and its commit"
     );
     // Timing varies with load (tests run in parallel); the kills only need
     // to land inside the run most of the time to be worth their minute.

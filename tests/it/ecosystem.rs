@@ -1,5 +1,5 @@
-//! shoal among the tools around it: the DDL of `shoal catalog` opened by
-//! DuckDB next to pyarrow.dataset and `shoal query`, and the Airflow example
+//! shoal among the tools around it: the Delta DDL of `shoal catalog` opened
+//! by DuckDB next to Python `deltalake` and `shoal query`, and the Airflow example
 //! DAG loaded by Airflow's own DagBag with its rendered commands run.
 
 use std::process::Command;
@@ -32,37 +32,41 @@ fn catalog_ddl_opens_the_outputs_in_duckdb_like_pyarrow_and_shoal() {
             file.to_str().unwrap(),
         ],
     );
-    assert!(report.contains(", 0 differences"), "{report}");
+    assert!(
+        report.contains("26 tables (26 Delta), 0 differences"),
+        "{report}"
+    );
     assert!(report.contains("uvi_tiers: 3 rows"), "{report}");
 
-    // the engines without a local runner here: every table, partitions declared, docs kept
-    for (engine, create, partitions) in [
+    // the engines without a local runner here: every table registered from
+    // its Delta log, docs kept where the engine takes comments
+    for (engine, create, doc) in [
         (
             "trino",
-            "CREATE TABLE IF NOT EXISTS",
-            "partitioned_by = ARRAY['dt']",
+            "CALL system.register_table(schema_name => 'shoal', table_name => ",
+            Some("IS 'The user value index of every scored user"),
         ),
-        (
-            "athena",
-            "CREATE EXTERNAL TABLE IF NOT EXISTS",
-            "PARTITIONED BY (`dt` DATE)",
-        ),
+        ("athena", "TBLPROPERTIES ('table_type' = 'DELTA');", None),
         (
             "spark",
-            "CREATE TABLE IF NOT EXISTS",
-            "PARTITIONED BY (`dt`)",
+            "USING DELTA\nLOCATION 'file://",
+            Some("'comment' = 'The user value index of every scored user"),
         ),
     ] {
         let out = p.shoal(&["catalog", "--emit", engine, "--schema", "shoal"]);
         out.expect_code(0);
         let text = out.stdout();
         assert_eq!(text.matches(create).count(), 26, "{engine}:\n{text}");
-        assert!(text.contains(partitions), "{engine}:\n{text}");
+        if let Some(doc) = doc {
+            assert!(
+                text.contains(doc),
+                "{engine}: model docs as comments\n{text}"
+            );
+        }
         assert!(
-            text.contains("COMMENT 'The user value index of every scored user"),
-            "{engine}: model docs as comments\n{text}"
+            !text.contains("_delta_log"),
+            "{engine}: the table root, not its log\n{text}"
         );
-        assert!(!text.contains("/*"), "{engine}: an unmapped type\n{text}");
     }
 }
 

@@ -30,6 +30,7 @@ mod cli;
 mod common;
 mod crash;
 mod crosscheck;
+mod delta;
 mod ecosystem;
 mod lineage;
 mod pack_community;

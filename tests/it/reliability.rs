@@ -700,6 +700,45 @@ fn tables_holding(tables: &BTreeMap<String, Vec<String>>, value: &str) -> Vec<St
         .collect()
 }
 
+/// Every Parquet file under `dir` (any table, any version, committed or
+/// not) with `user` in a user-id column, read file by file with the
+/// Parquet reader.
+fn parquet_files_holding(dir: &std::path::Path, user: &str) -> Vec<String> {
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::compute::cast;
+    use datafusion::arrow::datatypes::DataType;
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let mut out = vec![];
+    for f in crate::s3_support::files_under(dir) {
+        if !f.ends_with(".parquet") {
+            continue;
+        }
+        let file = std::fs::File::open(dir.join(&f)).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        let holds = reader.into_iter().any(|b| {
+            let b = b.unwrap();
+            b.schema().fields().iter().enumerate().any(|(i, field)| {
+                let n = field.name();
+                let id_col = n == "user_id"
+                    || n.ends_with("_user_id")
+                    || matches!(n.as_str(), "referrer_id" | "inviter_id" | "invitee_id");
+                id_col
+                    && cast(b.column(i), &DataType::Utf8).is_ok_and(|c| {
+                        let c = c.as_string::<i32>();
+                        (0..c.len()).any(|r| c.is_valid(r) && c.value(r) == user)
+                    })
+            })
+        });
+        if holds {
+            out.push(f);
+        }
+    }
+    out
+}
+
 fn generated(users: &str, days: &str) -> TempProject {
     let p = TempProject::with_repo_models();
     p.generate(&["--users", users, "--days", days, "--seed", "11"]);
@@ -716,6 +755,9 @@ fn deletions_remove_a_user_from_every_table_on_the_next_run() {
             "deletions: { location: data/deletions, optional: true, format: csv }",
         ),
     );
+    p.shoal(&["run"]).expect_code(0);
+    // A second run: every table gets a newer version, and the replaced
+    // files of the first stay (output.keep_versions) for time travel.
     p.shoal(&["run"]).expect_code(0);
     let wh = p.path().join("warehouse");
     let before = all_tables(&wh);
@@ -746,6 +788,13 @@ fn deletions_remove_a_user_from_every_table_on_the_next_run() {
         "data/deletions/deletions.csv",
         &format!("user_id,requested_at\n{user},2026-11-01T00:00:00Z\n"),
     );
+    // Files of the current and the older versions hold the user.
+    let files_before = parquet_files_holding(&wh, &user);
+    assert!(
+        files_before.iter().any(|f| !f.starts_with("_shoal/"))
+            && files_before.len() > holding.len(),
+        "{files_before:?}"
+    );
     let run = p.shoal(&["run"]);
     run.expect_code(0);
     let after = all_tables(&wh);
@@ -753,6 +802,12 @@ fn deletions_remove_a_user_from_every_table_on_the_next_run() {
         tables_holding(&after, &user),
         Vec::<String>::new(),
         "{user} is still in some table"
+    );
+    // No Parquet file under the output, of any version, still holds them.
+    assert_eq!(
+        parquet_files_holding(&wh, &user),
+        Vec::<String>::new(),
+        "files under the output still hold {user}"
     );
     // the run record says which partitions were rewritten
     let warnings = p.latest()["warnings"].to_string();

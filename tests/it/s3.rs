@@ -1,16 +1,17 @@
 //! The model pack against a real S3 API (moto_server on 127.0.0.1): `s3://`
-//! sources and output give the same tables as `file://`; storage faults
-//! injected below object_store's HTTP client are retried (transient) or fail
-//! the model with exit 4 / 3 and leave committed partitions intact
-//! (permanent).
+//! sources and Delta outputs give the same tables as `file://`, and the
+//! server honours the conditional PUT each Delta commit relies on; storage
+//! faults injected below object_store's HTTP client — on data files, log
+//! entries, vacuum deletes, the lease — are retried (transient) or fail the
+//! model with exit 4 / 3 and leave the committed tables intact (permanent).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::common::TempProject;
 use crate::s3_support::{
-    FaultProxy, Moto, Rule, assert_same_tables, files_under, mirror, s3_config, shoal_s3,
-    warehouse_tables,
+    FaultProxy, Moto, Rule, assert_same_tables, create_if_absent, files_under, mirror, s3_config,
+    shoal_s3, warehouse_tables,
 };
 
 const BUCKET: &str = "shoal";
@@ -71,24 +72,30 @@ fn pack_on_s3_gives_the_same_tables_as_on_file() {
     assert!(
         files
             .iter()
-            .all(|f| f.contains("/part-") || f.starts_with("part-")),
-        "only committed part files under model dirs: {files:#?}"
+            .all(|f| f.contains("/part-") || f.contains("/_delta_log/0")),
+        "only data files and log entries under the tables: {files:#?}"
     );
+    // The server refuses a second create of a log entry: two writers cannot
+    // both commit one version.
+    assert!(
+        files
+            .iter()
+            .any(|f| f == "user_daily/_delta_log/00000000000000000000.json")
+    );
+    assert!(!create_if_absent(
+        moto.port,
+        BUCKET,
+        "warehouse/user_daily/_delta_log/00000000000000000000.json"
+    ));
+    assert!(create_if_absent(moto.port, BUCKET, "scratch/new.json"));
 
-    // A rerun of the same day replaces the partitions: same rows, no doubles.
+    // A rerun of the same day replaces the partitions in a new version:
+    // same rows, no doubles (the replaced files stay for time travel).
     shoal_s3(&p, "config/s3.yaml", &["run"], &[]).expect_code(0);
     let (again, files2) = s3_tables(&moto, &p, "s3-2");
     assert_same_tables("rerun on s3://", &expected, &again);
-    assert_eq!(files2.len(), files.len(), "{files2:#?}");
-    // The lock object is gone after the run.
+    assert!(files2.contains(&"user_daily/_delta_log/00000000000000000001.json".to_string()));
     assert!(!p.path().join("s3-2/_shoal/lock").exists());
-    // Nothing left in staging.
-    assert!(
-        files_under(&p.path().join("s3-2/_shoal"))
-            .iter()
-            .all(|f| !f.starts_with("staging")),
-        "staging leftovers"
-    );
 }
 
 fn model_files(files: &[String], model: &str) -> Vec<String> {
@@ -144,19 +151,15 @@ fn storage_faults_are_retried_or_leave_committed_partitions_intact() {
     );
     let expected = setup(&p, "config/s3.yaml");
 
-    // 1. Transient faults on reads, writes, copies (commit) and deletes: the
-    //    run succeeds because object_store retries, and the tables are right.
-    let copy = |path: &str, times| Rule {
-        header: Some("x-amz-copy-source"),
-        ..Rule::transient(&["PUT"], path, times)
-    };
+    // 1. Transient faults on reads, data-file writes, log entries and model
+    //    reads: the run succeeds because object_store retries, and the
+    //    tables are right. (`dt` matches the partition directories whatever
+    //    the encoding of `=`.)
     proxy.set_rules(vec![
         Rule::transient(&["GET"], "/gen/events/", 3),
-        Rule::transient(&["PUT"], "/warehouse/_shoal/staging/", 3),
-        copy("/warehouse/", 2),
-        // object_store deletes with the bulk API: POST /bucket?delete.
-        Rule::transient(&["POST"], "?delete", 2),
-        Rule::transient(&["GET"], "/warehouse/user_daily/", 2),
+        Rule::transient(&["PUT"], "/warehouse/user_daily/dt", 3),
+        Rule::transient(&["PUT"], "/_delta_log/0", 2),
+        Rule::transient(&["GET"], "/warehouse/user_daily/dt", 2),
         // A read that hangs past storage.s3.timeout (5 s) is retried too.
         Rule {
             stall: Some(std::time::Duration::from_secs(8)),
@@ -167,25 +170,20 @@ fn storage_faults_are_retried_or_leave_committed_partitions_intact() {
     run.expect_code(0);
     assert_eq!(
         proxy.injected(),
-        [3, 3, 2, 2, 2, 1],
+        [3, 3, 2, 2, 1],
         "every transient fault was injected; requests:\n{}",
         proxy.log().join("\n")
     );
     let clean = s3_tables(&moto, &p, "s3-clean");
     assert_same_tables("after transient faults", &expected, &clean.0);
 
-    // 2. Staged writes fail for good: every materialized model fails with
-    //    exit 4, naming the object; nothing committed changes.
-    proxy.set_rules(vec![Rule::permanent(
-        &["PUT"],
-        "/warehouse/_shoal/staging/",
-    )]);
+    // 2. Data files cannot be written: every materialized model fails with
+    //    exit 4, naming the object; no table gets a new version.
+    proxy.set_rules(vec![Rule::permanent(&["PUT"], "/part-")]);
     let run = shoal_s3(&p, "config/s3.yaml", &["run"], &[]);
     run.expect_code(4);
     assert!(
-        run.stderr()
-            .contains("s3://shoal/warehouse/_shoal/staging/")
-            && run.stderr().contains("503"),
+        run.stderr().contains("s3://shoal/warehouse/") && run.stderr().contains("503"),
         "the error names the object and the status:\n{}",
         run.stderr()
     );
@@ -213,9 +211,19 @@ fn storage_faults_are_retried_or_leave_committed_partitions_intact() {
         &s3_tables(&moto, &p, "s3-r"),
     );
 
-    // 4. A committed model output cannot be read: user_daily itself commits,
-    //    the models reading it fail with exit 3 and keep their partitions.
-    proxy.set_rules(vec![Rule::permanent(&["GET"], "/warehouse/user_daily/")]);
+    // 4. The committed data files cannot be read (those of the run in 1:
+    //    their names carry its run id): user_daily itself commits (its data
+    //    tests read its new files, its commit only its log), the models
+    //    reading its older partitions fail with exit 3 and keep their tables.
+    let committed_run = clean
+        .1
+        .iter()
+        .find_map(|f| f.strip_prefix("user_daily/dt="))
+        .and_then(|f| f.split_once("/part-"))
+        .and_then(|(_, name)| name.rsplit_once('-'))
+        .map(|(run, _)| format!("/part-{run}-"))
+        .expect("a committed user_daily file");
+    proxy.set_rules(vec![Rule::permanent(&["GET"], &committed_run)]);
     let run = shoal_s3(&p, "config/s3.yaml", &["run"], &[]);
     run.expect_code(3);
     let after = s3_tables(&moto, &p, "s3-m");
@@ -230,22 +238,21 @@ fn storage_faults_are_retried_or_leave_committed_partitions_intact() {
     assert_eq!(status("user_features"), "failed");
     assert_eq!(status("retention_cohorts"), "failed");
 
-    // 5. The commit itself fails half-way (the second copy into user_daily
-    //    and every one after it): the run exits 4 and the partitions already
-    //    swapped are rolled back at once, so no reader sees old and new files.
+    // 5. The log entry of user_daily cannot be written: that model fails
+    //    with exit 4 naming its log, its data files are removed, and its
+    //    table stays at the version before.
     let clean = s3_tables(&moto, &p, "s3-clean2");
-    proxy.set_rules(vec![Rule {
-        header: Some("x-amz-copy-source"),
-        skip: 1,
-        ..Rule::permanent(&["PUT"], "/warehouse/user_daily/")
-    }]);
+    proxy.set_rules(vec![Rule::permanent(
+        &["PUT"],
+        "/warehouse/user_daily/_delta_log/0",
+    )]);
     let run = shoal_s3(&p, "config/s3.yaml", &["run"], &[]);
     run.expect_code(4);
     assert!(proxy.injected()[0] > 0, "{}", proxy.log().join("\n"));
-    assert!(run.stderr().contains("rolled back"), "{}", run.stderr());
+    assert!(run.stderr().contains("user_daily"), "{}", run.stderr());
     let after = s3_tables(&moto, &p, "s3-c");
     let record = assert_failed_models_kept(
-        "after a commit that failed half-way",
+        "after a log entry that cannot be written",
         &p.path().join("s3-c"),
         &clean,
         &after,
@@ -259,10 +266,60 @@ fn storage_faults_are_retried_or_leave_committed_partitions_intact() {
             .1
             .iter()
             .any(|f| f.starts_with("user_daily/") && !clean.1.contains(f)),
-        "no new user_daily file stays after the rollback"
+        "no new user_daily file stays after the failed commit"
     );
 
-    // And a clean run afterwards repairs nothing and gives the same tables.
+    // 6. Vacuum deletes fail, for a while and then for good (with
+    //    keep_versions 0 every replaced file is due): retried, then a
+    //    warning; the run succeeds and the tables are right.
+    let vacuum = ["run", "--set", "output.keep_versions=0"];
+    proxy.set_rules(vec![Rule::transient(&["POST"], "?delete", 2)]);
+    shoal_s3(&p, "config/s3.yaml", &vacuum, &[]).expect_code(0);
+    assert_eq!(proxy.injected(), [2], "{}", proxy.log().join("\n"));
+    proxy.set_rules(vec![Rule::permanent(&["POST"], "?delete")]);
+    let run = shoal_s3(&p, "config/s3.yaml", &vacuum, &[]);
+    run.expect_code(0);
+    assert!(run.stderr().contains("vacuum failed"), "{}", run.stderr());
+    assert_same_tables(
+        "after vacuum faults",
+        &expected,
+        &s3_tables(&moto, &p, "s3-v").0,
+    );
+
+    //    Deleting the lease is a bulk delete too: it stays behind, expired
+    //    in the run's name, and the next run (this host, that pid gone)
+    //    takes it over.
+    proxy.set_rules(vec![]);
+    let run = shoal_s3(&p, "config/s3.yaml", &["run"], &[]);
+    run.expect_code(0);
+    assert!(
+        run.stderr().contains("taking over the output lease"),
+        "{}",
+        run.stderr()
+    );
+
+    // 7. The lease cannot be renewed (a 2 s lease, every renewal refused):
+    //    once it has expired the run commits nothing more, its remaining
+    //    models fail with exit 4 saying why; the next run takes the dead
+    //    lease over and the tables are right.
+    proxy.set_rules(vec![Rule {
+        skip: 1,
+        ..Rule::permanent(&["PUT"], "/warehouse/_shoal/lock")
+    }]);
+    let run = shoal_s3(
+        &p,
+        "config/s3.yaml",
+        &["run", "--set", "output.lease=2s"],
+        &[],
+    );
+    run.expect_code(4);
+    assert!(
+        run.stderr().contains("lost the output lease"),
+        "{}",
+        run.stderr()
+    );
+
+    // And a clean run afterwards gives the same tables.
     proxy.set_rules(vec![]);
     shoal_s3(&p, "config/s3.yaml", &["run"], &[]).expect_code(0);
     assert_same_tables(

@@ -40,7 +40,7 @@ pub fn free_port() -> u16 {
         .expect("bind 127.0.0.1:0")
 }
 
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     let out = Command::new(crate::common::repo_root().join(".ci/pyenv"))
         .stderr(Stdio::inherit())
         .output()
@@ -409,12 +409,30 @@ pub fn s3_config(endpoint: &str, bucket: &str, data_prefix: &str, extra_s3: &str
         )
         .replace(
             "output: { location: warehouse }\n",
-            &format!(
-                "output: {{ location: s3://{bucket}/warehouse }}\n\
-                 storage:\n  s3: {{ endpoint: \"{endpoint}\", allow_http: \"true\", region: us-east-1{extra_s3} }}\n  \
-                 retry: {{ max_retries: 4, initial_backoff_ms: 10, max_backoff_ms: 100, timeout_secs: 20 }}\n"
-            ),
+            &s3_output(endpoint, bucket, extra_s3),
         )
+}
+
+/// The `output:` and `storage:` keys of a project whose output is
+/// `s3://bucket/warehouse` on an S3 endpoint, with short retries.
+pub fn s3_output(endpoint: &str, bucket: &str, extra_s3: &str) -> String {
+    format!(
+        "output: {{ location: s3://{bucket}/warehouse }}\n\
+         storage:\n  s3: {{ endpoint: \"{endpoint}\", allow_http: \"true\", region: us-east-1{extra_s3} }}\n  \
+         retry: {{ max_retries: 4, initial_backoff_ms: 10, max_backoff_ms: 100, timeout_secs: 20 }}\n"
+    )
+}
+
+/// The storage options a Python `deltalake` reader needs for the server.
+pub fn delta_rs_storage_options(port: u16) -> String {
+    serde_json::json!({
+        "AWS_ENDPOINT_URL": format!("http://127.0.0.1:{port}"),
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+    })
+    .to_string()
 }
 
 /// Runs the binary with `--config` and S3 credentials in the environment.
@@ -446,6 +464,42 @@ pub fn shoal_s3(
         out,
         dir: p.path().to_path_buf(),
     }
+}
+
+/// A put-if-absent (`If-None-Match: *`) of `key` on the server: whether
+/// it created the object (`false`: it existed and the server refused).
+pub fn create_if_absent(port: u16, bucket: &str, key: &str) -> bool {
+    use object_store::{ObjectStore, PutMode, PutOptions};
+    let store = object_store::aws::AmazonS3Builder::new()
+        .with_endpoint(format!("http://127.0.0.1:{port}"))
+        .with_allow_http(true)
+        .with_bucket_name(bucket)
+        .with_region("us-east-1")
+        .with_access_key_id(KEY_ID)
+        .with_secret_access_key(SECRET)
+        .build()
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let put = store
+            .put_opts(
+                &object_store::path::Path::from(key),
+                "{}".into(),
+                PutOptions {
+                    mode: PutMode::Create,
+                    ..Default::default()
+                },
+            )
+            .await;
+        match put {
+            Ok(_) => true,
+            Err(object_store::Error::AlreadyExists { .. }) => false,
+            Err(e) => panic!("PUT s3://{bucket}/{key} with If-None-Match: {e}"),
+        }
+    })
 }
 
 /// Downloads every object under `s3://bucket/prefix/` into `to` (with
@@ -510,12 +564,17 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     out
 }
 
-/// The model tables of a warehouse directory (every top-level dir but `_shoal`).
+/// The model tables of a warehouse directory: every top-level dir but
+/// `_shoal` that holds a Delta log or Parquet files (a run killed before
+/// its first commit can leave a directory with neither).
 pub fn tables_in(warehouse: &Path) -> Vec<String> {
+    let is_table = |dir: &Path| {
+        dir.join("_delta_log").is_dir() || files_under(dir).iter().any(|f| f.ends_with(".parquet"))
+    };
     let mut out: Vec<String> = std::fs::read_dir(warehouse)
         .map(|rd| {
             rd.flatten()
-                .filter(|e| e.path().is_dir())
+                .filter(|e| e.path().is_dir() && is_table(&e.path()))
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .filter(|n| !n.starts_with('_') && !n.starts_with('.'))
                 .collect()
@@ -534,17 +593,7 @@ pub fn table_text(dir: &Path) -> (String, Vec<String>) {
         .unwrap();
     rt.block_on(async {
         let ctx = SessionContext::new();
-        let hive = walkdir::WalkDir::new(dir)
-            .into_iter()
-            .flatten()
-            .any(|e| e.path().display().to_string().contains("/dt="));
-        let mut opts = datafusion::prelude::ParquetReadOptions::default();
-        if hive {
-            opts = opts.table_partition_cols(vec![("dt".to_string(), DataType::Date32)]);
-        }
-        ctx.register_parquet("t", format!("{}/", dir.display()), opts)
-            .await
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        crate::common::register_table_dir(&ctx, "t", dir).await;
         let df = ctx.sql("select * from t").await.unwrap();
         let schema = df
             .schema()
