@@ -240,7 +240,7 @@ impl Output {
             .map_err(|e| delta_err(self, model, "reading the Delta log", e))?;
         let mut actions = Vec::new();
         let current: StructType = snapshot.schema().as_ref().clone();
-        if current != schema_with_dt || snapshot.metadata().partition_columns() != &partition_by {
+        if current != schema_with_dt || snapshot.metadata().partition_columns() != partition_by {
             let metadata = deltalake_core::kernel::new_metadata(
                 &schema_with_dt,
                 partition_by.clone(),
@@ -386,7 +386,7 @@ impl Output {
             files: staged_files,
             file_schema,
         };
-        let days = daily.then(|| DayRange {
+        let days = daily.then_some(DayRange {
             from: None,
             to: NaiveDate::MAX,
         });
