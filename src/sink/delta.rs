@@ -269,12 +269,7 @@ impl Output {
             .await
             .map_err(|e| delta_err(self, model, "reading the Delta log", e))?
         {
-            let day = view
-                .partition_values_map()
-                .get(DT)
-                .cloned()
-                .flatten()
-                .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
+            let day = day_of(&view);
             let replaced = match (days, day) {
                 (None, _) => true,
                 (Some(range), Some(d)) => range.contains(d),
@@ -403,6 +398,15 @@ impl Output {
     }
 }
 
+/// The `dt` partition value of a file in the log, as a date.
+fn day_of(view: &deltalake_core::kernel::LogicalFileView) -> Option<NaiveDate> {
+    view.partition_values_map()
+        .get(DT)
+        .cloned()
+        .flatten()
+        .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+}
+
 /// Reads the live files and schema of a loaded table.
 async fn snapshot_of(
     output: &Output,
@@ -440,12 +444,7 @@ async fn snapshot_of(
         .await
         .map_err(|e| delta_err(output, model, "reading the Delta log", e))?
     {
-        let day = view
-            .partition_values_map()
-            .get(DT)
-            .cloned()
-            .flatten()
-            .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
+        let day = day_of(&view);
         files.push(TableFile {
             path: format!("{}/{}", dir.as_ref(), view.object_store_path().as_ref()),
             size: view.size().max(0) as u64,

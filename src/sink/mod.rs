@@ -35,7 +35,6 @@ pub mod warehouse;
 pub mod writer;
 
 use chrono::NaiveDate;
-use object_store::ObjectStoreExt;
 use object_store::path::Path;
 
 use crate::catalog::Location;
@@ -126,24 +125,9 @@ impl Output {
         if !self.is_delta_format() {
             return self.remove_prefix(&self.staging_dir(run_id, model)).await;
         }
-        use futures::TryStreamExt;
-        let dir = self.model_dir(model);
         let stem = format!("part-{run_id}-");
-        let objects: Vec<_> = self
-            .store
-            .list(Some(&dir.prefix()))
-            .try_collect()
+        self.remove_where(&self.model_dir(model), |name| name.starts_with(&stem))
             .await
-            .map_err(|e| storage_err(&self.root, &dir.prefix(), e))?;
-        for o in objects {
-            if o.location.filename().is_some_and(|f| f.starts_with(&stem)) {
-                match self.store.delete(&o.location).await {
-                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                    Err(e) => return Err(storage_err(&self.root, &o.location, e)),
-                }
-            }
-        }
-        Ok(())
     }
 }
 

@@ -95,6 +95,15 @@ impl Output {
 
     /// Deletes every object under a location.
     pub async fn remove_prefix(&self, dir: &Location) -> Result<(), SinkError> {
+        self.remove_where(dir, |_| true).await
+    }
+
+    /// Deletes the objects under a location whose file name is `selected`.
+    pub async fn remove_where(
+        &self,
+        dir: &Location,
+        selected: impl Fn(&str) -> bool,
+    ) -> Result<(), SinkError> {
         use futures::TryStreamExt;
         let objects: Vec<_> = self
             .store
@@ -103,6 +112,9 @@ impl Output {
             .await
             .map_err(|e| storage_err(&self.root, &dir.prefix(), e))?;
         for o in objects {
+            if !o.location.filename().is_some_and(&selected) {
+                continue;
+            }
             match self.store.delete(&o.location).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
                 Err(e) => return Err(storage_err(&self.root, &o.location, e)),

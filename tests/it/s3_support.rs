@@ -466,10 +466,9 @@ pub fn shoal_s3(
     }
 }
 
-/// A put-if-absent (`If-None-Match: *`) of `key` on the server: whether
-/// it created the object (`false`: it existed and the server refused).
-pub fn create_if_absent(port: u16, bucket: &str, key: &str) -> bool {
-    use object_store::{ObjectStore, PutMode, PutOptions};
+/// An S3 client of `bucket` on the server with the test credentials, and
+/// a runtime to drive it.
+fn test_client(port: u16, bucket: &str) -> (object_store::aws::AmazonS3, tokio::runtime::Runtime) {
     let store = object_store::aws::AmazonS3Builder::new()
         .with_endpoint(format!("http://127.0.0.1:{port}"))
         .with_allow_http(true)
@@ -483,6 +482,14 @@ pub fn create_if_absent(port: u16, bucket: &str, key: &str) -> bool {
         .enable_all()
         .build()
         .unwrap();
+    (store, rt)
+}
+
+/// A put-if-absent (`If-None-Match: *`) of `key` on the server: whether
+/// it created the object (`false`: it existed and the server refused).
+pub fn create_if_absent(port: u16, bucket: &str, key: &str) -> bool {
+    use object_store::{ObjectStore, PutMode, PutOptions};
+    let (store, rt) = test_client(port, bucket);
     rt.block_on(async {
         let put = store
             .put_opts(
@@ -507,19 +514,7 @@ pub fn create_if_absent(port: u16, bucket: &str, key: &str) -> bool {
 pub fn mirror(port: u16, bucket: &str, prefix: &str, to: &Path) -> Vec<String> {
     use futures::TryStreamExt;
     use object_store::{ObjectStore, ObjectStoreExt};
-    let store = object_store::aws::AmazonS3Builder::new()
-        .with_endpoint(format!("http://127.0.0.1:{port}"))
-        .with_allow_http(true)
-        .with_bucket_name(bucket)
-        .with_region("us-east-1")
-        .with_access_key_id(KEY_ID)
-        .with_secret_access_key(SECRET)
-        .build()
-        .unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (store, rt) = test_client(port, bucket);
     let _ = std::fs::remove_dir_all(to);
     rt.block_on(async {
         let prefix = object_store::path::Path::from(prefix);
