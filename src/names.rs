@@ -15,6 +15,10 @@ pub fn valid_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// Why a selector or `compile` argument that is not a [`valid_name`] is
+/// refused (it could name a path outside the output location).
+pub const NOT_A_PATH: &str = "model names and tags are plain names (a letter or _, then letters, digits and _), never paths or URLs";
+
 /// The closest of `candidates` to `name`, if close enough to suggest.
 pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     candidates

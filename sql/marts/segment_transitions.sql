@@ -1,12 +1,14 @@
 /*---
 materialized: daily
 sort_by: [segment, from_value, to_value]
+reads_previous_day: [user_segments]
 description: >
   Users moving between segment values from ds - 1 to ds
   (docs/metrics.md#segment_transitions), per segment column. from_value is
-  NULL for users not scored on ds - 1 (or when that day's user_segments
-  partition was never written), to_value is NULL for users scored on ds - 1
-  but no longer on ds.
+  NULL for users not scored on ds - 1, to_value is NULL for users scored on
+  ds - 1 but no longer on ds. When the ds - 1 partition of user_segments is
+  not committed (a first run, a full refresh into a new output), the run
+  builds it first, so a full refresh gives the nightly answer.
 columns:
   dt: the run day
   segment: the user_segments column

@@ -260,6 +260,14 @@ fn default_keep_versions() -> String {
     "7d".into()
 }
 
+fn default_run_timeout() -> String {
+    "12h".into()
+}
+
+fn default_model_timeout() -> String {
+    "4h".into()
+}
+
 fn default_lease() -> String {
     "1m".into()
 }
@@ -377,6 +385,25 @@ pub struct RunConfig {
     /// What to do when the run day's events partition is missing: `fail` (exit 3, default) or `warn`.
     #[serde(default)]
     pub missing_partition: MissingPartition,
+    /// Longest a whole run may take, e.g. `12h`; `0` = no limit (default 12h).
+    #[serde(default = "default_run_timeout", deserialize_with = "duration_text")]
+    pub timeout: String,
+    /// Longest one model may execute and audit, e.g. `2h`; `0` = no limit (default 4h).
+    #[serde(default = "default_model_timeout", deserialize_with = "duration_text")]
+    pub model_timeout: String,
+}
+
+impl RunConfig {
+    /// `run.timeout` and `run.model_timeout`; `None` where `0` (no limit).
+    /// Validation has checked both are durations.
+    pub fn time_limits(&self) -> (Option<std::time::Duration>, Option<std::time::Duration>) {
+        let limit = |text: &str| {
+            super::parse_duration_secs(text)
+                .filter(|s| *s > 0)
+                .map(std::time::Duration::from_secs)
+        };
+        (limit(&self.timeout), limit(&self.model_timeout))
+    }
 }
 
 impl Default for RunConfig {
@@ -390,6 +417,8 @@ impl Default for RunConfig {
             threads: 0,
             concurrency: default_concurrency(),
             missing_partition: MissingPartition::Fail,
+            timeout: default_run_timeout(),
+            model_timeout: default_model_timeout(),
         }
     }
 }

@@ -71,6 +71,17 @@ pub(super) fn validate(loaded: &LoadedConfig) -> Result<(), ConfigError> {
             ),
         ));
     }
+    for (key, value) in [
+        ("run.timeout", &c.run.timeout),
+        ("run.model_timeout", &c.run.model_timeout),
+    ] {
+        if super::parse_duration_secs(value).is_none() {
+            return Err(loaded.invalid(
+                key,
+                format!("{value:?} is not a duration; write e.g. 12h, 90m or 0 (no limit)"),
+            ));
+        }
+    }
     DsSpec::parse(&c.run.ds).map_err(|m| loaded.invalid("run.ds", m))?;
     c.privacy
         .hash_key()

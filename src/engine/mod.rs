@@ -151,18 +151,81 @@ pub async fn run(
         std::time::Duration::from_secs(ttl),
     )
     .await?;
-    let result = run_locked(
-        project,
-        opts,
-        observers,
-        ds,
-        &run_id,
-        started,
-        lease.guard(),
-    )
+    let result = async {
+        if let Some(previous) = previous_day_run(project, opts, ds).await? {
+            let day = ds - chrono::Duration::days(1);
+            tracing::info!(%day, select = ?previous.select, "building the previous day first: models of the run read its partitions");
+            let record = run_locked(
+                project,
+                &previous,
+                observers,
+                day,
+                &crate::runlog::new_run_id(),
+                Utc::now(),
+                lease.guard(),
+            )
+            .await?;
+            if record.exit_code != Some(crate::ExitStatus::Success) {
+                return Ok(record);
+            }
+        }
+        run_locked(
+            project,
+            opts,
+            observers,
+            ds,
+            &run_id,
+            started,
+            lease.guard(),
+        )
+        .await
+    }
     .await;
     lock::release(&project.output, &mut lease).await;
     result
+}
+
+/// The run of `ds − 1` that has to come first, if any: the upstream models
+/// named by `reads_previous_day` of a selected model whose `ds − 1`
+/// partition is not committed, with their ancestors, as that night's run
+/// (a full refresh when this one is). None when every such partition is
+/// committed, or when there are no events for `ds − 1` (that night would
+/// have had nothing to build either).
+async fn previous_day_run(
+    project: &Project,
+    opts: &RunOptions,
+    ds: NaiveDate,
+) -> Result<Option<RunOptions>> {
+    let dag = project.dag(ds, opts.full_refresh, None)?;
+    let selected = dag.select(&opts.select, &opts.exclude)?;
+    let day = ds - chrono::Duration::days(1);
+    let mut needed = BTreeSet::new();
+    for m in dag.models.iter().filter(|m| selected.contains(&m.name)) {
+        for up in &m.header.reads_previous_day {
+            if !needed.contains(up) && !project.output.has_day(up, day).await? {
+                needed.insert(up.clone());
+            }
+        }
+    }
+    if needed.is_empty() {
+        return Ok(None);
+    }
+    let events_store = project.stores.store_for(&project.events)?;
+    let partitions = catalog::list_partitions(events_store.as_ref(), &project.events).await?;
+    if !partitions.iter().any(|p| p.day == day) {
+        return Ok(None);
+    }
+    Ok(Some(RunOptions {
+        ds: Some(day.to_string()),
+        select: needed.iter().map(|m| format!("+{m}")).collect(),
+        exclude: vec![],
+        full_refresh: opts.full_refresh,
+        command: if opts.command.is_empty() {
+            "run".into()
+        } else {
+            opts.command.clone()
+        },
+    }))
 }
 
 async fn run_locked(
@@ -266,6 +329,11 @@ async fn run_locked(
         undecodable: tokio::sync::OnceCell::new(),
         turns: tokio::sync::RwLock::new(()),
         lease,
+        run_deadline: config
+            .run
+            .time_limits()
+            .0
+            .map(|limit| tokio::time::Instant::now() + limit),
     });
     let fail_kinds = run_models(&shared, observers, &mut record, &runlog).await?;
     let plan = &shared.plan;

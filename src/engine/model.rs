@@ -48,6 +48,69 @@ pub(super) struct RunShared {
     pub(super) turns: tokio::sync::RwLock<()>,
     /// Whether the run still holds the output lease; asked before each commit.
     pub(super) lease: sink::LeaseGuard,
+    /// When `run.timeout` ends the run (models that have not finished fail).
+    pub(super) run_deadline: Option<tokio::time::Instant>,
+}
+
+impl RunShared {
+    /// When a model that starts executing now must have staged and audited
+    /// its result: the earlier of `run.model_timeout` from now and the run's
+    /// deadline. `None`: no limit.
+    fn model_deadline(&self) -> Option<tokio::time::Instant> {
+        let model = self
+            .project
+            .config()
+            .run
+            .time_limits()
+            .1
+            .map(|limit| tokio::time::Instant::now() + limit);
+        match (model, self.run_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Awaits `step` of `model` unless `deadline` passes first; then the
+    /// step is dropped (cancelling its DataFusion or Ballista stream) and
+    /// the model fails with a message that names the limit.
+    async fn before<T>(
+        &self,
+        model: &Model,
+        deadline: Option<tokio::time::Instant>,
+        step: impl Future<Output = Result<T, (FailKind, String)>>,
+    ) -> Result<T, (FailKind, String)> {
+        let Some(deadline) = deadline else {
+            return step.await;
+        };
+        match tokio::time::timeout_at(deadline, step).await {
+            Ok(result) => result,
+            Err(_) => Err((FailKind::Model, self.timeout_message(model))),
+        }
+    }
+
+    fn timeout_message(&self, model: &Model) -> String {
+        let run = &self.project.config().run;
+        let ended_run = self
+            .run_deadline
+            .is_some_and(|d| d <= tokio::time::Instant::now());
+        let limit = if ended_run {
+            format!("run.timeout ({}) ended the run", run.timeout)
+        } else {
+            format!("it ran longer than run.model_timeout ({})", run.model_timeout)
+        };
+        let hint = if self.project.is_distributed() {
+            format!(
+                "; on a Ballista cluster, check that executors are registered with the scheduler of {} and alive (their logs say \"Finished task\")",
+                self.project.config().engine
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "{}: stopped, {limit}; nothing of it was committed (the previous output stays visible). Raise the limit if the model is legitimately slow{hint}",
+            model.file
+        )
+    }
 }
 
 /// Runs one model: plan, execute into staging, audit, commit, register.
@@ -147,15 +210,21 @@ async fn execute_model(
             .map_err(plan_err)?;
         return Ok(());
     }
+    let deadline = shared.model_deadline();
     if materialized == Materialization::Temp && shared.project.is_distributed() {
         // The executors cannot read the client's disk: the temp table goes
         // to the output store, which they share.
-        return write_temp_shared(shared, model, df, mr).await;
+        return shared
+            .before(model, deadline, write_temp_shared(shared, model, df, mr))
+            .await;
     }
     if materialized == Materialization::Temp {
-        return write_temp(shared, &model.name, df, mr)
-            .await
-            .map_err(|e| classify(&model.file, &e));
+        let write = async {
+            write_temp(shared, &model.name, df, mr)
+                .await
+                .map_err(|e| classify(&model.file, &e))
+        };
+        return shared.before(model, deadline, write).await;
     }
     let range = match materialized {
         Materialization::Daily => {
@@ -217,21 +286,30 @@ async fn execute_model(
     // Planning a listing table reads file footers (statistics), so storage
     // and Parquet errors can surface here as well as while executing.
     let exec_err = |e: DataFusionError| classify(&model.file, &e);
-    let plan = df.clone().create_physical_plan().await.map_err(exec_err)?;
+    let plan = shared
+        .before(
+            model,
+            deadline,
+            async { df.clone().create_physical_plan().await.map_err(exec_err) },
+        )
+        .await?;
     let output = &shared.project.output;
     let (staging, stem) = output.staging(&shared.run_id, &model.name);
     let props = sink::writer_properties(&shared.project.config().output.compression);
     let stream = execute_stream(Arc::clone(&plan), ctx.task_ctx()).map_err(exec_err)?;
-    let staged = sink::write_staged(
-        Arc::clone(&output.store),
-        staging.clone(),
-        &stem,
-        stream,
-        range,
-        &props,
-    )
-    .await
-    .map_err(|e| sink_failure(model, e))?;
+    let write = async {
+        sink::write_staged(
+            Arc::clone(&output.store),
+            staging.clone(),
+            &stem,
+            stream,
+            range,
+            &props,
+        )
+        .await
+        .map_err(|e| sink_failure(model, e))
+    };
+    let staged = shared.before(model, deadline, write).await?;
     tracing::debug!(model = %model.name, ms = start_exec.elapsed().as_millis() as u64, "executed and staged");
     mr.files_read = if shared.project.is_distributed() {
         // The plan is one Ballista job node; plan it locally to see what it scans.
@@ -270,7 +348,17 @@ async fn execute_model(
             )),
         )
         .map_err(|e| (FailKind::Model, e.to_string()))?;
-        let outcomes = crate::quality::run_tests(ctx, &audit_name, &model.header.tests).await;
+        let audit = async {
+            Ok(crate::quality::run_tests(ctx, &audit_name, &model.header.tests).await)
+        };
+        let outcomes = shared.before(model, deadline, audit).await;
+        let outcomes = match outcomes {
+            Ok(outcomes) => outcomes,
+            Err(stopped) => {
+                let _ = ctx.deregister_table(audit_name.as_str());
+                return Err(stopped);
+            }
+        };
         let _ = ctx.deregister_table(audit_name.as_str());
         let outcomes = outcomes.map_err(|e| {
             // Out of memory while auditing is retried like any other step.
@@ -313,7 +401,13 @@ async fn execute_model(
     let committed = output
         .publish(&shared.run_id, &model.name, &staged, range)
         .await
-        .map_err(|e| (FailKind::Output, e.to_string()))?;
+        .map_err(|e| match e {
+            // The model's result does not fit its table: a model error.
+            e @ sink::SinkError::TypeChange { .. } => {
+                (FailKind::Model, format!("{}: {e}", model.file))
+            }
+            e => (FailKind::Output, e.to_string()),
+        })?;
     mr.partitions_written = committed.partitions;
     mr.delta_version = committed.version;
     ctx.deregister_table(model.name.as_str())

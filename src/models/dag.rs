@@ -55,6 +55,21 @@ impl Dag {
                     });
                 }
             }
+            if let Some(up) = m
+                .header
+                .reads_previous_day
+                .iter()
+                .find(|up| !m.deps.contains(up))
+            {
+                return Err(ModelError::At {
+                    file: m.file.clone(),
+                    line: 1,
+                    column: 1,
+                    message: format!(
+                        "header reads_previous_day names {up:?}, which the model's SQL does not read; name the upstream models whose ds - 1 partition it reads"
+                    ),
+                });
+            }
         }
         // Kahn's algorithm, smallest name first for a stable order.
         let by_name: BTreeMap<String, Model> =

@@ -160,6 +160,13 @@ pub struct ModelHeader {
     /// Columns the output is sorted by (the first is the model's key).
     #[serde(default)]
     pub sort_by: Vec<String>,
+    /// Daily upstream models whose `ds − 1` partition this model reads (a
+    /// day-over-day comparison). When that partition is not committed — a
+    /// first run, a full refresh into a new output, a night that failed —
+    /// the run builds it first: the upstream models and their ancestors for
+    /// `ds − 1`, as that night's run would have.
+    #[serde(default)]
+    pub reads_previous_day: Vec<String>,
     /// Parsed from `raw_tests`.
     #[serde(skip)]
     pub tests: Vec<DataTest>,

@@ -38,6 +38,12 @@ impl Dag {
             if tag.is_empty() {
                 return Err(err("empty tag".into()));
             }
+            if !valid_name(tag) {
+                return Err(err(format!(
+                    "{tag:?} is not a tag: {}",
+                    crate::names::NOT_A_PATH
+                )));
+            }
             let s: BTreeSet<String> = self
                 .models
                 .iter()
@@ -53,7 +59,10 @@ impl Dag {
         let down = sel.ends_with('+');
         let name = sel.trim_start_matches('+').trim_end_matches('+');
         if !valid_name(name) {
-            return Err(err("expected NAME, NAME+, +NAME, +NAME+ or tag:TAG".into()));
+            return Err(err(format!(
+                "expected NAME, NAME+, +NAME, +NAME+ or tag:TAG; {}",
+                crate::names::NOT_A_PATH
+            )));
         }
         if self.get(name).is_none() {
             let hint = suggest(name, self.models.iter().map(|m| m.name.as_str()))

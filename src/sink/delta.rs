@@ -205,6 +205,13 @@ impl Output {
         let schema: StructType = Arc::clone(&staged.file_schema)
             .try_into_kernel()
             .map_err(|e| delta_err(self, model, "the result's schema has no Delta type", e))?;
+        // Every column of the table is nullable: a column added later is
+        // absent from the files of older partitions, and a reader (delta-rs,
+        // Spark) refuses to fill a non-nullable column with NULLs.
+        let schema = StructType::try_new(schema.fields().map(|f| {
+            deltalake_core::kernel::StructField::new(f.name(), f.data_type().clone(), true)
+        }))
+        .map_err(|e| delta_err(self, model, "building the table schema", e))?;
         let partition_by: Vec<String> = days.map(|_| vec![DT.to_string()]).unwrap_or_default();
         let mut schema_with_dt = schema.clone();
         if days.is_some() {
@@ -260,6 +267,22 @@ impl Output {
                 );
             }
         }
+        // Columns whose type changed: fine when every file is replaced,
+        // refused when files written with the old type stay.
+        let retyped: Vec<(String, String, String)> = schema
+            .fields()
+            .filter_map(|f| {
+                let old = current.field(f.name())?;
+                (old.data_type() != f.data_type()).then(|| {
+                    (
+                        f.name().to_string(),
+                        old.data_type().to_string(),
+                        f.data_type().to_string(),
+                    )
+                })
+            })
+            .collect();
+        let mut kept: BTreeSet<String> = BTreeSet::new();
         let mut removed = 0usize;
         let mut files = snapshot
             .snapshot()
@@ -281,9 +304,28 @@ impl Output {
                 }
                 actions.push(Action::Remove(view.remove_action(true)));
                 removed += 1;
+            } else if let Some(d) = day {
+                kept.insert(format!("dt={d}"));
             }
         }
         drop(files);
+        if let Some((column, old, new)) = retyped.into_iter().next()
+            && !kept.is_empty()
+        {
+            let mut listed: Vec<&str> = kept.iter().map(String::as_str).take(3).collect();
+            let more = format!("and {} more", kept.len().saturating_sub(3));
+            if kept.len() > 3 {
+                listed.push(&more);
+            }
+            return Err(SinkError::TypeChange {
+                model: model.to_string(),
+                url: self.model_dir(model).to_string(),
+                column,
+                old,
+                new,
+                kept: listed.join(", "),
+            });
+        }
         tracing::debug!(model, removed, added = adds.len(), "delta commit");
         actions.extend(adds);
         let predicate = days.map(|r| match r.from {

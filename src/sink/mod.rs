@@ -81,6 +81,25 @@ pub enum SinkError {
         /// Who holds it and what to do.
         message: String,
     },
+    /// A column changed type while files written with the old type stay in
+    /// the table (a daily model replacing some of its days).
+    #[error(
+        "column {column:?} changed type from {old} to {new}, but partitions written with {old} stay in the table ({kept}); cast it back to {old}, or rebuild the table: `shoal run --full-refresh --select {model}` when the model rewrites days (rewrites_days), otherwise remove the table directory {url} (its history goes) and run again"
+    )]
+    TypeChange {
+        /// The model.
+        model: String,
+        /// Its table.
+        url: String,
+        /// The column.
+        column: String,
+        /// The type in the table.
+        old: String,
+        /// The type of the new result.
+        new: String,
+        /// The partitions that keep the old type (a few, then a count).
+        kept: String,
+    },
     /// A daily model has no usable `dt` column.
     #[error("a daily model needs a `dt` column of type DATE; found {0}")]
     NoDt(String),

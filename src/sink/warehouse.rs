@@ -93,6 +93,31 @@ impl Output {
             .any(|f| f.location.as_ref().ends_with(".parquet")))
     }
 
+    /// Whether `model` has a committed `dt=day` partition (false when the
+    /// model has no output at all).
+    pub async fn has_day(
+        &self,
+        model: &str,
+        day: chrono::NaiveDate,
+    ) -> Result<bool, crate::catalog::CatalogError> {
+        let dir = self.model_dir(model);
+        if self.is_delta_format() {
+            let snapshot = self
+                .snapshot(model, super::AsOf::Latest)
+                .await
+                .map_err(|e| crate::catalog::CatalogError::Missing {
+                    url: dir.to_string(),
+                    message: e.to_string(),
+                })?;
+            return Ok(snapshot.is_some_and(|s| s.files.iter().any(|f| f.day == Some(day))));
+        }
+        let part = dir.join(&format!("dt={day}"));
+        let files = crate::catalog::list_files(self.store.as_ref(), &part, &part.prefix()).await?;
+        Ok(files
+            .iter()
+            .any(|f| f.location.as_ref().ends_with(".parquet")))
+    }
+
     /// Deletes every object under a location.
     pub async fn remove_prefix(&self, dir: &Location) -> Result<(), SinkError> {
         self.remove_where(dir, |_| true).await

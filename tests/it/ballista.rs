@@ -5,7 +5,7 @@
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::TempProject;
@@ -20,14 +20,18 @@ struct Proc {
 
 impl Proc {
     fn spawn(name: &str, dir: &Path, args: &[&str]) -> Self {
+        Self::spawn_env(name, dir, args, &[])
+    }
+
+    fn spawn_env(name: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let log = dir.join(format!("{name}.log"));
         let file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_shoal"))
+        let child = crate::common::shoal_command()
+            .envs(env.iter().copied())
             .args(args)
             .arg("--project-dir")
             .arg(dir)
             .args(["--log-format", "text"])
-            .env_remove("RUST_LOG")
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()
@@ -41,6 +45,20 @@ impl Proc {
 
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits up to `limit` for the process to exit; `None` if it still runs.
+    fn wait(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     /// Waits until `port` on 127.0.0.1 accepts connections; panics with the log otherwise.
@@ -97,7 +115,10 @@ fn pack_on_ballista_cluster_matches_local_run() {
     for i in 0..2 {
         let (flight, grpc) = (free_port(), free_port());
         let work = p.path().join(format!("executor-{i}"));
-        let mut e = Proc::spawn(
+        // Ballista's executor logs each task's result at debug level
+        // ("Task [TID …], execution statistics: Ok(…)"): the proof below
+        // that both executors completed tasks.
+        let mut e = Proc::spawn_env(
             &format!("executor-{i}"),
             p.path(),
             &[
@@ -119,6 +140,10 @@ fn pack_on_ballista_cluster_matches_local_run() {
                 "--memory-limit",
                 "2GiB",
             ],
+            &[(
+                "RUST_LOG",
+                "info,ballista_executor::executor_server=debug,buoyant_kernel=warn,deltalake_core=warn",
+            )],
         );
         e.wait_for_port(flight);
         executors.push(e);
@@ -140,16 +165,7 @@ fn pack_on_ballista_cluster_matches_local_run() {
             "output.location=warehouse_ballista",
         ],
     );
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let status = loop {
-        if let Some(status) = client.child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let status = client.wait(Duration::from_secs(300));
     if status.is_none_or(|s| !s.success()) {
         for proc in [&client, &scheduler].into_iter().chain(&executors) {
             eprintln!("--- {} log\n{}", proc.name, proc.log());
@@ -158,10 +174,23 @@ fn pack_on_ballista_cluster_matches_local_run() {
     }
     let dist_secs = t.elapsed().as_secs_f64();
 
-    // Both executors ran tasks of the pack.
+    // Both executors completed tasks of the pack's jobs: start-up lines
+    // ("Starting the task runner pool") do not count, only a task's
+    // successful result.
+    let mut completed = vec![];
     for e in &executors {
         let log = e.log();
-        assert!(log.contains("task"), "{} ran no task:\n{log}", e.name);
+        let ok = log
+            .lines()
+            .filter(|l| l.contains("execution statistics: Ok("))
+            .count();
+        let failed = log
+            .lines()
+            .filter(|l| l.contains("execution statistics: Err("))
+            .count();
+        assert!(ok > 0, "{} completed no task:\n{log}", e.name);
+        assert_eq!(failed, 0, "{} had failed tasks:\n{log}", e.name);
+        completed.push(ok);
     }
 
     let local_dir = p.path().join("warehouse_local");
@@ -204,7 +233,80 @@ fn pack_on_ballista_cluster_matches_local_run() {
     assert_eq!(stg["materialized"], "temp", "{stg}");
     assert!(stg["rows"].as_u64().is_some_and(|n| n > 0), "{stg}");
     eprintln!(
-        "{} tables, {total_rows} rows identical; local run {local_secs:.1} s (incl. generate), ballista run {dist_secs:.1} s",
+        "{} tables, {total_rows} rows identical; tasks completed per executor {completed:?}; local run {local_secs:.1} s (incl. generate), ballista run {dist_secs:.1} s",
         names.len()
     );
+}
+
+/// A scheduler nobody can reach stops the run before it takes the lease
+/// (exit 2): nothing is written to the output.
+#[test]
+fn unreachable_scheduler_exits_2_before_the_lease() {
+    let p = TempProject::with_repo_project();
+    p.generate(&["--users", "20", "--days", "2", "--seed", "3"]);
+    let port = free_port(); // bound and released: nothing listens there
+    let run = p.shoal(&["run", "--engine", &format!("ballista://127.0.0.1:{port}")]);
+    run.expect_code(2);
+    assert!(
+        run.stderr()
+            .contains(&format!("cannot reach the Ballista scheduler at 127.0.0.1:{port}")),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        !p.path().join("warehouse").exists(),
+        "the run wrote to the output before it failed"
+    );
+}
+
+/// A scheduler with no executor never runs a task and never says so: the
+/// model deadline ends the run with exit 1 and a message that names the
+/// limit and the scheduler; nothing is committed and the lease is let go.
+#[test]
+fn cluster_without_executors_fails_at_the_model_deadline() {
+    let p = TempProject::with_repo_project();
+    p.generate(&["--users", "20", "--days", "2", "--seed", "3"]);
+    let sched_port = free_port();
+    let mut scheduler = Proc::spawn(
+        "scheduler",
+        p.path(),
+        &["scheduler", "--bind", &format!("127.0.0.1:{sched_port}")],
+    );
+    scheduler.wait_for_port(sched_port);
+    let engine = format!("ballista://127.0.0.1:{sched_port}");
+    let mut client = Proc::spawn(
+        "client",
+        p.path(),
+        &[
+            "run",
+            "--engine",
+            &engine,
+            "--select",
+            "+dq_daily",
+            "--set",
+            "run.model_timeout=5s",
+        ],
+    );
+    // A watchdog, not a timing check: without the deadline the run waits
+    // for ever, and the test must fail rather than hang.
+    let Some(status) = client.wait(Duration::from_secs(600)) else {
+        panic!("the run still waits after 600 s:\n{}", client.log());
+    };
+    assert_eq!(status.code(), Some(1), "{}", client.log());
+    let err = client.log();
+    assert!(
+        err.contains("run.model_timeout (5s)") && err.contains(&engine),
+        "the failure names the limit and the engine:\n{err}"
+    );
+    let record = p.latest();
+    assert_eq!(record["exit_code"], 1, "{record}");
+    for m in record["models"].as_array().unwrap() {
+        assert_ne!(m["status"], "success", "{m}");
+    }
+    let warehouse = p.path().join("warehouse");
+    assert!(
+        !warehouse.join("dq_daily/_delta_log").exists(),
+        "nothing was committed"
+    );
+    assert!(!warehouse.join("_shoal/lock").exists(), "the lease is let go");
 }

@@ -469,7 +469,7 @@ fn backfill_runs_each_day_once_and_resumes() {
 fn json_logs_are_one_object_per_line() {
     let p = TempProject::with_repo_models();
     three_days(&p);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoal"))
+    let out = crate::common::shoal_command()
         .args(["run", "--log-format", "json", "--project-dir"])
         .arg(p.path())
         .output()
@@ -539,7 +539,7 @@ fn two_runs_of_one_output_do_not_interleave() {
     // Two runs started together: one holds the lease, the other exits 4
     // naming it; the tables are those of a single run.
     let spawn = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_shoal"))
+        crate::common::shoal_command()
             .args(["--project-dir", p.path().to_str().unwrap(), "run"])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
@@ -675,7 +675,7 @@ fn init_scaffolds_a_project_that_runs() {
     let dir = tempfile::tempdir().unwrap();
     let proj = dir.path().join("community");
     let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_shoal"))
+        crate::common::shoal_command()
             .args(args)
             .output()
             .unwrap()
@@ -714,7 +714,7 @@ fn init_scaffolds_a_project_that_runs() {
 #[test]
 fn completions_for_every_shell() {
     for shell in ["bash", "zsh", "fish"] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoal"))
+        let out = crate::common::shoal_command()
             .args(["completions", shell])
             .output()
             .unwrap();
@@ -807,4 +807,196 @@ fn a_model_out_of_memory_next_to_others_runs_again_alone_then_fails_with_a_hint(
             .any(|m| m["status"] == "success" && m["materialized"] != "view"),
         "models that fit the pool still ran: {record}"
     );
+}
+
+/// Configuration precedence, lowest first: the file, `SHOAL__SECTION__KEY`
+/// variables, `--set`, flags (a flag's `SHOAL_*` variable counts as the
+/// flag, below the flag itself); and each `SHOAL_*` flag variable does what
+/// its flag does (docs/configuration.md#overrides).
+#[test]
+fn configuration_precedence_file_env_set_flags_and_each_shoal_variable() {
+    let p = TempProject::new();
+    three_days(&p);
+    p.write("sql/m.sql", "select 1 as x, date '{{ ds }}' as dt\n");
+    // The run day as `run --dry-run` reports it ("ds 2026-11-2N…").
+    let ds = |args: &[&str], env: &[(&str, &str)]| -> String {
+        let mut all = vec!["run", "--dry-run"];
+        all.extend_from_slice(args);
+        let run = p.shoal_env(&all, env);
+        run.expect_code(0);
+        run.stdout()
+            .lines()
+            .find_map(|l| l.strip_prefix("ds "))
+            .map(|l| l[..10].to_string())
+            .unwrap_or_else(|| panic!("no ds line:\n{}", run.stdout()))
+    };
+    // The file says `ds: latest` (the newest partition, 11-21).
+    assert_eq!(ds(&[], &[]), "2026-11-21");
+    let env = [("SHOAL__RUN__DS", "2026-11-19")];
+    assert_eq!(ds(&[], &env), "2026-11-19", "SHOAL__ over the file");
+    assert_eq!(
+        ds(&["--set", "run.ds=2026-11-20"], &env),
+        "2026-11-20",
+        "--set over SHOAL__"
+    );
+    let flag_env = [("SHOAL__RUN__DS", "2026-11-19"), ("SHOAL_DS", "2026-11-21")];
+    assert_eq!(
+        ds(&["--set", "run.ds=2026-11-20"], &flag_env),
+        "2026-11-21",
+        "SHOAL_DS (the --ds flag) over --set"
+    );
+    assert_eq!(
+        ds(&["--set", "run.ds=2026-11-20", "--ds", "2026-11-19"], &flag_env),
+        "2026-11-19",
+        "--ds over SHOAL_DS"
+    );
+
+    // A bad value names itself in the error: which layer won is visible.
+    let refused = |args: &[&str], env: &[(&str, &str)], value: &str| {
+        let mut all = vec!["validate"];
+        all.extend_from_slice(args);
+        let run = p.shoal_env(&all, env);
+        run.expect_code(2);
+        assert!(
+            run.stderr().contains("run.memory_limit") && run.stderr().contains(value),
+            "{args:?} {env:?}: expected {value:?} to win:\n{}",
+            run.stderr()
+        );
+    };
+    let env = [("SHOAL__RUN__MEMORY_LIMIT", "envsize")];
+    refused(&[], &env, "envsize");
+    refused(&["--set", "run.memory_limit=setsize"], &env, "setsize");
+    let flag_env = [
+        ("SHOAL__RUN__MEMORY_LIMIT", "envsize"),
+        ("SHOAL_MEMORY_LIMIT", "flagenvsize"),
+    ];
+    refused(
+        &["--set", "run.memory_limit=setsize"],
+        &flag_env,
+        "flagenvsize",
+    );
+    refused(
+        &["--set", "run.memory_limit=setsize", "--memory-limit", "flagsize"],
+        &flag_env,
+        "flagsize",
+    );
+
+    // SHOAL_CONFIG: another config file.
+    p.write(
+        "config/other.yaml",
+        &crate::common::CONFIG.replace("memory_limit: 1GiB", "memory_limit: othersize"),
+    );
+    let run = p.shoal_env(&["validate"], &[("SHOAL_CONFIG", "config/other.yaml")]);
+    run.expect_code(2);
+    assert!(
+        run.stderr().contains("config/other.yaml") && run.stderr().contains("othersize"),
+        "{}",
+        run.stderr()
+    );
+
+    // SHOAL_ENGINE: a Ballista scheduler nobody listens on (exit 2, named).
+    let run = p.shoal_env(&["run"], &[("SHOAL_ENGINE", "ballista://127.0.0.1:9")]);
+    run.expect_code(2);
+    assert!(
+        run.stderr().contains("127.0.0.1:9"),
+        "SHOAL_ENGINE is used:\n{}",
+        run.stderr()
+    );
+
+    // SHOAL_LOG_FORMAT: JSON lines on stderr (no --log-format flag here).
+    let out = crate::common::shoal_command()
+        .args(["run", "--project-dir"])
+        .arg(p.path())
+        .env("SHOAL_LOG_FORMAT", "json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty());
+    for l in lines {
+        let v: serde_json::Value = serde_json::from_str(l)
+            .unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}"));
+        assert!(v.get("level").is_some(), "{l}");
+    }
+}
+
+/// `run.ds: yesterday` is the UTC day before today.
+#[test]
+fn run_ds_yesterday_is_the_utc_day_before_today() {
+    let p = TempProject::new();
+    p.write(
+        "config/shoal.yaml",
+        &crate::common::CONFIG.replace("ds: latest", "ds: yesterday"),
+    );
+    // Resolved before and after the run: a run across midnight UTC may
+    // see either day.
+    let before = (chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
+    let day: &'static str = before.clone().leak();
+    p.events(
+        day,
+        "a",
+        &[ev("e1", format!("{day} 10:00:00").leak(), "u1", "view")],
+    );
+    p.write("sql/m.sql", "select count(*) as n, date '{{ ds }}' as dt from events\n");
+    p.shoal(&["run"]).expect_code(0);
+    let after = (chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
+    let ds = p.latest()["ds"].as_str().unwrap().to_string();
+    assert!(ds == before || ds == after, "ds {ds}, yesterday {before}");
+    assert_eq!(p.table("m", "dt"), [format!("n=1 dt={ds}")]);
+}
+
+/// A model past `run.model_timeout` fails (exit 1) naming the limit, its
+/// downstream is skipped, nothing of it is committed, and the models next
+/// to it commit; `run.timeout` ends what still runs when the run's time is
+/// up.
+#[test]
+fn a_model_past_its_deadline_fails_and_the_others_commit() {
+    let p = TempProject::new();
+    three_days(&p);
+    // 10^9 steps of a recursive query, one row each: far past a 2 s deadline.
+    p.write(
+        "sql/slow.sql",
+        "/*---\nmaterialized: table\n---*/\nwith recursive r(i) as (select 1 union all select i + 1 from r where i < 1000000000)\nselect sum(i % 7) as n from r\n",
+    );
+    p.write(
+        "sql/after_slow.sql",
+        "/*---\nmaterialized: table\n---*/\nselect n from slow\n",
+    );
+    p.write(
+        "sql/quick.sql",
+        "/*---\nmaterialized: table\n---*/\nselect count(*) as n from events\n",
+    );
+    let run = p.shoal(&["run", "--set", "run.model_timeout=2s"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr()
+            .contains("sql/slow.sql: stopped, it ran longer than run.model_timeout (2s)"),
+        "{}",
+        run.stderr()
+    );
+    let latest = p.latest();
+    let status = |m: &str| crate::common::model_record(&latest, m)["status"].clone();
+    assert_eq!(status("slow"), "failed");
+    assert_eq!(status("after_slow"), "skipped");
+    assert_eq!(status("quick"), "success");
+    assert!(!p.path().join("warehouse/slow").exists(), "nothing of slow");
+    assert_eq!(p.table("quick", "n").len(), 1, "quick committed");
+
+    // The run's own limit: whatever still runs when it is up fails.
+    let run = p.shoal(&[
+        "run",
+        "--set",
+        "run.timeout=2s",
+        "--set",
+        "run.model_timeout=0",
+    ]);
+    run.expect_code(1);
+    assert!(
+        run.stderr()
+            .contains("sql/slow.sql: stopped, run.timeout (2s) ended the run"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!p.path().join("warehouse/slow").exists());
 }

@@ -209,13 +209,19 @@ impl TempProject {
 
     /// Runs the binary in the project; prints everything on failure of an expectation.
     pub fn shoal(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_shoal"))
+        self.shoal_env(args, &[])
+    }
+
+    /// [`Self::shoal`] with extra environment variables (the inherited
+    /// `SHOAL_*` ones are removed first, see [`shoal_command`]).
+    pub fn shoal_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let out = shoal_command()
+            .envs(env.iter().copied())
             .args(args)
             .arg("--project-dir")
             .arg(self.path())
             .arg("--log-format")
             .arg("text")
-            .env_remove("RUST_LOG")
             .output()
             .expect("run shoal");
         Run {
@@ -289,6 +295,20 @@ fn walkdir(p: &Path) -> Vec<PathBuf> {
 }
 
 /// The entry of model `name` in a run record.
+/// The shoal binary with none of the caller's `SHOAL_*` or `RUST_LOG`
+/// variables: a stray `SHOAL_DS` or `SHOAL__RUN__…` in the environment of
+/// `cargo test` must not change what a test sees.
+pub fn shoal_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shoal"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(|n| n.starts_with("SHOAL_")) {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.env_remove("RUST_LOG");
+    cmd
+}
+
 pub fn model_record<'a>(record: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     record["models"]
         .as_array()

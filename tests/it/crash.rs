@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::TempProject;
@@ -62,7 +62,7 @@ fn inspect(warehouse: &Path) -> Seen {
 }
 
 fn spawn_run(p: &TempProject, watch: bool) -> std::process::Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shoal"));
+    let mut cmd = crate::common::shoal_command();
     cmd.args(["run", "--log-format", "json", "--project-dir"])
         .arg(p.path())
         .env_remove("RUST_LOG")

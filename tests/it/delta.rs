@@ -234,7 +234,7 @@ fn on_s3_a_reader_sees_the_old_or_the_new_partition_never_a_mix() {
         let p = p.path().to_path_buf();
         let n = n.to_string();
         std::thread::spawn(move || {
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_shoal"));
+            let mut cmd = crate::common::shoal_command();
             cmd.args([
                 "run",
                 "--set",
@@ -288,4 +288,72 @@ fn on_s3_a_reader_sees_the_old_or_the_new_partition_never_a_mix() {
         &(PUBLISHES + 2).to_string(),
     ]);
     assert_ne!(beyond.code(), 0, "one version per winning run, not two");
+}
+
+/// Schema evolution of a daily model (docs/outputs.md#commit-protocol):
+/// an added column reads as NULL in older partitions, a dropped one
+/// disappears, a type change is refused while old partitions stay and goes
+/// through when a full refresh replaces every day.
+#[test]
+fn a_daily_model_adds_drops_and_retypes_columns() {
+    let p = TempProject::new();
+    crate::cli::three_days(&p); // events on 11-19, 11-20, 11-21
+    let model = |header: &str, select: &str| {
+        p.write(
+            "sql/m.sql",
+            &format!("/*---\nmaterialized: daily\n{header}---*/\n{select}\n"),
+        )
+    };
+    model("", "select 1 as a, date '{{ ds }}' as dt");
+    p.shoal(&["run", "--ds", "2026-11-19"]).expect_code(0);
+
+    // Adds b: the older partition reads NULL in it.
+    model("", "select 1 as a, 'x' as b, date '{{ ds }}' as dt");
+    p.shoal(&["run", "--ds", "2026-11-20"]).expect_code(0);
+    assert_eq!(
+        p.table("m", "dt"),
+        ["a=1 b=NULL dt=2026-11-19", "a=1 b=x dt=2026-11-20"]
+    );
+
+    // Drops a: the table no longer has it, older rows keep b.
+    model("", "select 'y' as b, date '{{ ds }}' as dt");
+    p.shoal(&["run", "--ds", "2026-11-21"]).expect_code(0);
+    let before = p.table("m", "dt");
+    assert_eq!(
+        before,
+        ["b=NULL dt=2026-11-19", "b=x dt=2026-11-20", "b=y dt=2026-11-21"]
+    );
+    // shoal's own reader agrees.
+    let q = p.shoal(&["query", "select b, dt from m order by dt", "--format", "csv"]);
+    q.expect_code(0);
+    assert_eq!(
+        q.stdout().lines().collect::<Vec<_>>(),
+        ["b,dt", ",2026-11-19", "x,2026-11-20", "y,2026-11-21"]
+    );
+
+    // Retypes b while 11-19 and 11-20 stay: refused, nothing committed.
+    model("", "select 2 as b, date '{{ ds }}' as dt");
+    let run = p.shoal(&["run", "--ds", "2026-11-21"]);
+    run.expect_code(1);
+    let err = run.stderr();
+    assert!(
+        err.contains("sql/m.sql: column \"b\" changed type from string to")
+            && err.contains("dt=2026-11-19, dt=2026-11-20")
+            && err.contains("--full-refresh --select m"),
+        "{err}"
+    );
+    assert_eq!(p.table("m", "dt"), before, "the failed run committed nothing");
+
+    // A model that rewrites days rebuilds every day on a full refresh:
+    // every file is replaced, so the new type goes through.
+    model(
+        "rewrites_days: 1\n",
+        "select 2 as b, dt from events group by dt",
+    );
+    p.shoal(&["run", "--ds", "2026-11-21", "--full-refresh"])
+        .expect_code(0);
+    assert_eq!(
+        p.table("m", "dt"),
+        ["b=2 dt=2026-11-19", "b=2 dt=2026-11-20", "b=2 dt=2026-11-21"]
+    );
 }

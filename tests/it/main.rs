@@ -10,6 +10,7 @@
 //! - `s3`       — the pack on s3:// equals file://; transient faults retried, permanent ones keep partitions intact
 //! - `secrets`  — credentials never appear in logs, errors, help, run records or outputs
 //! - `reliability` — bad files, empty/missing partitions, schema drift, bad rows, bad models, path tricks, deletions on every table, hashed user ids
+//! - `nightly`  — thirty nightly runs equal one full refresh, table by table; the one documented divergence
 //! - `crash`    — SIGKILL at many moments of a run, then a rerun: the clean run's tables, no staging visible
 //! - `pack_*`   — the model pack (docs/metrics.md) on hand-built fixtures; `pack_util` holds their helpers
 //! - `crosscheck` — the pack recomputed independently by DuckDB (`tests/py/crosscheck.py`) on generated data
@@ -33,6 +34,7 @@ mod crosscheck;
 mod delta;
 mod ecosystem;
 mod lineage;
+mod nightly;
 mod pack_community;
 mod pack_experiments;
 mod pack_funnels;

@@ -8,7 +8,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
@@ -23,13 +22,18 @@ use crate::common::{
     CONFIG, Ev, Run, TempProject, batches_to_lines, ev, query_dir, repo_root, write_parquet,
 };
 
-/// Every committed Parquet file under `warehouse/` (not `_shoal/`) with its
-/// rows as text, read file by file.
+/// Every file under `warehouse/` but `_shoal/` (run records): each Parquet
+/// file with its rows as text, read file by file, and every other file (the
+/// Delta logs) with no rows.
 fn committed(p: &TempProject) -> BTreeMap<String, Vec<String>> {
     let root = p.path().join("warehouse");
     let mut out = BTreeMap::new();
     for f in crate::s3_support::files_under(&root) {
-        if f.starts_with("_shoal") || !f.ends_with(".parquet") {
+        if f.starts_with("_shoal") {
+            continue;
+        }
+        if !f.ends_with(".parquet") {
+            out.insert(f, vec![]);
             continue;
         }
         let file = std::fs::File::open(root.join(&f)).unwrap();
@@ -45,7 +49,8 @@ fn committed(p: &TempProject) -> BTreeMap<String, Vec<String>> {
     out
 }
 
-/// Every file committed before is still there with the same rows.
+/// Every file committed before is still there with the same rows, and no
+/// file appeared: no new partition, data file or Delta log entry.
 fn assert_untouched(before: &BTreeMap<String, Vec<String>>, p: &TempProject, what: &str) {
     let after = committed(p);
     for (f, rows) in before {
@@ -54,11 +59,13 @@ fn assert_untouched(before: &BTreeMap<String, Vec<String>>, p: &TempProject, wha
             .unwrap_or_else(|| panic!("{what}: committed file {f} is gone"));
         assert_eq!(now, rows, "{what}: rows of {f} changed");
     }
+    let new: Vec<&String> = after.keys().filter(|f| !before.contains_key(*f)).collect();
+    assert!(new.is_empty(), "{what}: files appeared in the output: {new:?}");
 }
 
 /// Runs the binary with extra environment variables.
 fn shoal_env(p: &TempProject, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shoal"));
+    let mut cmd = crate::common::shoal_command();
     cmd.args(args)
         .arg("--project-dir")
         .arg(p.path())
@@ -594,9 +601,13 @@ fn bad_models_cycles_duplicates_division_by_zero_and_path_tricks() {
     assert_eq!(p.table("fdiv", "1"), ["ratio=NULL"]);
     assert_eq!(p.table("fdiv_raw", "1"), ["ratio=inf"]);
 
-    // Model names and selectors that try to leave the output location.
+    // Model names and selectors that try to leave the output location. Each
+    // is refused for being a path, not for naming no model (the message
+    // says why), and nothing is written: not in the project directory (the
+    // output root `warehouse/` included) and not next to it.
     let p = TempProject::with_repo_models();
     three_days(&p);
+    let project_before = crate::s3_support::files_under(p.path());
     let outside_before: BTreeSet<String> = std::fs::read_dir(p.path().parent().unwrap())
         .unwrap()
         .flatten()
@@ -614,6 +625,7 @@ fn bad_models_cycles_duplicates_division_by_zero_and_path_tricks() {
         "..\\x",
         "+../x+",
         "tag:../x",
+        "tag:/etc",
     ];
     let mut rejected = 0;
     for t in tricks {
@@ -621,19 +633,25 @@ fn bad_models_cycles_duplicates_division_by_zero_and_path_tricks() {
             vec!["run", "--select", t],
             vec!["run", "--exclude", t],
             vec!["test", "--select", t],
+            vec!["compile", t],
         ] {
             let run = p.shoal(&args);
             run.expect_code(2);
+            assert!(
+                run.stderr().contains("never paths or URLs"),
+                "{args:?}: refused for another reason:\n{}",
+                run.stderr()
+            );
             rejected += 1;
         }
-        p.shoal(&["compile", t]).expect_code(2);
-        rejected += 1;
     }
+    assert_eq!(rejected, 12 * 4, "the count docs/operations.md gives");
     // Model files whose stem is not a plain name are rejected too.
     for stem in ["%2e%2e", "a.b", "s3:x", "-x", "x y"] {
         let q = TempProject::new();
         three_days(&q);
         q.write(&format!("sql/{stem}.sql"), "select 1 as x\n");
+        let q_before = crate::s3_support::files_under(q.path());
         let run = q.shoal(&["run"]);
         run.expect_code(2);
         assert!(
@@ -641,18 +659,27 @@ fn bad_models_cycles_duplicates_division_by_zero_and_path_tricks() {
             "{}",
             run.stderr()
         );
+        assert_eq!(
+            crate::s3_support::files_under(q.path()),
+            q_before,
+            "{stem}: the run wrote into the project"
+        );
         rejected += 1;
     }
-    // nothing ran: at most the run's lock bookkeeping under _shoal/
-    let models_written: Vec<String> = std::fs::read_dir(p.path().join("warehouse"))
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n != "_shoal")
-                .collect()
-        })
-        .unwrap_or_default();
-    assert!(models_written.is_empty(), "{models_written:?}");
+    // Nothing was written: the project's files are exactly those it had
+    // (no output root, no lease, no run record).
+    assert_eq!(
+        crate::s3_support::files_under(p.path()),
+        project_before,
+        "the refused commands wrote into the project"
+    );
+    // The output root: at most the empty directory opening the project
+    // makes, with nothing in it (no table, no `_shoal/`).
+    let root = p.path().join("warehouse");
+    assert!(
+        !root.exists() || std::fs::read_dir(&root).unwrap().next().is_none(),
+        "the output root is not empty"
+    );
     let outside_after: BTreeSet<String> = std::fs::read_dir(p.path().parent().unwrap())
         .unwrap()
         .flatten()
@@ -687,22 +714,36 @@ fn all_tables(dir: &Path) -> BTreeMap<String, Vec<String>> {
         .collect()
 }
 
-/// The tables in which some cell equals `value` exactly.
+/// Whether `text` holds `id` as a whole token: not as part of a longer id
+/// (`u12` is not in `u123`), but inside a larger string (`u12>u7`, a JSON
+/// value, a path of ids) it is.
+fn holds_id(text: &str, id: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    text.match_indices(id).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + id.len()..].chars().next();
+        !before.is_some_and(word) && !after.is_some_and(word)
+    })
+}
+
+/// The tables in which some cell holds `value` ([`holds_id`]): a column of
+/// its own or inside any string column.
 fn tables_holding(tables: &BTreeMap<String, Vec<String>>, value: &str) -> Vec<String> {
-    let suffix = format!("={value}");
     tables
         .iter()
         .filter(|(_, rows)| {
-            rows.iter()
-                .any(|r| r.split(' ').any(|c| c.ends_with(&suffix)))
+            rows.iter().any(|r| {
+                r.split(' ')
+                    .any(|c| c.split_once('=').is_some_and(|(_, v)| holds_id(v, value)))
+            })
         })
         .map(|(t, _)| t.clone())
         .collect()
 }
 
 /// Every Parquet file under `dir` (any table, any version, committed or
-/// not) with `user` in a user-id column, read file by file with the
-/// Parquet reader.
+/// not) with `user` in a string column ([`holds_id`]), read file by file
+/// with the Parquet reader.
 fn parquet_files_holding(dir: &std::path::Path, user: &str) -> Vec<String> {
     use datafusion::arrow::array::{Array, AsArray};
     use datafusion::arrow::compute::cast;
@@ -718,18 +759,17 @@ fn parquet_files_holding(dir: &std::path::Path, user: &str) -> Vec<String> {
             .unwrap()
             .build()
             .unwrap();
+        // Every string column, ids inside longer strings included.
         let holds = reader.into_iter().any(|b| {
             let b = b.unwrap();
             b.schema().fields().iter().enumerate().any(|(i, field)| {
-                let n = field.name();
-                let id_col = n == "user_id"
-                    || n.ends_with("_user_id")
-                    || matches!(n.as_str(), "referrer_id" | "inviter_id" | "invitee_id");
-                id_col
-                    && cast(b.column(i), &DataType::Utf8).is_ok_and(|c| {
-                        let c = c.as_string::<i32>();
-                        (0..c.len()).any(|r| c.is_valid(r) && c.value(r) == user)
-                    })
+                matches!(
+                    field.data_type(),
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                ) && cast(b.column(i), &DataType::Utf8).is_ok_and(|c| {
+                    let c = c.as_string::<i32>();
+                    (0..c.len()).any(|r| c.is_valid(r) && holds_id(c.value(r), user))
+                })
             })
         });
         if holds {
@@ -991,4 +1031,141 @@ fn every_table_is_bit_identical_whatever_the_partitioning() {
         differ.is_empty(),
         "tables that differ between 1 and 7 partitions: {differ:?}"
     );
+}
+
+/// Non-ASCII ids go through deduplication, `hash64`, the deletions CSV and
+/// pseudonyms; a timestamp stored with a +08:00 offset is the instant it
+/// names and lands on its UTC day.
+#[test]
+fn non_ascii_ids_and_timestamps_with_an_offset() {
+    let deletions_csv = CONFIG.replace(
+        "deletions: { location: data/deletions, optional: true }",
+        "deletions: { location: data/deletions, optional: true, format: csv }",
+    );
+    let setup = |p: &TempProject| {
+        p.write("config/shoal.yaml", &deletions_csv);
+        p.events(
+            "2026-11-20",
+            "a",
+            &[
+                // the same event received twice: one after deduplication
+                ev("事件-1", "2026-11-20 10:00:00", "用户一", "view"),
+                ev("事件-1", "2026-11-20 10:00:00", "用户一", "view"),
+                ev("événement", "2026-11-20 11:00:00", "émilie", "like"),
+                ev("イベント", "2026-11-20 12:00:00", "ユーザー", "view"),
+            ],
+        );
+        // dt=11-21 holds a like of 用户一 at 2026-11-21 07:30 +08:00, which
+        // is 2026-11-20 23:30 UTC: a late event of 11-20, not one of 11-21.
+        let b = crate::common::events_batch(&[ev("赞-1", "2026-11-20 23:30:00", "用户一", "like")]);
+        let times = b
+            .column(1)
+            .as_any()
+            .downcast_ref::<TimestampMicrosecondArray>()
+            .unwrap()
+            .clone()
+            .with_timezone("+08:00");
+        let mut columns = b.columns().to_vec();
+        columns[1] = Arc::new(times);
+        let schema = events_schema_with(
+            "event_time",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("+08:00".into())),
+        );
+        write_parquet(
+            &p.path().join("data/events/dt=2026-11-21/offset.parquet"),
+            &RecordBatch::try_new(schema, columns).unwrap(),
+        );
+        p.write(
+            "data/deletions/deletions.csv",
+            "user_id,requested_at\nユーザー,2026-11-01T00:00:00Z\n",
+        );
+    };
+    let p = TempProject::with_repo_models();
+    setup(&p);
+    p.shoal(&["run", "--ds", "2026-11-20"]).expect_code(0);
+    p.shoal(&["run", "--ds", "2026-11-21"]).expect_code(0);
+    let rows: Vec<String> = p
+        .table("user_daily", "dt, user_id")
+        .into_iter()
+        .map(|r| {
+            // user_id, views, likes, events, dt
+            let cell = |k: &str| {
+                r.split(' ')
+                    .find_map(|c| c.strip_prefix(&format!("{k}=")))
+                    .unwrap()
+                    .to_string()
+            };
+            format!(
+                "{} {} views={} likes={} events={}",
+                cell("dt"),
+                cell("user_id"),
+                cell("views"),
+                cell("likes"),
+                cell("events")
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            // 事件-1 once (its duplicate dropped) + the +08:00 like, both on 11-20
+            "2026-11-20 émilie views=0 likes=1 events=1",
+            "2026-11-20 用户一 views=1 likes=1 events=2",
+        ],
+        "ユーザー is deleted; nothing lands on 11-21"
+    );
+    let tables = all_tables(&p.path().join("warehouse"));
+    assert_eq!(tables_holding(&tables, "ユーザー"), Vec::<String>::new());
+    assert!(!tables_holding(&tables, "用户一").is_empty());
+    // hash64 of non-ASCII strings: stable across processes, distinct per id.
+    let hashes = || {
+        let q = p.shoal(&[
+            "query",
+            "select user_id, hash64(user_id) as h from events where dt = date '2026-11-20' group by user_id order by user_id",
+            "--format",
+            "csv",
+        ]);
+        q.expect_code(0);
+        q.stdout()
+    };
+    let first = hashes();
+    assert_eq!(first, hashes());
+    let distinct: BTreeSet<&str> = first
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap())
+        .collect();
+    assert_eq!(distinct.len(), 3, "{first}");
+
+    // Pseudonyms: the same ids hashed, deletions matched after hashing.
+    let h = TempProject::with_repo_models();
+    setup(&h);
+    h.write(
+        "config/shoal.yaml",
+        &format!("{deletions_csv}privacy: {{ hash_user_ids: true, hash_key_env: TEST_SHOAL_KEY }}\n"),
+    );
+    let key = [("TEST_SHOAL_KEY", "k-Zq8NonAsciiKeyPp4Ll7Oo2")];
+    shoal_env(&h, &["run", "--ds", "2026-11-20"], &key).expect_code(0);
+    shoal_env(&h, &["run", "--ds", "2026-11-21"], &key).expect_code(0);
+    let ids: Vec<String> = h
+        .table("user_daily", "dt, user_id")
+        .iter()
+        .map(|r| {
+            r.split(' ')
+                .find_map(|c| c.strip_prefix("user_id="))
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 2, "two users, ユーザー deleted: {ids:?}");
+    assert!(
+        ids.iter()
+            .all(|i| i.len() == 32 && i.chars().all(|c| c.is_ascii_hexdigit())),
+        "{ids:?}"
+    );
+    assert_ne!(ids[0], ids[1]);
+    let tables = all_tables(&h.path().join("warehouse"));
+    for raw in ["用户一", "émilie", "ユーザー"] {
+        assert_eq!(tables_holding(&tables, raw), Vec::<String>::new(), "{raw}");
+    }
 }

@@ -30,6 +30,9 @@ pub struct Moto {
     child: Child,
     pub port: u16,
     log: PathBuf,
+    /// With [`Moto::start_with_auth`]: the file of `KEYID STATUS METHOD PATH`
+    /// lines, one per request.
+    record: Option<PathBuf>,
 }
 
 /// A free TCP port on 127.0.0.1 (bound, then released).
@@ -86,6 +89,7 @@ impl Moto {
                 child,
                 port,
                 log: log.clone(),
+                record: None,
             };
             let deadline = Instant::now() + Duration::from_secs(30);
             while Instant::now() < deadline {
@@ -106,6 +110,79 @@ impl Moto {
             drop(moto);
         }
         panic!("moto_server did not start on 127.0.0.1 (3 attempts, 30 s each); log:\n{last_log}");
+    }
+
+    /// An S3 server that checks credentials (`tests/py/s3_auth_server.py`):
+    /// moto with its IAM authentication on, `keys` (access key id, secret)
+    /// and the tests' own `KEY_ID` the only ones it accepts, `buckets`
+    /// created before. Every request's
+    /// access key id is recorded ([`Moto::key_ids_seen`]).
+    pub fn start_with_auth(buckets: &[&str], keys: &[(&str, &str)]) -> Self {
+        let py = python();
+        let script = crate::common::repo_root().join("tests/py/s3_auth_server.py");
+        let id = format!("{}-{:?}", std::process::id(), std::thread::current().id());
+        let log = std::env::temp_dir().join(format!("shoal-moto-auth-{id}.log"));
+        let record = std::env::temp_dir().join(format!("shoal-moto-auth-{id}.keys"));
+        let mut last_log = String::new();
+        for attempt in 0..3 {
+            let _ = std::fs::remove_file(&record);
+            let port = free_port();
+            let logfile = std::fs::File::create(&log).unwrap();
+            let mut cmd = Command::new(&py);
+            cmd.arg(&script)
+                .args(["--port", &port.to_string(), "--record"])
+                .arg(&record);
+            for b in buckets {
+                cmd.args(["--bucket", b]);
+            }
+            // The tests' own client ([`mirror`]) signs with KEY_ID.
+            for (id, secret) in keys.iter().chain(&[(KEY_ID, SECRET)]) {
+                cmd.args(["--key", &format!("{id}:{secret}")]);
+            }
+            let child = cmd
+                .stdin(Stdio::null())
+                .stdout(logfile.try_clone().unwrap())
+                .stderr(logfile)
+                .spawn()
+                .unwrap_or_else(|e| panic!("{}: cannot start: {e}", script.display()));
+            let mut moto = Moto {
+                child,
+                port,
+                log: log.clone(),
+                record: Some(record.clone()),
+            };
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while Instant::now() < deadline {
+                if let Ok(Some(status)) = moto.child.try_wait() {
+                    eprintln!(
+                        "s3_auth_server exited ({status}) on attempt {attempt}:\n{}",
+                        moto.log_text()
+                    );
+                    break;
+                }
+                if moto.log_text().lines().any(|l| l == "ready") {
+                    return moto;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            last_log = moto.log_text();
+            drop(moto);
+        }
+        panic!("s3_auth_server did not start (3 attempts); log:\n{last_log}");
+    }
+
+    /// With [`Moto::start_with_auth`]: `(access key id, HTTP status)` of every
+    /// request so far (`-` for an unsigned one).
+    pub fn key_ids_seen(&self) -> Vec<(String, u16)> {
+        let path = self.record.as_ref().expect("started with start_with_auth");
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split(' ');
+                Some((f.next()?.to_string(), f.next()?.parse().ok()?))
+            })
+            .collect()
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -442,7 +519,7 @@ pub fn shoal_s3(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> crate::common::Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shoal"));
+    let mut cmd = crate::common::shoal_command();
     cmd.args(args)
         .arg("--project-dir")
         .arg(p.path())

@@ -1,7 +1,12 @@
-//! Credentials never leak: with distinctive secrets in the environment (the
-//! AWS variables, a `${env:…}` reference in config and a `SHOAL__…`
-//! override), no output stream of any command and no file shoal writes
-//! contains them — successful and failing runs, verbose and JSON logs, help.
+//! Credentials are used and never leak. The S3 server checks every
+//! request's signature (`tests/py/s3_auth_server.py`: moto with IAM
+//! authentication on) and records the access key id it saw, so each way of
+//! giving a secret — the AWS variables, a `${env:…}` reference in config, a
+//! `SHOAL__…` override — is shown to be the one that signed its run's
+//! requests, and a wrong secret is refused. No output stream of any
+//! command and no file shoal writes (outputs, run records, the lease, the
+//! temp dir, OpenLineage events) contains a secret — successful and
+//! failing runs, verbose and JSON logs, help.
 
 use std::path::Path;
 
@@ -14,10 +19,23 @@ const ENV_SECRET: &str = "Zq8EnvSecretKey4hT2uW9xYb3Lm";
 const SESSION_TOKEN: &str = "Zq8SessionTokenRr7Pp1Kk6Jj0Vv";
 const REF_SECRET: &str = "Zq8ConfigRefSecretNn5Gg8Ff2Dd";
 const OVERRIDE_SECRET: &str = "Zq8OverrideSecretCc4Bb7Aa1Ee";
-const SECRETS: [&str; 4] = [ENV_SECRET, SESSION_TOKEN, REF_SECRET, OVERRIDE_SECRET];
+const WRONG_SECRET: &str = "Zq8WrongSecretMm3Ww6Qq9Ss2Hh";
+const SECRETS: [&str; 5] = [
+    ENV_SECRET,
+    SESSION_TOKEN,
+    REF_SECRET,
+    OVERRIDE_SECRET,
+    WRONG_SECRET,
+];
+/// One access key id per way of giving the secret, so the server's record
+/// says which one signed a run's requests.
+const ENV_KEY: &str = "AKIASHOALENVKEY00001";
+const REF_KEY: &str = "AKIASHOALREFKEY00002";
+const OVERRIDE_KEY: &str = "AKIASHOALOVRKEY00003";
 
 fn env() -> Vec<(&'static str, &'static str)> {
     vec![
+        ("AWS_ACCESS_KEY_ID", ENV_KEY),
         ("AWS_SECRET_ACCESS_KEY", ENV_SECRET),
         ("AWS_SESSION_TOKEN", SESSION_TOKEN),
         ("SHOAL_S3_SECRET", REF_SECRET),
@@ -56,35 +74,57 @@ fn check_tree(dir: &Path) -> usize {
 }
 
 #[test]
-fn secrets_never_reach_logs_records_errors_or_help() {
-    let moto = Moto::start();
-    moto.create_bucket(BUCKET);
+fn secrets_are_used_and_never_reach_logs_records_errors_or_help() {
+    let moto = Moto::start_with_auth(
+        &[BUCKET],
+        &[
+            (ENV_KEY, ENV_SECRET),
+            (REF_KEY, REF_SECRET),
+            (OVERRIDE_KEY, OVERRIDE_SECRET),
+        ],
+    );
     let p = TempProject::with_repo_models();
+    // OpenLineage events go to a file in the project (checked with it).
+    let lineage = "lineage: { openlineage: { file: ol.jsonl } }\n";
     // Credentials from the environment only.
     p.write(
         "config/env.yaml",
-        &s3_config(&moto.endpoint(), BUCKET, "gen", ""),
+        &(s3_config(&moto.endpoint(), BUCKET, "gen", "") + lineage),
     );
     // The secret key through a ${env:…} reference in config.
-    p.write(
-        "config/ref.yaml",
-        &s3_config(
-            &moto.endpoint(),
-            BUCKET,
+    let ref_config = |endpoint: &str, bucket: &str| {
+        s3_config(
+            endpoint,
+            bucket,
             "gen",
-            ", secret_access_key: \"${env:SHOAL_S3_SECRET}\"",
-        ),
-    );
-    let env = env();
+            &format!(", access_key_id: {REF_KEY}, secret_access_key: \"${{env:SHOAL_S3_SECRET}}\""),
+        ) + lineage
+    };
+    p.write("config/ref.yaml", &ref_config(&moto.endpoint(), BUCKET));
+    // The temp dir of every run (scratch tables) is checked too.
+    let tmp = p.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut env = env();
+    env.push(("TMPDIR", tmp.to_str().unwrap()));
     let with_override = {
         let mut e = env.clone();
+        e.push(("SHOAL__STORAGE__S3__ACCESS_KEY_ID", OVERRIDE_KEY));
         e.push(("SHOAL__STORAGE__S3__SECRET_ACCESS_KEY", OVERRIDE_SECRET));
         e
     };
-    let mut runs: Vec<(Run, i32)> = vec![];
+    let wrong = {
+        let mut e = env.clone();
+        e.retain(|(k, _)| *k != "SHOAL_S3_SECRET");
+        e.push(("SHOAL_S3_SECRET", WRONG_SECRET));
+        e
+    };
+    // (run, expected exit code, the key ids the server saw during it)
+    let mut runs: Vec<(Run, i32, Vec<(String, u16)>)> = vec![];
     let mut go = |config: &str, args: &[&str], env: &[(&str, &str)], code: i32| {
+        let seen = moto.key_ids_seen().len();
         let run = shoal_s3(&p, config, args, env);
-        runs.push((run, code));
+        let during = moto.key_ids_seen().split_off(seen);
+        runs.push((run, code, during));
     };
     go(
         "config/env.yaml",
@@ -129,6 +169,13 @@ fn secrets_never_reach_logs_records_errors_or_help() {
         &env,
         0,
     );
+    // A wrong secret: the server refuses every request (exit 3).
+    go(
+        "config/ref.yaml",
+        &["run", "-vv", "--log-format", "json"],
+        &wrong,
+        3,
+    );
     for help in [
         &["--help"][..],
         &["run", "--help"],
@@ -140,24 +187,19 @@ fn secrets_never_reach_logs_records_errors_or_help() {
     // Failing runs: a bucket that does not exist (exit 3), a store that
     // does not answer (the error names the URL, not the credentials), an
     // unknown storage option, and a model that does not plan.
-    let no_bucket = s3_config(
-        &moto.endpoint(),
-        "no-such-bucket",
-        "gen",
-        ", secret_access_key: \"${env:SHOAL_S3_SECRET}\"",
+    p.write(
+        "config/nobucket.yaml",
+        &ref_config(&moto.endpoint(), "no-such-bucket"),
     );
-    p.write("config/nobucket.yaml", &no_bucket);
     go(
         "config/nobucket.yaml",
         &["run", "-vv", "--log-format", "json"],
         &env,
         3,
     );
-    let dead = s3_config(
+    let dead = ref_config(
         &format!("http://127.0.0.1:{}", crate::s3_support::free_port()),
         BUCKET,
-        "gen",
-        ", secret_access_key: \"${env:SHOAL_S3_SECRET}\"",
     )
     .replace("max_retries: 4", "max_retries: 1");
     p.write("config/dead.yaml", &dead);
@@ -169,12 +211,7 @@ fn secrets_never_reach_logs_records_errors_or_help() {
     );
     p.write(
         "config/badkey.yaml",
-        &s3_config(
-            &moto.endpoint(),
-            BUCKET,
-            "gen",
-            ", secret_acces_key: \"${env:SHOAL_S3_SECRET}\"",
-        ),
+        &ref_config(&moto.endpoint(), BUCKET).replace("secret_access_key", "secret_acces_key"),
     );
     go("config/badkey.yaml", &["run"], &env, 2);
     p.write(
@@ -184,17 +221,41 @@ fn secrets_never_reach_logs_records_errors_or_help() {
     go("config/ref.yaml", &["run", "-v"], &env, 2);
     std::fs::remove_file(p.path().join("sql/marts/broken.sql")).unwrap();
 
-    for (run, code) in &runs {
+    for (run, code, _) in &runs {
         run.expect_code(*code);
         check_run(run);
     }
-    // The S3 credentials were really used: the runs wrote the warehouse.
+    // Each run's requests were signed with the key its configuration
+    // names, and the server accepted them (it checks the signature with
+    // that key's secret); the run with the wrong secret got only refusals.
+    let keys = |i: usize| -> (Vec<String>, Vec<u16>) {
+        let during = &runs[i].2;
+        let mut ids: Vec<String> = during.iter().map(|(k, _)| k.clone()).collect();
+        ids.dedup();
+        (ids, during.iter().map(|(_, s)| *s).collect())
+    };
+    for (i, key) in [(0, ENV_KEY), (1, ENV_KEY), (2, REF_KEY), (3, OVERRIDE_KEY), (4, REF_KEY)] {
+        let (ids, statuses) = keys(i);
+        assert_eq!(ids, [key], "run {i} ({:?}) was signed with {ids:?}", runs[i].0.args);
+        assert!(
+            statuses.iter().all(|s| *s < 400 || *s == 404),
+            "run {i}: the server refused requests: {statuses:?}"
+        );
+        assert!(!statuses.is_empty(), "run {i} made no request");
+    }
+    let (ids, statuses) = keys(5);
+    assert_eq!(ids, [REF_KEY], "the wrong-secret run was signed with {ids:?}");
+    assert!(
+        !statuses.is_empty() && statuses.iter().all(|s| *s == 403),
+        "a wrong secret must be refused: {statuses:?}"
+    );
+    // Every file shoal wrote or read: run records, the lease, tables, the
+    // project (its temp dir and OpenLineage file included).
     let mirrored = p.path().join("s3-warehouse");
     let keys = mirror(moto.port, BUCKET, "warehouse", &mirrored);
     assert!(keys.iter().any(|k| k.ends_with("latest.json")), "{keys:#?}");
-    // Every file shoal wrote or read: run records, the lock, tables, the project.
+    let ol = std::fs::read_to_string(p.path().join("ol.jsonl")).unwrap_or_default();
+    assert!(ol.contains("COMPLETE"), "OpenLineage events were written");
     let n = check_tree(&mirrored) + check_tree(p.path());
     assert!(n > 50, "only {n} files checked");
-    // The server saw the session token (so it was in play) but no run printed it.
-    assert!(!moto.log_text().is_empty());
 }
