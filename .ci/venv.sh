@@ -8,7 +8,7 @@ base_python() {
   local who="$1" var="$2" py="${!2:-python3}" path
   if ! path="$(command -v "$py")"; then
     if [ "$py" = python3 ]; then
-      "$(dirname "${BASH_SOURCE[0]}")/apt-install" "$who" python3 python3-venv
+      "$(dirname "${BASH_SOURCE[0]}")/apt-install" "$who" python3 python3-venv || return 1
       path="$(command -v python3)" || { echo "$who: python3 still not on PATH" >&2; return 1; }
     else
       echo "$who: $var=$py is not an executable on PATH" >&2; return 1
@@ -17,7 +17,8 @@ base_python() {
   if ! "$path" -c 'import ensurepip, venv' 2>/dev/null; then
     case "$(readlink -f "$path")" in
       /usr/bin/python3*)
-        "$(dirname "${BASH_SOURCE[0]}")/apt-install" "$who" python3-venv ;;
+        "$(dirname "${BASH_SOURCE[0]}")/apt-install" "$who" python3-venv || return 1
+        "$path" -c 'import ensurepip, venv' || { echo "$who: $path still has no venv module after installing python3-venv" >&2; return 1; } ;;
       *)
         echo "$who: $path has no venv/ensurepip module; use a Python that has (Debian: apt-get install python3-venv; pyenv builds have it) and point $var at it" >&2
         return 1 ;;
@@ -63,7 +64,7 @@ ensure_venv() {
   local t0=$SECONDS
   "$py" -m venv --clear "$venv" >&2
   if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@" >&2; then
-    echo "$who: pip install $* failed (see above); nothing is kept: rerun once the cause is fixed" >&2
+    echo "$who: pip install $* failed (see above); $venv is left without its stamp, so the next run rebuilds it: rerun once the cause is fixed" >&2
     return 1
   fi
   if ! holds_pins "$venv/bin/python" "$pins" "$required"; then
