@@ -36,7 +36,8 @@
 #                        the files are then not in the page cache for the first
 #                        command, so the scan floor and the first run pay the reads
 #   --check              after the warm-up, compare DuckDB's tables with shoal's
-#                        (benches/duckdb/check.py; differences are printed, not fatal)
+#                        (benches/duckdb/check.py): differences are printed, and the
+#                        script exits 1 after its report
 #
 # Environment:
 #   SHOAL_BIN   the shoal binary (default: $CARGO_TARGET_DIR/release/shoal, built
@@ -191,12 +192,14 @@ for i in 0 1 3 4 2; do
 done
 
 check_note=""
+check_failed=0
 if [ "$check" = 1 ]; then
   echo "check: DuckDB's tables against shoal's (full refresh for $ds) ..." >&2
   if "$PY" "$here/duckdb/check.py" --duckdb "$work/3.warmup" --warehouse "$work/1.warmup" --ds "$ds" > "$tmp/check" 2>&1; then
     check_note="check: every table of the DuckDB port equals shoal's ($(tail -1 "$tmp/check"))"
   else
-    check_note="check: DIFFERENCES between the DuckDB port and shoal (see above)"
+    check_note="check: DIFFERENCES between the DuckDB port and shoal (see the check's output above: $(tail -1 "$tmp/check"))"
+    check_failed=1
   fi
   cat "$tmp/check" >&2
 fi
@@ -241,3 +244,6 @@ echo "| shoal full refresh, Delta / plain Parquet | $(ratio "$(wall 1)" "$(wall 
 echo "| shoal full refresh peak RSS, GiB | $(awk -v k="$(rss 1)" 'BEGIN { printf "%.2f", k / 1048576 }') | <= 2.5 with a 2 GiB limit |"
 [ -z "$check_note" ] || { echo; echo "$check_note"; }
 [ "$crashes" = 0 ] || { echo; echo "note: $crashes run(s) crashed and were retried once (see the log above)"; }
+if [ "$check_failed" = 1 ]; then
+  die "--check: the DuckDB port's tables differ from shoal's (outputs kept in $work/3.warmup and $work/1.warmup)"
+fi

@@ -5,8 +5,11 @@
 OUT holds pack.py's OUT/<model>.parquet; DIR is shoal's output location after
 `shoal run --full-refresh --ds DAY` on the same events. For each table it
 reads shoal's rows (a daily model's partition dt = DAY; for the history
-models user_daily, community_user_daily, ... every day; checkin_curve whole),
-then compares row counts, the key (the model's `unique` test) and every
+models user_daily, community_user_daily, ... every day; checkin_curve whole)
+through the table's Delta log with DuckDB's delta extension (`delta_scan`:
+only the files of the table's current version, not files a later commit
+removed and vacuum has not deleted yet; a plain Parquet folder, from
+output.format=parquet, is read as such), then compares row counts, the key (the model's `unique` test) and every
 column both sides have: integers, strings, dates and booleans exactly,
 floats to 1e-9 (relative or absolute), NULL only equal to NULL. Prints one
 line per table and the first differing rows; exit 1 on any difference.
@@ -19,8 +22,11 @@ the contract; the port follows it).
 from __future__ import annotations
 
 import argparse
+import glob
 import math
+import os
 import pathlib
+import site
 import sys
 
 # table -> key columns (the model's `unique` test), and whether shoal's output
@@ -72,6 +78,30 @@ def fmt(v) -> str:
     return "NULL" if v is None else str(v)
 
 
+def connect():
+    """DuckDB with the delta extension the venv ships (duckdb-ext-delta, no download)."""
+    import duckdb
+
+    dirs = [d for p in site.getsitepackages() for d in glob.glob(os.path.join(p, "duckdb_ext/extensions"))]
+    if not dirs:
+        raise SystemExit("check.py: duckdb-ext-delta is not installed in this Python; use the one .ci/pyenv prints")
+    con = duckdb.connect(config={"extension_directory": dirs[0], "autoinstall_known_extensions": False})
+    con.execute("LOAD delta")
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
+def shoal_rows(con, root: pathlib.Path, scope: str, ds: str):
+    """shoal's table at ROOT: through its Delta log, or a plain Parquet folder."""
+    day = f" where dt = DATE '{ds}'" if scope == "day" else ""
+    if (root / "_delta_log").is_dir():
+        return con.sql(f"select * from delta_scan('{root}'){day}")
+    if scope == "table":
+        return con.sql(f"select * from read_parquet('{root}/*.parquet')")
+    return con.sql(f"select * from read_parquet('{root}/dt=*/*.parquet', hive_partitioning = true, "
+                   f"hive_types = {{'dt': 'DATE'}}){day}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--duckdb", required=True, type=pathlib.Path, help="pack.py's output directory")
@@ -83,24 +113,15 @@ def main(argv=None) -> int:
 
     import duckdb
 
-    con = duckdb.connect()
-    con.execute("set TimeZone = 'UTC'")
+    con = connect()
     wanted = args.tables.split(",") if args.tables else list(TABLES)
     failed = []
     for table in wanted:
         keys, scope = TABLES[table]
         mine = args.duckdb / f"{table}.parquet"
-        if scope == "table":
-            theirs = f"{args.warehouse}/{table}/*.parquet"
-        elif scope == "all":
-            theirs = f"{args.warehouse}/{table}/dt=*/*.parquet"
-        else:
-            theirs = f"{args.warehouse}/{table}/dt={args.ds}/*.parquet"
         try:
             a = con.sql(f"select * from read_parquet('{mine}')")
-            b = con.sql(f"select * from read_parquet('{theirs}', hive_partitioning = {scope != 'table'}, "
-                        f"hive_types = {{'dt': 'DATE'}})" if scope != "table"
-                        else f"select * from read_parquet('{theirs}')")
+            b = shoal_rows(con, args.warehouse / table, scope, args.ds)
         except duckdb.Error as e:
             print(f"{table}: FAILED: {e}".splitlines()[0])
             failed.append(table)
