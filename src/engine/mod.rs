@@ -143,6 +143,11 @@ pub async fn run(
             .map_err(|e| Error::Usage(e.to_string()))?;
     }
     let ds = project.resolve_ds(opts.ds.as_deref()).await?;
+    // A selector that names no model (or a path) is refused before the
+    // lease: such a run writes nothing at all.
+    project
+        .dag(ds, opts.full_refresh, None)?
+        .select(&opts.select, &opts.exclude)?;
     let run_id = crate::runlog::new_run_id();
     let ttl = config::parse_duration_secs(&project.config().output.lease).unwrap_or(60);
     let mut lease = lock::acquire(

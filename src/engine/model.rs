@@ -297,19 +297,23 @@ async fn execute_model(
     let (staging, stem) = output.staging(&shared.run_id, &model.name);
     let props = sink::writer_properties(&shared.project.config().output.compression);
     let stream = execute_stream(Arc::clone(&plan), ctx.task_ctx()).map_err(exec_err)?;
-    let write = async {
-        sink::write_staged(
-            Arc::clone(&output.store),
-            staging.clone(),
-            &stem,
-            stream,
-            range,
-            &props,
-        )
-        .await
-        .map_err(|e| sink_failure(model, e))
-    };
-    let staged = shared.before(model, deadline, write).await?;
+    // The writer stops at the deadline itself: it returns only once
+    // nothing is writing any more, so the failed model's files can all be
+    // removed.
+    let staged = sink::write_staged(
+        Arc::clone(&output.store),
+        staging.clone(),
+        &stem,
+        stream,
+        range,
+        &props,
+        deadline,
+    )
+    .await
+    .map_err(|e| match e {
+        sink::SinkError::Deadline => (FailKind::Model, shared.timeout_message(model)),
+        e => sink_failure(model, e),
+    })?;
     tracing::debug!(model = %model.name, ms = start_exec.elapsed().as_millis() as u64, "executed and staged");
     mr.files_read = if shared.project.is_distributed() {
         // The plan is one Ballista job node; plan it locally to see what it scans.

@@ -123,6 +123,7 @@ pub(super) async fn write_temp_shared(
         stream,
         None,
         &props,
+        None,
     )
     .await
     .map_err(|e| sink_failure(model, e))?;

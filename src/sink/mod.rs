@@ -100,6 +100,10 @@ pub enum SinkError {
         /// The partitions that keep the old type (a few, then a count).
         kept: String,
     },
+    /// The model's deadline passed while its result was written; the
+    /// writer has stopped and left only files the caller removes.
+    #[error("the deadline passed while the result was written")]
+    Deadline,
     /// A daily model has no usable `dt` column.
     #[error("a daily model needs a `dt` column of type DATE; found {0}")]
     NoDt(String),

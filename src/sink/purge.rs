@@ -207,6 +207,7 @@ pub async fn purge_deleted_users(
                     Box::pin(stream),
                     None,
                     props,
+                    None,
                 )
                 .await?;
                 for f in &mut one.files {

@@ -116,6 +116,11 @@ struct OpenFile {
 /// Writes a result stream into `dir`, one file per `dt` value for daily
 /// models (the stream must be ordered by `dt`), else one file. Files are
 /// named `<name>-<n>.parquet` (under `dt=<day>/` for daily models).
+///
+/// When `deadline` passes first, the result stream is dropped (cancelling
+/// its plan), the file being written is abandoned, and
+/// [`SinkError::Deadline`] is returned only once the writer task has ended,
+/// so removing the files afterwards leaves none behind.
 pub async fn write_staged(
     store: Arc<dyn ObjectStore>,
     dir: Location,
@@ -123,6 +128,7 @@ pub async fn write_staged(
     mut stream: SendableRecordBatchStream,
     partitioned: Option<DayRange>,
     props: &WriterProperties,
+    deadline: Option<tokio::time::Instant>,
 ) -> Result<Staged, SinkError> {
     let schema = stream.schema();
     let dt_index = match partitioned {
@@ -156,7 +162,9 @@ pub async fn write_staged(
     // queue: while it encodes one batch the next is computed (a sort's
     // final merge, for instance, is single-threaded), so writing a large
     // result uses a second core instead of pausing the plan.
-    let (tx, rx) = tokio::sync::mpsc::channel::<(Option<NaiveDate>, RecordBatch)>(2);
+    // `None` ends the result; a channel closed without it (the result
+    // failed, or the deadline passed) leaves no file behind.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Option<(Option<NaiveDate>, RecordBatch)>>(2);
     let files_writer = FileWriter {
         store: Arc::clone(&store),
         dir: dir.clone(),
@@ -173,8 +181,18 @@ pub async fn write_staged(
         n: 0,
     };
     let writer = tokio::spawn(files_writer.run(rx));
-    let fed = feed(&mut stream, dt_index, partitioned, &tx).await;
+    let feeding = feed(&mut stream, dt_index, partitioned, &tx);
+    let fed = match deadline {
+        Some(at) => tokio::time::timeout_at(at, feeding)
+            .await
+            .unwrap_or(Err(SinkError::Deadline)),
+        None => feeding.await,
+    };
+    if fed.is_ok() {
+        let _ = tx.send(None).await;
+    }
     drop(tx);
+    drop(stream);
     // The writer is awaited whatever happened, so nothing is still writing
     // into the staging directory when the caller removes it.
     let written = writer
@@ -203,7 +221,7 @@ async fn feed(
     stream: &mut SendableRecordBatchStream,
     dt_index: Option<usize>,
     partitioned: Option<DayRange>,
-    tx: &tokio::sync::mpsc::Sender<(Option<NaiveDate>, RecordBatch)>,
+    tx: &tokio::sync::mpsc::Sender<Option<(Option<NaiveDate>, RecordBatch)>>,
 ) -> Result<(), SinkError> {
     while let Some(batch) = stream.next().await {
         let batch = batch?;
@@ -223,7 +241,7 @@ async fn feed(
                     range: range.to_string(),
                 });
             }
-            if tx.send((day, piece)).await.is_err() {
+            if tx.send(Some((day, piece))).await.is_err() {
                 // The writer failed; its error is what the caller reports.
                 return Ok(());
             }
@@ -254,12 +272,20 @@ impl FileWriter {
     /// only on success: after a failure the caller removes the directory.
     async fn run(
         mut self,
-        mut rx: tokio::sync::mpsc::Receiver<(Option<NaiveDate>, RecordBatch)>,
+        mut rx: tokio::sync::mpsc::Receiver<Option<(Option<NaiveDate>, RecordBatch)>>,
     ) -> Result<Vec<StagedFile>, SinkError> {
-        while let Some((day, piece)) = rx.recv().await {
-            if let Err(e) = self.write(day, &piece).await {
-                rx.close();
-                return Err(e);
+        loop {
+            match rx.recv().await {
+                Some(Some((day, piece))) => {
+                    if let Err(e) = self.write(day, &piece).await {
+                        rx.close();
+                        return Err(e);
+                    }
+                }
+                Some(None) => break,
+                // Closed before the end: the open file is dropped unwritten
+                // (its upload aborted); the caller removes the closed ones.
+                None => return Ok(self.files),
             }
         }
         if let Some(f) = self.open.take() {
