@@ -1273,6 +1273,9 @@ impl Rng {
     }
 }
 
+/// One row for [`reference_level`]: time and condition mask (None = NULL).
+type RefRow = (Option<i64>, Option<u32>);
+
 /// Reference `windowFunnel`, written from the definition rather than the
 /// implementation: the level is the longest chain of entries (one per true
 /// condition per row, sorted by (time, step)) e1 < … < ek with ei
@@ -1284,12 +1287,7 @@ impl Rng {
 /// the level "so far" is recomputed from scratch over the prefix each time.
 /// Rows with a NULL time or NULL conditions (mask None) are skipped; None
 /// when every row is.
-fn reference_level(
-    rows: &[(Option<i64>, Option<u32>)],
-    window: i64,
-    steps: usize,
-    mode: FunnelMode,
-) -> Option<i64> {
+fn reference_level(rows: &[RefRow], window: i64, steps: usize, mode: FunnelMode) -> Option<i64> {
     let mut counted: Vec<(i64, u32)> = rows.iter().filter_map(|&(t, m)| Some((t?, m?))).collect();
     if counted.is_empty() {
         return None;
@@ -1449,7 +1447,7 @@ async fn window_funnel_matches_reference() {
         .iter()
         .map(|&(u, t, m)| (u, t.map(|t| t * S), mask_to_ev(m)))
         .collect();
-    let mut per_user: HashMap<i64, Vec<(Option<i64>, Option<u32>)>> = HashMap::new();
+    let mut per_user: HashMap<i64, Vec<RefRow>> = HashMap::new();
     for &(u, t, m) in &raw {
         per_user.entry(u).or_default().push((t, m));
     }
@@ -1541,7 +1539,7 @@ async fn window_funnel_matches_reference() {
 #[test]
 fn reference_agrees_with_hand_cases() {
     for case in FUNNEL_CASES {
-        let rows: Vec<(Option<i64>, Option<u32>)> = case
+        let rows: Vec<RefRow> = case
             .events
             .iter()
             .map(|(t, e)| {
@@ -2057,7 +2055,7 @@ async fn window_funnel_many_groups_and_spill() {
         .iter()
         .map(|&(u, t, m)| (u, t.map(|t| t * S), mask_to_ev(m)))
         .collect();
-    let mut per_user: HashMap<i64, Vec<(Option<i64>, Option<u32>)>> = HashMap::new();
+    let mut per_user: HashMap<i64, Vec<RefRow>> = HashMap::new();
     for &(u, t, m) in &raw {
         per_user.entry(u).or_default().push((t, m));
     }

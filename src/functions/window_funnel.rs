@@ -69,8 +69,8 @@
 //!
 //! On a repeated step under `strict_deduplication`, ClickHouse up to 25.x
 //! returns the step number of the entry before it instead of the level
-//! reached; upstream ClickHouse fixed it (for the modes without
-//! `strict_once`) and shoal returns the level reached in every mode.
+//! reached; upstream ClickHouse fixed it, and shoal returns the level
+//! reached, in every mode.
 
 use std::sync::Arc;
 
