@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array};
+use datafusion::arrow::buffer::NullBuffer;
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Schema, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -107,7 +108,7 @@ pub(crate) fn coerce_time(fname: &str, dt: &DataType) -> Result<DataType> {
 }
 
 /// The type a condition argument is coerced to: Boolean (integers are true
-/// when non-zero, as ClickHouse's UInt8 conditions; NULL is false).
+/// when non-zero, as ClickHouse's UInt8 conditions).
 pub(crate) fn coerce_condition(fname: &str, pos: usize, dt: &DataType) -> Result<DataType> {
     match dt {
         DataType::Boolean | DataType::Null => Ok(DataType::Boolean),
@@ -143,7 +144,8 @@ pub(crate) fn time_values(fname: &str, arr: &ArrayRef) -> Result<Int64Array> {
 }
 
 /// For each row, the bitmask of the conditions that are true (bit `j` for
-/// condition `j + 1`); NULL counts as false.
+/// condition `j + 1`). A NULL condition sets no bit; callers skip such rows
+/// altogether (see [`counted_rows`]).
 pub(crate) fn condition_masks(fname: &str, conds: &[ArrayRef], rows: usize) -> Result<Vec<u32>> {
     let mut masks = vec![0u32; rows];
     for (j, c) in conds.iter().enumerate() {
@@ -169,4 +171,29 @@ pub(crate) fn condition_masks(fname: &str, conds: &[ArrayRef], rows: usize) -> R
 #[inline]
 pub(crate) fn passes(filter: Option<&BooleanArray>, i: usize) -> bool {
     filter.is_none_or(|f| f.is_valid(i) && f.value(i))
+}
+
+/// The rows that count: valid where none of `args` is NULL (`None`: every
+/// row counts). ClickHouse wraps an aggregate given Nullable arguments in its `Null`
+/// combinator, which skips a row when any argument is NULL: the row is not an
+/// event at all (under `strict_order` it does not intervene), and a group
+/// whose rows were all skipped has no value. A NULL-typed argument skips
+/// every row.
+pub(crate) fn counted_rows(args: &[ArrayRef]) -> Option<NullBuffer> {
+    args.iter().fold(None, |acc, a| {
+        NullBuffer::union(acc.as_ref(), a.logical_nulls().as_ref())
+    })
+}
+
+/// Whether row `i` is valid in `nulls` (from [`counted_rows`]).
+#[inline]
+pub(crate) fn counted(nulls: Option<&NullBuffer>, i: usize) -> bool {
+    nulls.is_none_or(|n| n.is_valid(i))
+}
+
+/// Whether the aggregate's result is nullable: as in ClickHouse, only when
+/// some argument is (its `Null` combinator applies only then), so that
+/// non-nullable inputs keep a plain 0 for an empty input.
+pub(crate) fn any_nullable(fields: &[datafusion::arrow::datatypes::FieldRef]) -> bool {
+    fields.iter().any(|f| f.is_nullable())
 }

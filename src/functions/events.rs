@@ -4,8 +4,14 @@
 //! row when the function needs to see the others too). A [`Finalizer`]
 //! turns a group's events into the result.
 //!
+//! A row on which any argument is NULL is skipped entirely, as ClickHouse's
+//! `Null` combinator does: it is no event, not even an unmatched one. Each
+//! group also records whether any row counted at all; a group with none
+//! (every row skipped) has a NULL result when the result is nullable.
+//!
 //! The intermediate state is two list columns, `times: List<Int64>` and
-//! `masks: List<UInt32>`, one row per group; `merge_batch` appends, so
+//! `masks: List<UInt32>`, one row per group, NULL lists for a group where no
+//! row counted (an empty list: rows counted, none kept); `merge_batch` appends, so
 //! state → merge round-trips exactly and the result never depends on how
 //! rows were split into batches, partitions or spill files (finalizers sort
 //! the events by value before use).
@@ -28,13 +34,13 @@ use std::sync::Arc;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Int64Array, ListArray, UInt32Array,
 };
-use datafusion::arrow::buffer::OffsetBuffer;
+use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::compute::concat;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int64Type, UInt32Type};
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
 
-use super::args::{condition_masks, passes, time_values};
+use super::args::{condition_masks, counted, counted_rows, passes, time_values};
 
 /// One event of a group: raw time (in the time column's unit) and the
 /// bitmask of the conditions that hold (bit `j` = condition `j + 1`).
@@ -43,27 +49,37 @@ pub(crate) type Event = (i64, u32);
 /// Turns each group's events into one result value.
 pub(crate) trait Finalizer: Send + Sync + 'static {
     /// One output row per group, in order. Within a group the events are
-    /// in no particular order.
+    /// in no particular order. A group where no row counted
+    /// ([`GroupedEvents::counted`] false) has no events.
     fn finalize(&self, groups: &GroupedEvents) -> Result<ArrayRef>;
 }
 
 /// The events of consecutive groups, laid out contiguously: group `g`'s
-/// times are `times[offsets[g]..offsets[g + 1]]`, its masks likewise.
+/// times are `times[offsets[g]..offsets[g + 1]]`, its masks likewise;
+/// `counted[g]` says whether any of its rows counted.
 #[derive(Debug, Default)]
 pub(crate) struct GroupedEvents {
     offsets: Vec<usize>,
     times: Vec<i64>,
     masks: Vec<u32>,
+    counted: Vec<bool>,
 }
 
 impl GroupedEvents {
-    /// One group holding `events`.
-    pub(crate) fn single(events: &[Event]) -> Self {
+    /// One group holding `events`; `counted`: whether any row counted.
+    pub(crate) fn single(events: &[Event], counted: bool) -> Self {
         Self {
             offsets: vec![0, events.len()],
             times: events.iter().map(|e| e.0).collect(),
             masks: events.iter().map(|e| e.1).collect(),
+            counted: vec![counted],
         }
+    }
+
+    /// Whether any row of group `g` counted (no argument NULL); false for a
+    /// group whose result ClickHouse gives as NULL.
+    pub(crate) fn counted(&self, g: usize) -> bool {
+        self.counted[g]
     }
 
     /// Number of groups.
@@ -77,19 +93,28 @@ impl GroupedEvents {
         (&self.times[s..e], &self.masks[s..e])
     }
 
-    /// Every group's times and masks, in group order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&[i64], &[u32])> {
-        (0..self.len()).map(|g| self.group(g))
+    /// Every group's times, masks and counted flag, in group order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&[i64], &[u32], bool)> {
+        (0..self.len()).map(|g| {
+            let (t, m) = self.group(g);
+            (t, m, self.counted(g))
+        })
     }
 
     /// The two state columns (`List<Int64>`, `List<UInt32>`), without
-    /// copying the values.
+    /// copying the values; a group where no row counted is a NULL list.
     fn into_state(self) -> Vec<ArrayRef> {
         let offsets = OffsetBuffer::from_lengths(self.offsets.windows(2).map(|w| w[1] - w[0]));
         let times = Int64Array::from(self.times);
         let masks = UInt32Array::from(self.masks);
-        let times = ListArray::new(times_item(), offsets.clone(), Arc::new(times), None);
-        let masks = ListArray::new(masks_item(), offsets, Arc::new(masks), None);
+        let nulls = Some(NullBuffer::from(self.counted)).filter(|n| n.null_count() > 0);
+        let times = ListArray::new(
+            times_item(),
+            offsets.clone(),
+            Arc::new(times),
+            nulls.clone(),
+        );
+        let masks = ListArray::new(masks_item(), offsets, Arc::new(masks), nulls);
         vec![Arc::new(times), Arc::new(masks)]
     }
 }
@@ -133,7 +158,7 @@ pub(crate) fn state_fields(name: &str) -> Vec<FieldRef> {
 }
 
 /// Reads the state columns back: calls `f(row, events)` for every
-/// non-NULL state row.
+/// non-NULL state row (a NULL row: a group where no row counted).
 fn read_state(
     fname: &str,
     values: &[ArrayRef],
@@ -167,28 +192,31 @@ fn read_state(
     Ok(())
 }
 
-/// Calls `f(row, event)` for every input row that becomes an event.
+/// Calls `f(row, event)` for every input row that counts (passes the
+/// filter, no argument NULL): with `Some(event)` when the row is kept as an
+/// event, `None` when it only counts (no condition holds and the function
+/// does not keep such rows).
 fn for_each_event(
     cfg: &EventsConfig,
     values: &[ArrayRef],
     filter: Option<&BooleanArray>,
-    mut f: impl FnMut(usize, Event),
+    mut f: impl FnMut(usize, Option<Event>),
 ) -> Result<()> {
     let Some(time_arr) = values.get(cfg.time_idx) else {
         return exec_err!("{}: missing event time argument", cfg.fname);
     };
     let times = time_values(cfg.fname, time_arr)?;
     let masks = condition_masks(cfg.fname, &values[cfg.time_idx + 1..], times.len())?;
+    // The constant arguments before the time are never NULL (checked when
+    // the accumulator is built).
+    let rows = counted_rows(&values[cfg.time_idx..]);
     let tv = times.values();
-    let has_nulls = times.null_count() > 0;
     for (i, &mask) in masks.iter().enumerate() {
-        if mask == 0 && !cfg.keep_unmatched {
+        if !counted(rows.as_ref(), i) || !passes(filter, i) {
             continue;
         }
-        if (has_nulls && times.is_null(i)) || !passes(filter, i) {
-            continue;
-        }
-        f(i, (tv[i], mask));
+        let keep = mask != 0 || cfg.keep_unmatched;
+        f(i, keep.then_some((tv[i], mask)));
     }
     Ok(())
 }
@@ -244,8 +272,11 @@ impl Bucket {
 /// Lays out the events of `buckets` for the `groups` groups starting at
 /// `first_group` (every record's group is in that range) group by group,
 /// each group keeping its arrival order (a stable counting sort), into
-/// `out`, reusing its vectors.
-fn lay_out(buckets: &[Bucket], first_group: usize, groups: usize, out: &mut GroupedEvents) {
+/// `out`, reusing its vectors; `counted` holds the groups' counted flags.
+fn lay_out(buckets: &[Bucket], first_group: usize, counted: &[bool], out: &mut GroupedEvents) {
+    let groups = counted.len();
+    out.counted.clear();
+    out.counted.extend_from_slice(counted);
     let offsets = &mut out.offsets;
     offsets.clear();
     offsets.resize(groups + 1, 0);
@@ -280,6 +311,8 @@ pub(crate) struct EventsGroupsAccumulator<F> {
     /// Bucket `b` holds groups `b << shift ..`; as many buckets as the
     /// groups need.
     buckets: Vec<Bucket>,
+    /// Per group: whether any row counted (no argument NULL).
+    counted: Vec<bool>,
     /// [`GROUP_SHIFT`], smaller in tests.
     shift: u32,
 }
@@ -292,6 +325,7 @@ impl<F: Finalizer> EventsGroupsAccumulator<F> {
             finalizer,
             num_groups: 0,
             buckets: Vec::new(),
+            counted: Vec::new(),
             shift: GROUP_SHIFT,
         }
     }
@@ -314,6 +348,7 @@ impl<F: Finalizer> EventsGroupsAccumulator<F> {
             );
         }
         self.num_groups = self.num_groups.max(total_num_groups);
+        self.counted.resize(self.num_groups, false);
         self.add_buckets();
         Ok(())
     }
@@ -326,15 +361,16 @@ impl<F: Finalizer> EventsGroupsAccumulator<F> {
         }
     }
 
-    /// Removes the groups `emit_to` asks for and returns their buckets
-    /// (bucket `i` holding groups `i << shift ..`); the groups left are
-    /// renumbered from 0, as `EmitTo::First` requires.
-    fn take(&mut self, emit_to: EmitTo) -> (usize, Vec<Bucket>) {
+    /// Removes the groups `emit_to` asks for and returns their counted
+    /// flags and buckets (bucket `i` holding groups `i << shift ..`); the
+    /// groups left are renumbered from 0, as `EmitTo::First` requires.
+    fn take(&mut self, emit_to: EmitTo) -> (Vec<bool>, Vec<Bucket>) {
         let n = match emit_to {
             EmitTo::All => self.num_groups,
             EmitTo::First(n) => n.min(self.num_groups),
         };
         self.num_groups -= n;
+        let counted = EmitTo::First(n).take_needed(&mut self.counted);
         let size = 1usize << self.shift;
         let mut rest = std::mem::take(&mut self.buckets);
         let mut taken: Vec<Bucket> = rest.drain(..(n / size).min(rest.len())).collect();
@@ -360,7 +396,7 @@ impl<F: Finalizer> EventsGroupsAccumulator<F> {
             }
             taken.push(boundary);
         }
-        (n, taken)
+        (counted, taken)
     }
 }
 
@@ -373,26 +409,30 @@ impl<F: Finalizer> GroupsAccumulator for EventsGroupsAccumulator<F> {
         total_num_groups: usize,
     ) -> Result<()> {
         self.grow(total_num_groups)?;
-        let (buckets, shift) = (&mut self.buckets, self.shift);
-        for_each_event(&self.cfg, values, opt_filter, |i, (time, mask)| {
-            let group = group_indices[i] as u32;
-            buckets[(group >> shift) as usize].push(Record { group, mask, time });
+        let (buckets, counted, shift) = (&mut self.buckets, &mut self.counted, self.shift);
+        for_each_event(&self.cfg, values, opt_filter, |i, event| {
+            counted[group_indices[i]] = true;
+            if let Some((time, mask)) = event {
+                let group = group_indices[i] as u32;
+                buckets[(group >> shift) as usize].push(Record { group, mask, time });
+            }
         })
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         // One bucket at a time: the laid-out copy of the events is one
         // bucket's, its vectors reused, never all groups' at once.
-        let (n, buckets) = self.take(emit_to);
+        let (counted, buckets) = self.take(emit_to);
         let size = 1usize << self.shift;
         let mut laid = GroupedEvents::default();
         let mut parts = Vec::with_capacity(buckets.len());
         for (i, bucket) in buckets.into_iter().enumerate() {
             let first = i * size;
+            let last = (first + size).min(counted.len());
             lay_out(
                 std::slice::from_ref(&bucket),
                 first,
-                size.min(n - first),
+                &counted[first..last],
                 &mut laid,
             );
             drop(bucket);
@@ -409,9 +449,9 @@ impl<F: Finalizer> GroupsAccumulator for EventsGroupsAccumulator<F> {
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let (n, buckets) = self.take(emit_to);
+        let (counted, buckets) = self.take(emit_to);
         let mut laid = GroupedEvents::default();
-        lay_out(&buckets, 0, n, &mut laid);
+        lay_out(&buckets, 0, &counted, &mut laid);
         Ok(laid.into_state())
     }
 
@@ -422,8 +462,9 @@ impl<F: Finalizer> GroupsAccumulator for EventsGroupsAccumulator<F> {
         total_num_groups: usize,
     ) -> Result<()> {
         self.grow(total_num_groups)?;
-        let (buckets, shift) = (&mut self.buckets, self.shift);
+        let (buckets, counted, shift) = (&mut self.buckets, &mut self.counted, self.shift);
         read_state(self.cfg.fname, values, |row, t, m| {
+            counted[group_indices[row]] = true;
             let group = group_indices[row] as u32;
             let bucket = &mut buckets[(group >> shift) as usize];
             for (&time, &mask) in t.iter().zip(m) {
@@ -441,23 +482,29 @@ impl<F: Finalizer> GroupsAccumulator for EventsGroupsAccumulator<F> {
         let mut offsets = Vec::with_capacity(rows + 1);
         offsets.push(0);
         let (mut times, mut masks) = (Vec::new(), Vec::new());
-        for_each_event(&self.cfg, values, opt_filter, |i, (t, m)| {
-            // Rows that are not events become empty lists.
-            offsets.resize(i + 1, times.len());
-            times.push(t);
-            masks.push(m);
+        // Rows that count without being kept become empty lists; rows that
+        // do not count, NULL lists.
+        let mut counted = vec![false; rows];
+        for_each_event(&self.cfg, values, opt_filter, |i, event| {
+            counted[i] = true;
+            if let Some((t, m)) = event {
+                offsets.resize(i + 1, times.len());
+                times.push(t);
+                masks.push(m);
+            }
         })?;
         offsets.resize(rows + 1, times.len());
         Ok(GroupedEvents {
             offsets,
             times,
             masks,
+            counted,
         }
         .into_state())
     }
 
     fn size(&self) -> usize {
-        self.buckets.iter().map(Bucket::size).sum()
+        self.buckets.iter().map(Bucket::size).sum::<usize>() + self.counted.capacity()
     }
 }
 
@@ -467,6 +514,8 @@ pub(crate) struct EventsAccumulator<F> {
     cfg: EventsConfig,
     finalizer: F,
     events: Vec<Event>,
+    /// Whether any row counted (no argument NULL).
+    counted: bool,
 }
 
 impl<F: Finalizer> EventsAccumulator<F> {
@@ -476,6 +525,7 @@ impl<F: Finalizer> EventsAccumulator<F> {
             cfg,
             finalizer,
             events: Vec::new(),
+            counted: false,
         }
     }
 }
@@ -491,14 +541,17 @@ impl<F: Finalizer> std::fmt::Debug for EventsAccumulator<F> {
 
 impl<F: Finalizer> Accumulator for EventsAccumulator<F> {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let events = &mut self.events;
-        for_each_event(&self.cfg, values, None, |_, e| events.push(e))
+        let (events, counted) = (&mut self.events, &mut self.counted);
+        for_each_event(&self.cfg, values, None, |_, e| {
+            *counted = true;
+            events.extend(e);
+        })
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
         let arr = self
             .finalizer
-            .finalize(&GroupedEvents::single(&self.events))?;
+            .finalize(&GroupedEvents::single(&self.events, self.counted))?;
         ScalarValue::try_from_array(&arr, 0)
     }
 
@@ -507,7 +560,7 @@ impl<F: Finalizer> Accumulator for EventsAccumulator<F> {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let cols = GroupedEvents::single(&self.events).into_state();
+        let cols = GroupedEvents::single(&self.events, self.counted).into_state();
         Ok(cols
             .into_iter()
             .map(|c| ScalarValue::List(Arc::new(c.as_list::<i32>().clone())))
@@ -515,8 +568,9 @@ impl<F: Finalizer> Accumulator for EventsAccumulator<F> {
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let events = &mut self.events;
+        let (events, counted) = (&mut self.events, &mut self.counted);
         read_state(self.cfg.fname, states, |_, times, masks| {
+            *counted = true;
             events.extend(times.iter().copied().zip(masks.iter().copied()))
         })
     }

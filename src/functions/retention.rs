@@ -2,8 +2,14 @@
 //!
 //! Element 1 is 1 when `cond1` held on some row of the group; element `k`
 //! (k ≥ 2) is 1 when `cond1` held on some row and `condk` held on some
-//! (possibly other) row. NULL conditions are false. A group with no rows
-//! where `cond1` holds gives all zeros. State: one `UInt32` bitmask of the
+//! (possibly other) row. A group with no rows where `cond1` holds gives all
+//! zeros.
+//!
+//! A row on which any condition is NULL is skipped entirely, as ClickHouse's
+//! `Null` combinator does for Nullable arguments (`A` on a row whose other
+//! condition is NULL does not count). Unlike the other event aggregates,
+//! ClickHouse's `retention` keeps its non-nullable result then: a group
+//! whose rows were all skipped gives all zeros, not NULL. State: one `UInt32` bitmask of the
 //! conditions seen per group (bitwise OR on merge).
 
 use std::mem::size_of;
@@ -20,7 +26,7 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility,
 };
 
-use super::args::{check_condition_count, coerce_condition, condition_masks, passes};
+use super::args::{check_condition_count, coerce_condition, condition_masks, counted_rows, passes};
 
 const NAME: &str = "retention";
 
@@ -69,6 +75,20 @@ fn build_result(masks: &[u32], conds: usize) -> ArrayRef {
     ))
 }
 
+/// The bitmask of the conditions that hold on each row, 0 for a row on
+/// which some condition is NULL (skipped, see the module documentation).
+fn row_masks(values: &[ArrayRef], rows: usize) -> Result<Vec<u32>> {
+    let mut masks = condition_masks(NAME, values, rows)?;
+    if let Some(rows) = counted_rows(values) {
+        for (i, m) in masks.iter_mut().enumerate() {
+            if rows.is_null(i) {
+                *m = 0;
+            }
+        }
+    }
+    Ok(masks)
+}
+
 /// ORs the state column's masks into `f(row, mask)`.
 fn read_state(values: &[ArrayRef], mut f: impl FnMut(usize, u32)) -> Result<()> {
     let Some(arr) = values
@@ -101,7 +121,7 @@ impl GroupsAccumulator for RetentionGroups {
     ) -> Result<()> {
         self.masks.resize(total_num_groups.max(self.masks.len()), 0);
         let rows = group_indices.len();
-        let m = condition_masks(NAME, values, rows)?;
+        let m = row_masks(values, rows)?;
         for (i, (&g, &mask)) in group_indices.iter().zip(&m).enumerate() {
             if mask != 0 && passes(opt_filter, i) {
                 self.masks[g] |= mask;
@@ -137,7 +157,7 @@ impl GroupsAccumulator for RetentionGroups {
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
         let rows = values.first().map_or(0, |a| a.len());
-        let mut m = condition_masks(NAME, values, rows)?;
+        let mut m = row_masks(values, rows)?;
         for (i, v) in m.iter_mut().enumerate() {
             if !passes(opt_filter, i) {
                 *v = 0;
@@ -161,9 +181,7 @@ struct RetentionAccumulator {
 impl Accumulator for RetentionAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
         let rows = values.first().map_or(0, |a| a.len());
-        self.mask |= condition_masks(NAME, values, rows)?
-            .iter()
-            .fold(0, |a, m| a | m);
+        self.mask |= row_masks(values, rows)?.iter().fold(0, |a, m| a | m);
         Ok(())
     }
 

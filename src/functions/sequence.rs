@@ -4,8 +4,7 @@
 //!
 //! # Semantics (ClickHouse's)
 //! The events are the rows on which at least one condition is true (other
-//! rows are invisible to the pattern; NULL time rows are ignored, a NULL
-//! condition is false), ordered by time. The pattern is matched against
+//! rows are invisible to the pattern), ordered by time. The pattern is matched against
 //! that sequence, anywhere in it (an implicit leading `.*`):
 //! * `(?N)` — the next event satisfies condition `N` (1-based);
 //! * `.` — any one event; `.*` — any number of events;
@@ -21,6 +20,13 @@
 //! conditions by ClickHouse's backtracking algorithm, which gives up with an
 //! error after 1,000,000 steps, as ClickHouse does.
 //!
+//! # NULLs
+//! As ClickHouse's `Null` combinator does for Nullable arguments, a row on
+//! which the time or any condition is NULL is skipped entirely (even when
+//! the pattern does not name that condition). A group in which no row
+//! counted gives NULL; the result is nullable when an argument is, and with
+//! non-nullable arguments an empty input gives false / 0, as in ClickHouse.
+//!
 //! # Deliberate difference from ClickHouse
 //! ClickHouse sorts events by time only, so events with equal timestamps
 //! keep an arbitrary order. shoal orders equal timestamps by their condition
@@ -29,7 +35,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, BooleanBuilder, UInt64Builder};
-use datafusion::arrow::datatypes::{DataType, FieldRef};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
@@ -37,7 +43,8 @@ use datafusion::logical_expr::{
 };
 
 use super::args::{
-    check_condition_count, coerce_condition, coerce_time, constant_str, units_per_second,
+    any_nullable, check_condition_count, coerce_condition, coerce_time, constant_str,
+    units_per_second,
 };
 use super::events::{
     Event, EventsAccumulator, EventsConfig, EventsGroupsAccumulator, Finalizer, GroupedEvents,
@@ -411,6 +418,9 @@ impl Pattern {
 struct SequenceFinalizer {
     kind: SequenceKind,
     pattern: Pattern,
+    /// Whether the result is nullable: then a group where no row counted
+    /// is NULL (otherwise false / 0).
+    nullable: bool,
 }
 
 impl Finalizer for SequenceFinalizer {
@@ -419,16 +429,24 @@ impl Finalizer for SequenceFinalizer {
         Ok(match self.kind {
             SequenceKind::Match => {
                 let mut out = BooleanBuilder::with_capacity(groups.len());
-                for_each_sorted(groups, |g, seen| {
-                    out.append_value(self.pattern.matches(fname, g, seen)?);
+                for_each_sorted(groups, |g, seen, counted| {
+                    if counted || !self.nullable {
+                        out.append_value(self.pattern.matches(fname, g, seen)?);
+                    } else {
+                        out.append_null();
+                    }
                     Ok(())
                 })?;
                 Arc::new(out.finish())
             }
             SequenceKind::Count => {
                 let mut out = UInt64Builder::with_capacity(groups.len());
-                for_each_sorted(groups, |g, seen| {
-                    out.append_value(self.pattern.count(fname, g, seen)?);
+                for_each_sorted(groups, |g, seen, counted| {
+                    if counted || !self.nullable {
+                        out.append_value(self.pattern.count(fname, g, seen)?);
+                    } else {
+                        out.append_null();
+                    }
                     Ok(())
                 })?;
                 Arc::new(out.finish())
@@ -437,21 +455,22 @@ impl Finalizer for SequenceFinalizer {
     }
 }
 
-/// Calls `f(events, seen)` for each group in order, with the group's events
-/// sorted by `(time, mask)` and the union of their masks.
+/// Calls `f(events, seen, counted)` for each group in order, with the
+/// group's events sorted by `(time, mask)`, the union of their masks and
+/// whether any of its rows counted.
 fn for_each_sorted(
     groups: &GroupedEvents,
-    mut f: impl FnMut(&[Event], u32) -> Result<()>,
+    mut f: impl FnMut(&[Event], u32, bool) -> Result<()>,
 ) -> Result<()> {
     // One buffer, reused across groups.
     let mut events: Vec<Event> = Vec::new();
-    for (times, masks) in groups.iter() {
+    for (times, masks, counted) in groups.iter() {
         events.clear();
         events.extend(times.iter().copied().zip(masks.iter().copied()));
         if !events.is_sorted() {
             events.sort_unstable();
         }
-        f(&events, masks.iter().fold(0u32, |acc, m| acc | m))?;
+        f(&events, masks.iter().fold(0u32, |acc, m| acc | m), counted)?;
     }
     Ok(())
 }
@@ -475,6 +494,7 @@ impl Sequence {
             SequenceFinalizer {
                 kind: self.kind,
                 pattern,
+                nullable: args.return_field.is_nullable(),
             },
         ))
     }
@@ -512,8 +532,16 @@ impl AggregateUDFImpl for Sequence {
         })
     }
 
-    fn is_nullable(&self) -> bool {
-        false
+    /// Nullable when the time or a condition is (see the module
+    /// documentation); the pattern is a constant.
+    fn return_field(&self, arg_fields: &[FieldRef]) -> Result<FieldRef> {
+        let arg_types: Vec<DataType> = arg_fields.iter().map(|f| f.data_type().clone()).collect();
+        let nullable = any_nullable(arg_fields.get(1..).unwrap_or_default());
+        Ok(Arc::new(Field::new(
+            self.kind.name(),
+            self.return_type(&arg_types)?,
+            nullable,
+        )))
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {

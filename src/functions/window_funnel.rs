@@ -4,12 +4,19 @@
 //! Returns the deepest funnel step reached, as `UInt8` (0 when no row
 //! satisfies `cond1`), like ClickHouse.
 //!
+//! # NULLs
+//! As ClickHouse's `Null` combinator does for Nullable arguments, a row on
+//! which the time or any condition is NULL is skipped entirely: it is no
+//! event, and under `strict_order` it does not intervene. A group in which
+//! no row counted (all skipped) gives NULL. The result is nullable when an
+//! argument is (a Parquet column always is); with non-nullable arguments an
+//! empty input gives 0, as in ClickHouse.
+//!
 //! # Semantics
 //! Every row contributes one *entry* `(time, k)` per condition `k` that is
 //! true on it (a row matching `cond1` and `cond2` gives two entries); with
-//! `strict_order` a row matching no condition contributes `(time, 0)`. Rows
-//! with a NULL time are ignored; a NULL condition is false. Entries are
-//! sorted by `(time, k)` — exactly ClickHouse's sort of its
+//! `strict_order` a row matching no condition contributes `(time, 0)`.
+//! Entries are sorted by `(time, k)` — exactly ClickHouse's sort of its
 //! `(timestamp, event)` pairs — so the input order never matters and the
 //! result is deterministic. Consequences (all as in ClickHouse):
 //! * steps with equal timestamps chain (`A` and `B` at the same second
@@ -29,6 +36,25 @@
 //! * `strict_order`: once a `cond1` entry has been seen, a row matching no
 //!   condition, or an entry for step `k >= 2` while level `k - 1` has not
 //!   been reached, stops the scan; the result is the level reached before it.
+//! * `allow_reentry` (only with `strict_order`, as ClickHouse requires): an
+//!   entry for a step whose predecessor has not been reached is passed over
+//!   instead of stopping the scan; a row matching no condition still stops
+//!   it.
+//! * `strict_once`: a chain uses each row at most once, so a row matching
+//!   several conditions advances one step of a chain, not several (`A` and
+//!   `B` on one row reach level 1; on two rows at the same second, 2).
+//!   Since a row has one time, only entries at equal times can share a row:
+//!   with `strict_increase` the mode changes nothing. ClickHouse keeps every
+//!   chain (with the rows it used) for this mode; shoal keeps, per level,
+//!   the latest-starting chain completed before the current second, and for
+//!   the rows at the current second asks whether the steps of the chain's
+//!   tail can be given to distinct rows (a bipartite matching, steps to
+//!   rows): the same levels, without ClickHouse's growth in the number of
+//!   chains when many rows share a second.
+//!   Rows at the same second are taken in the order of their condition
+//!   bitmask; only with `strict_deduplication` can that order matter
+//!   (ClickHouse takes them in input order, so its answer then depends on
+//!   it).
 //!
 //! # Deliberate difference from ClickHouse
 //! ClickHouse's single pass keeps only the latest chain per level, which
@@ -38,13 +64,18 @@
 //! chain `A@0 B@5 C@9` is 3). shoal returns the true longest chain: for
 //! `strict_increase` the predecessor is taken as it stood before the current
 //! timestamp. Without `strict_increase` the single pass is exact and the
-//! results are ClickHouse's. ClickHouse's `strict_once` and `allow_reentry`
-//! modes are not supported (an error says so).
+//! results are ClickHouse's. With `strict_once` ClickHouse tracks every
+//! chain, so its answer is the longest chain there too.
+//!
+//! On a repeated step under `strict_deduplication`, ClickHouse up to 25.x
+//! returns the step number of the entry before it instead of the level
+//! reached; upstream ClickHouse fixed it, and shoal returns the level
+//! reached, in every mode.
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, UInt8Array};
-use datafusion::arrow::datatypes::{DataType, FieldRef};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{Result, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
@@ -52,8 +83,8 @@ use datafusion::logical_expr::{
 };
 
 use super::args::{
-    check_condition_count, coerce_condition, coerce_time, constant_seconds, constant_str,
-    units_per_second,
+    any_nullable, check_condition_count, coerce_condition, coerce_time, constant_seconds,
+    constant_str, units_per_second,
 };
 use super::events::{
     EventsAccumulator, EventsConfig, EventsGroupsAccumulator, Finalizer, GroupedEvents,
@@ -93,6 +124,11 @@ pub(crate) struct FunnelMode {
     pub strict_deduplication: bool,
     /// `strict_increase`: chain times strictly increase.
     pub strict_increase: bool,
+    /// `strict_once`: a chain uses each row at most once.
+    pub strict_once: bool,
+    /// `allow_reentry` (with `strict_order`): a step out of order is passed
+    /// over instead of stopping the scan.
+    pub allow_reentry: bool,
 }
 
 impl FunnelMode {
@@ -104,24 +140,27 @@ impl FunnelMode {
                 "strict_order" => mode.strict_order = true,
                 "strict_deduplication" => mode.strict_deduplication = true,
                 "strict_increase" => mode.strict_increase = true,
+                "strict_once" => mode.strict_once = true,
+                "allow_reentry" => mode.allow_reentry = true,
                 "strict" => {
                     return plan_err!(
                         "{NAME}: mode \"strict\" was renamed; use \"strict_deduplication\""
                     );
                 }
-                "strict_once" | "allow_reentry" => {
-                    return plan_err!(
-                        "{NAME}: ClickHouse mode \"{part}\" is not supported; use strict_order, \
-                         strict_deduplication and/or strict_increase"
-                    );
-                }
                 other => {
                     return plan_err!(
                         "{NAME}: unknown mode \"{other}\"; expected a comma-separated list of \
-                         strict_order, strict_deduplication, strict_increase (or '' for none)"
+                         strict_order, strict_deduplication, strict_increase, strict_once, \
+                         allow_reentry (or '' for none)"
                     );
                 }
             }
+        }
+        if mode.allow_reentry && !mode.strict_order {
+            return plan_err!(
+                "{NAME}: mode \"{s}\": allow_reentry relaxes strict_order and needs it; \
+                 add strict_order to the mode"
+            );
         }
         Ok(mode)
     }
@@ -151,15 +190,39 @@ struct Level {
     first_before_last: Option<i64>,
 }
 
-/// The deepest level reached by the events `times[i]`, `masks[i]` (see
-/// the module documentation). `entries` is scratch space, reused across
-/// groups.
+/// Scratch space for [`funnel_level`], reused across groups.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    /// `(time, step)` entries.
+    entries: Vec<(i64, u8)>,
+    /// `(time, mask)` rows, for `strict_once`.
+    rows: Vec<(i64, u32)>,
+}
+
+/// Whether level `k + 1` is set in `reached`.
+#[inline]
+fn has(reached: u32, k: usize) -> bool {
+    reached & (1u32 << k) != 0
+}
+
+/// The deepest level set in `reached` (bit `k`: level `k + 1`).
+#[inline]
+fn deepest(reached: u32) -> u8 {
+    (32 - reached.leading_zeros()) as u8
+}
+
+/// The deepest level reached by the events `times[i]`, `masks[i]` (one per
+/// row; see the module documentation).
 pub(crate) fn funnel_level(
     times: &[i64],
     masks: &[u32],
     p: &FunnelParams,
-    entries: &mut Vec<(i64, u8)>,
+    scratch: &mut Scratch,
 ) -> u8 {
+    if p.mode.strict_once {
+        return funnel_level_once(times, masks, p, &mut scratch.rows);
+    }
+    let entries = &mut scratch.entries;
     entries.clear();
     for (&t, &mask) in times.iter().zip(masks) {
         if mask == 0 {
@@ -190,8 +253,6 @@ pub(crate) fn funnel_level(
     let mut levels = [Level::default(); 32];
     // Bit k set: level k + 1 reached.
     let mut reached: u32 = 0;
-    let has = |reached: u32, k: usize| reached & (1u32 << k) != 0;
-    let deepest = |reached: u32| (32 - reached.leading_zeros()) as u8;
     let mut first_event = false;
 
     for &(t, step) in entries.iter() {
@@ -205,11 +266,15 @@ pub(crate) fn funnel_level(
         let k = usize::from(step - 1);
         let start = if k == 0 {
             Some(t)
-        } else if (p.mode.strict_deduplication && has(reached, k))
-            || (p.mode.strict_order && first_event && !has(reached, k - 1))
-        {
-            // A repeated step (strict_deduplication) or a step whose
-            // predecessor was not reached (strict_order) ends the scan.
+        } else if p.mode.strict_deduplication && has(reached, k) {
+            // A repeated step ends the scan.
+            return deepest(reached);
+        } else if p.mode.strict_order && first_event && !has(reached, k - 1) {
+            // A step whose predecessor was not reached ends the scan, or
+            // with allow_reentry is passed over.
+            if p.mode.allow_reentry {
+                continue;
+            }
             return deepest(reached);
         } else if has(reached, k - 1) {
             let prev = &levels[k - 1];
@@ -241,18 +306,193 @@ pub(crate) fn funnel_level(
     deepest(reached)
 }
 
+/// `funnel_level` for `strict_once`: chains use each row at most once.
+///
+/// Rows are taken a second at a time. `best[k]` is the latest first time of
+/// the chains that reached level `k + 1` at an earlier second: the best one
+/// to extend (its window ends last), and it holds no row of the current
+/// second, so any row may extend it. A chain may also take several steps at
+/// the current second: its head is an earlier chain (`best[s - 1]`, or none
+/// when the step-1 event is at this second) and steps `s ..` at this second
+/// go to distinct rows of this second, which [`distinct_rows`] decides.
+/// Without `strict_increase` that is the only way a row could be used twice
+/// (ClickHouse's `strict_once` forbids exactly that); with it, a chain has
+/// at most one entry per second.
+fn funnel_level_once(
+    times: &[i64],
+    masks: &[u32],
+    p: &FunnelParams,
+    rows: &mut Vec<(i64, u32)>,
+) -> u8 {
+    let n = p.steps;
+    let steps_mask = u32::MAX >> (32 - n);
+    rows.clear();
+    for (&t, &m) in times.iter().zip(masks) {
+        let m = m & steps_mask;
+        if m != 0 || p.mode.strict_order {
+            rows.push((t, m));
+        }
+    }
+    if rows.is_empty() {
+        return 0;
+    }
+    // Rows at one second in the order of their masks: deterministic,
+    // whatever the input order.
+    if !rows.is_sorted() {
+        rows.sort_unstable();
+    }
+    let mut best: [Option<i64>; 32] = [None; 32];
+    let mut reached: u32 = 0;
+    let mut first_event = false;
+    let mut start = 0;
+    while start < rows.len() {
+        let t = rows[start].0;
+        let len = rows[start..].iter().take_while(|r| r.0 == t).count();
+        let at = &rows[start..start + len];
+        start += len;
+        // A row matching no condition sorts before the steps of its second.
+        if p.mode.strict_order && at[0].1 == 0 && first_event {
+            return deepest(reached);
+        }
+        // Chains reaching each level at this second: the latest first time.
+        let mut fresh: [Option<i64>; 32] = [None; 32];
+        for k in 0..n {
+            // Rows with equal masks are interchangeable: the answer of the
+            // previous row holds for the next one with the same mask.
+            let mut last: Option<(u32, Option<i64>)> = None;
+            for (r, &(_, m)) in at.iter().enumerate() {
+                if m & (1 << k) == 0 {
+                    continue;
+                }
+                if k == 0 {
+                    fresh[0] = Some(t);
+                    reached |= 1;
+                    first_event = true;
+                    continue;
+                }
+                if p.mode.strict_deduplication && has(reached, k) {
+                    return deepest(reached);
+                }
+                if p.mode.strict_order && first_event && !has(reached, k - 1) {
+                    if p.mode.allow_reentry {
+                        continue;
+                    }
+                    return deepest(reached);
+                }
+                if !has(reached, k - 1) {
+                    continue;
+                }
+                let first = match last {
+                    Some((lm, f)) if lm == m => f,
+                    _ => extend_once(k, r, at, t, &best, p),
+                };
+                last = Some((m, first));
+                let Some(first) = first else { continue };
+                fresh[k] = fresh[k].max(Some(first));
+                reached |= 1 << k;
+                if k + 1 == n {
+                    return n as u8;
+                }
+            }
+        }
+        for (b, f) in best.iter_mut().zip(fresh).take(n) {
+            *b = (*b).max(f);
+        }
+    }
+    deepest(reached)
+}
+
+/// For `strict_once`: the latest first time of a chain reaching level
+/// `k + 1` (`k >= 1`) whose step `k + 1` is row `r` of `at` (the rows at
+/// second `t`), or None. The chain is an earlier chain up to level `s`
+/// (none when `s == 0`: the chain starts at `t`) followed by steps
+/// `s + 1 ..= k` at `t` on distinct rows other than `r`.
+fn extend_once(
+    k: usize,
+    r: usize,
+    at: &[(i64, u32)],
+    t: i64,
+    best: &[Option<i64>; 32],
+    p: &FunnelParams,
+) -> Option<i64> {
+    let in_window = |f: i64| t <= f.saturating_add(p.window);
+    // With strict_increase only an earlier chain can be extended.
+    let lowest = if p.mode.strict_increase { k } else { 0 };
+    let mut found = None;
+    for s in lowest..=k {
+        let first = if s == 0 {
+            t
+        } else {
+            match best[s - 1] {
+                Some(f) if in_window(f) => f,
+                _ => continue,
+            }
+        };
+        if found.is_some_and(|b| b >= first) {
+            continue;
+        }
+        if s == k || distinct_rows(at, r, s..k) {
+            found = Some(first);
+        }
+    }
+    found
+}
+
+/// Whether every step (bit index) in `steps` can be given its own row of
+/// `at`, other than row `skip`, matching it: a bipartite matching of steps
+/// to rows (augmenting paths; at most 32 steps).
+fn distinct_rows(at: &[(i64, u32)], skip: usize, steps: std::ops::Range<usize>) -> bool {
+    if at.len() <= steps.len() {
+        return false;
+    }
+    // owner[i]: the step row i serves, if any.
+    let mut owner = vec![usize::MAX; at.len()];
+    let mut visited = vec![false; at.len()];
+    fn augment(
+        step: usize,
+        at: &[(i64, u32)],
+        skip: usize,
+        owner: &mut [usize],
+        visited: &mut [bool],
+    ) -> bool {
+        for (i, &(_, m)) in at.iter().enumerate() {
+            if i == skip || visited[i] || m & (1 << step) == 0 {
+                continue;
+            }
+            visited[i] = true;
+            if owner[i] == usize::MAX || augment(owner[i], at, skip, owner, visited) {
+                owner[i] = step;
+                return true;
+            }
+        }
+        false
+    }
+    for step in steps {
+        visited.fill(false);
+        if !augment(step, at, skip, &mut owner, &mut visited) {
+            return false;
+        }
+    }
+    true
+}
+
 /// Finalizer producing the funnel level per group.
 pub(crate) struct FunnelFinalizer {
     /// Window, steps and mode.
     pub params: FunnelParams,
+    /// Whether the result is nullable: then a group where no row counted
+    /// is NULL (otherwise 0).
+    pub nullable: bool,
 }
 
 impl Finalizer for FunnelFinalizer {
     fn finalize(&self, groups: &GroupedEvents) -> Result<ArrayRef> {
-        let mut scratch = Vec::new();
+        let mut scratch = Scratch::default();
         let out: UInt8Array = groups
             .iter()
-            .map(|(t, m)| Some(funnel_level(t, m, &self.params, &mut scratch)))
+            .map(|(t, m, counted)| {
+                (counted || !self.nullable).then(|| funnel_level(t, m, &self.params, &mut scratch))
+            })
             .collect();
         Ok(Arc::new(out))
     }
@@ -277,7 +517,8 @@ impl WindowFunnel {
             time_idx: 2,
             keep_unmatched: mode.strict_order,
         };
-        Ok((cfg, FunnelFinalizer { params }))
+        let nullable = args.return_field.is_nullable();
+        Ok((cfg, FunnelFinalizer { params, nullable }))
     }
 }
 
@@ -313,8 +554,11 @@ impl AggregateUDFImpl for WindowFunnel {
         Ok(DataType::UInt8)
     }
 
-    fn is_nullable(&self) -> bool {
-        false
+    /// Nullable when the time or a condition is (see the module
+    /// documentation); window and mode are constants.
+    fn return_field(&self, arg_fields: &[FieldRef]) -> Result<FieldRef> {
+        let nullable = any_nullable(arg_fields.get(2..).unwrap_or_default());
+        Ok(Arc::new(Field::new(NAME, DataType::UInt8, nullable)))
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {

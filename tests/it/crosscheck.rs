@@ -78,11 +78,15 @@ fn pack_agrees_with_duckdb_on_generated_data() {
     }
 }
 
-/// 900 random event sets: window_funnel in every mode, retention and
-/// sequence_match/count, through shoal and through ClickHouse (chDB), also
-/// with 1 and 8 partitions and a memory limit that makes aggregation spill.
-/// The script fails on any difference other than the two it documents
-/// (chDB 25.5's strict_deduplication bug, shoal's exact strict_increase).
+/// 900 random event sets, with NULL times and NULL conditions:
+/// window_funnel in every mode, retention and sequence_match/count, through
+/// shoal and through ClickHouse (chDB), NULL results included, also with 1
+/// and 8 partitions and a memory limit that makes aggregation spill. The
+/// script fails on any difference other than those it documents (chDB
+/// 25.5's strict_deduplication bug, shoal's exact strict_increase, and
+/// strict_once with strict_deduplication where ClickHouse's answer depends
+/// on input order); allow_reentry, which chDB 25.5 lacks, is compared with
+/// an emulation of upstream ClickHouse's algorithm.
 #[test]
 fn sequence_functions_agree_with_clickhouse() {
     let report = py("funnel_diff.py", &["--seed", "1", "--batches", "3"]);

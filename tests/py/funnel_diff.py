@@ -11,19 +11,26 @@ source has a fixed schema), then computes per (set, user), through one
 `shoal query` and one chDB query:
 
 * window_funnel / windowFunnel with windows 0, 10 and 3600 s, in each of the
-  eight combinations of strict_order, strict_deduplication, strict_increase;
+  sixteen combinations of strict_order, strict_deduplication,
+  strict_increase, strict_once, and the eight of those with strict_order
+  plus allow_reentry (which ClickHouse accepts only with strict_order);
 * retention(c1, c2, c3);
 * sequence_match / sequenceMatch and sequence_count / sequenceCount for a
   few patterns (with and without time conditions).
 
-Conditions (the same SQL in both engines; in ClickHouse wrapped in ifNull(…, 0)
-so a NULL condition is false but the row still counts, as in shoal):
+Conditions (the same SQL in both engines, Nullable as they come: the Parquet
+columns are nullable in both):
   c1: event_type = 'A'
   c2: event_type = 'B' or content_id = 'AB'   (rows matching two conditions)
   c3: event_type = 'C'
   c4: event_type = 'D'
-Rows of type 'X' match nothing (they matter to strict_order); some rows have
-a NULL event_time (ignored by both engines) or a NULL event_type.
+Rows of type 'X' match nothing (they matter to strict_order). Some rows have
+a NULL event_time, a NULL event_type (every condition NULL) or a NULL
+content_id (c2 NULL unless the type is 'B'). ClickHouse's Null combinator
+skips a row on which any argument is NULL (it is no event, and does not
+intervene under strict_order), and a group where every row was skipped gives
+NULL for windowFunnel and sequence*, all zeros for retention; shoal does the
+same, and the comparison includes those NULLs.
 
 Time resolution: event times are whole seconds (the Parquet column is
 Timestamp(µs, UTC) with zero microseconds); ClickHouse gets toDateTime(…)
@@ -32,14 +39,25 @@ document, so windows and (?t…) durations are seconds in both engines. A set
 draws its times on a grid of 1 s or 360 s over 20 steps, so equal timestamps,
 repeated steps and gaps exactly equal to a window (10 s, 3600 s) are common.
 
+chDB 3.6 embeds ClickHouse 25.5, which has strict_once but not yet
+allow_reentry: the allow_reentry columns are computed by shoal only and
+compared with the Python emulation of upstream ClickHouse's algorithm below
+(and with the brute-force reference), not with chDB.
+
 Known, documented differences are reported apart from real mismatches:
 * sequence_match/sequence_count when two visible events of a user share a
   timestamp: ClickHouse sorts by time only with an unstable sort, so its
   answer depends on row order; shoal orders ties by condition (documented).
   These comparisons are skipped and counted.
-* window_funnel with strict_increase: shoal returns the longest strictly
-  increasing chain, ClickHouse's single pass can miss it (documented in
-  src/functions/window_funnel.rs).
+* window_funnel with strict_increase (without strict_once): shoal returns the
+  longest strictly increasing chain, ClickHouse's single pass can miss it
+  (documented in src/functions/window_funnel.rs).
+* window_funnel with strict_once and strict_deduplication when rows share a
+  timestamp: ClickHouse takes such rows in input order (its row ids), and
+  there the order can decide where a repeated step stops the scan; shoal
+  takes them in the order of their conditions. A comparison is skipped (and
+  counted) when the emulation gives different answers for different input
+  orders.
 * window_funnel with strict_deduplication: ClickHouse up to 25.x (chDB 3.6
   embeds 25.5) returns, on a repeated step, the step number of the previous
   sorted entry instead of the level reached (e.g. A@10 D@15 B@17 with B also
@@ -48,9 +66,10 @@ Known, documented differences are reported apart from real mismatches:
   shoal does.
 Every window_funnel value is checked against two Python oracles written
 here: a brute-force reference of shoal's documented semantics and an
-emulation of ClickHouse's single pass (with and without that bug). A
-difference counts as known only when shoal equals the reference and chDB
-equals the emulation; anything else is a mismatch.
+emulation of ClickHouse's getEventLevelNonStrictOnce / getEventLevelStrictOnce
+(with and without that bug). A difference counts as known only when shoal
+equals the reference and chDB equals the emulation; anything else is a
+mismatch.
 
 A mismatch is shrunk (events removed one at a time while it persists, each
 round one batch through both engines) and printed as a minimal repro with the
@@ -82,10 +101,12 @@ DAY = "2026-09-01"
 BASE = int(datetime(2026, 9, 1, 1, 0, 0, tzinfo=timezone.utc).timestamp())
 
 WINDOWS = [0, 10, 3600]
-MODE_FLAGS = ["strict_order", "strict_deduplication", "strict_increase"]
+MODE_FLAGS = ["strict_order", "strict_deduplication", "strict_increase", "strict_once"]
 MODES = [
     list(c) for r in range(len(MODE_FLAGS) + 1) for c in itertools.combinations(MODE_FLAGS, r)
 ]
+# allow_reentry needs strict_order.
+MODES += [m + ["allow_reentry"] for m in MODES if "strict_order" in m]
 PATTERNS = [
     "(?1)(?2)",
     "(?1).*(?2)(?3)",
@@ -142,19 +163,20 @@ class Col:
         fn = "sequence_match" if self.kind == "match" else "sequence_count"
         return f"{fn}('{self.pattern}', event_time, {c['c1']}, {c['c2']}, {c['c3']})"
 
+    def in_chdb(self) -> bool:
+        """Whether chDB (ClickHouse 25.5) can compute the column."""
+        return "allow_reentry" not in self.modes
+
     def clickhouse(self) -> str:
-        c = {k: f"ifNull({v}, 0)" for k, v in CONDS.items()}
+        c = CONDS
         t = "toDateTime(event_time, 'UTC')"
         if self.kind == "funnel":
             params = ", ".join([str(self.window)] + [f"'{m}'" for m in self.modes])
-            return (
-                f"coalesce(windowFunnel({params})({t}, "
-                f"{c['c1']}, {c['c2']}, {c['c3']}, {c['c4']}), 0)"
-            )
+            return f"windowFunnel({params})({t}, {c['c1']}, {c['c2']}, {c['c3']}, {c['c4']})"
         if self.kind == "retention":
             return f"retention({c['c1']}, {c['c2']}, {c['c3']})"
         fn = "sequenceMatch" if self.kind == "match" else "sequenceCount"
-        return f"coalesce({fn}('{self.pattern}')({t}, {c['c1']}, {c['c2']}, {c['c3']}), 0)"
+        return f"{fn}('{self.pattern}')({t}, {c['c1']}, {c['c2']}, {c['c3']})"
 
     def label(self) -> str:
         if self.kind == "funnel":
@@ -192,9 +214,25 @@ class Event:
     type: str | None
     content: str | None
 
-    def conds(self) -> tuple[bool, bool, bool, bool]:
-        ty = self.type
-        return (ty == "A", ty == "B" or self.content == "AB", ty == "C", ty == "D")
+    def conds(self) -> tuple[bool | None, ...]:
+        """c1..c4 in SQL's three-valued logic (None = NULL)."""
+        ty, content = self.type, self.content
+
+        def eq(v, x):
+            return None if v is None else v == x
+
+        b, ab = eq(ty, "B"), eq(content, "AB")
+        c2 = True if (b or ab) else (None if b is None or ab is None else False)
+        return (eq(ty, "A"), c2, eq(ty, "C"), eq(ty, "D"))
+
+    def counted(self, n: int, timed: bool = True) -> bool:
+        """Whether the row counts for an aggregate of conditions c1..cn (and
+        the time, when `timed`): ClickHouse's Null combinator skips it when
+        any argument is NULL."""
+        return (not timed or self.t is not None) and all(c is not None for c in self.conds()[:n])
+
+    def mask(self, n: int) -> int:
+        return sum(1 << k for k, c in enumerate(self.conds()[:n]) if c)
 
 
 @dataclass
@@ -215,8 +253,9 @@ def random_set(rng: random.Random, set_id: str) -> EventSet:
         for _ in range(rng.randint(0, 12)):
             slot = slots.pop() if distinct else rng.randint(0, 20)
             t = None if rng.random() < 0.08 else slot * unit
-            ty = None if rng.random() < 0.03 else rng.choice("AAABBBCCDDX")
-            content = "AB" if rng.random() < 0.1 else None
+            ty = None if rng.random() < 0.04 else rng.choice("AAABBBCCDDX")
+            r = rng.random()
+            content = "AB" if r < 0.1 else (None if r < 0.15 else "c")
             evs.append(Event(t, ty, content))
         s.users[f"u{u}"] = evs
     return s
@@ -263,24 +302,35 @@ SHOAL_VARIANTS = [
 ]
 
 
+# Columns per shoal query: the memory-limited variant below was sized for a
+# query of this many aggregates (more would need more than its limit to hold
+# one batch's state, rather than spill).
+SHOAL_COLS_PER_QUERY = 40
+
+
 def run_shoal(shoal: str, proj: Path, extra: list[str] | None = None) -> dict:
-    select = ",\n  ".join(f"{c.shoal()} as {c.name}" for c in COLS)
-    sql = (
-        f"select community_id as set_id, user_id,\n  {select}\n"
-        "from events group by community_id, user_id"
-    )
-    res = subprocess.run(
-        [shoal, "-q", "--project-dir", str(proj), *(extra or []), "query", "--format", "json", "--", sql],
-        capture_output=True,
-        text=True,
-    )
-    if res.returncode != 0:
-        sys.exit(f"shoal query {' '.join(extra or [])} failed ({res.returncode}):\n{res.stderr}\nSQL:\n{sql}")
-    return {(r["set_id"], r["user_id"]): r for r in json.loads(res.stdout or "[]")}
+    out: dict = {}
+    for i in range(0, len(COLS), SHOAL_COLS_PER_QUERY):
+        cols = COLS[i : i + SHOAL_COLS_PER_QUERY]
+        select = ",\n  ".join(f"{c.shoal()} as {c.name}" for c in cols)
+        sql = (
+            f"select community_id as set_id, user_id,\n  {select}\n"
+            "from events group by community_id, user_id"
+        )
+        res = subprocess.run(
+            [shoal, "-q", "--project-dir", str(proj), *(extra or []), "query", "--format", "json", "--", sql],
+            capture_output=True,
+            text=True,
+        )
+        if res.returncode != 0:
+            sys.exit(f"shoal query {' '.join(extra or [])} failed ({res.returncode}):\n{res.stderr}\nSQL:\n{sql}")
+        for r in json.loads(res.stdout or "[]"):
+            out.setdefault((r["set_id"], r["user_id"]), {}).update(r)
+    return out
 
 
 def run_chdb(events_dir: Path) -> dict:
-    select = ",\n  ".join(f"{c.clickhouse()} as {c.name}" for c in COLS)
+    select = ",\n  ".join(f"{c.clickhouse()} as {c.name}" for c in COLS if c.in_chdb())
     sql = (
         f"select community_id as set_id, user_id,\n  {select}\n"
         f"from file('{events_dir}/*/*.parquet', Parquet) group by community_id, user_id"
@@ -293,97 +343,137 @@ def run_chdb(events_dir: Path) -> dict:
 # --- reference and classification ---------------------------------------------
 
 
-def funnel_entries(evs: list[Event], strict_order: bool) -> list[tuple[int, int]]:
-    """The sorted (time, step) entries both engines build: one per true
-    condition of a row with a time; (time, 0) for a row matching none, with
-    strict_order."""
-    out = []
-    for e in evs:
-        if e.t is None:
-            continue
-        steps = [k + 1 for k, c in enumerate(e.conds()) if c]
-        if steps:
-            out.extend((e.t, k) for k in steps)
-        elif strict_order:
-            out.append((e.t, 0))
-    return sorted(out)
+def funnel_rows(evs: list[Event], steps: int = 4) -> list[Event]:
+    """The rows a funnel counts: time and every condition non-NULL."""
+    return [e for e in evs if e.counted(steps)]
 
 
-def emulate_clickhouse(evs: list[Event], window: int, modes, old_dedup_bug: bool, steps: int = 4) -> int:
-    """ClickHouse's windowFunnel single pass (getEventLevelNonStrictOnce), in
-    Python. old_dedup_bug: ClickHouse up to 25.x returned, on a repeated step
-    under strict_deduplication, the step number of the previous entry instead
-    of the level reached (fixed upstream, ClickHouse issue #37177)."""
-    so, sd, si = ("strict_order" in modes, "strict_deduplication" in modes, "strict_increase" in modes)
-    entries = funnel_entries(evs, so)
+def modes_of(modes) -> tuple[bool, bool, bool, bool, bool]:
+    return tuple(
+        m in modes
+        for m in ("strict_order", "strict_deduplication", "strict_increase", "strict_once", "allow_reentry")
+    )
+
+
+def emulate_clickhouse(
+    evs: list[Event], window: int, modes, old_dedup_bug: bool, steps: int = 4, order=None
+) -> int | None:
+    """ClickHouse's windowFunnel in Python: getEventLevelNonStrictOnce, or
+    getEventLevelStrictOnce with strict_once (every chain kept with the row
+    ids it used), as upstream's AggregateFunctionWindowFunnel.cpp has them
+    (allow_reentry included). `order`: the rows in input order, which gives
+    strict_once its row ids (default: as listed). old_dedup_bug: ClickHouse
+    up to 25.x returned, on a repeated step under strict_deduplication, the
+    step number of the previous entry instead of the level reached (fixed
+    upstream, ClickHouse issue #37177). None when no row counts (the Null
+    combinator)."""
+    so, sd, si, once, reentry = modes_of(modes)
+    rows = funnel_rows(order if order is not None else evs, steps)
+    if not rows:
+        return None
+    entries = []
+    for uid, e in enumerate(rows):
+        ks = [k + 1 for k, c in enumerate(e.conds()[:steps]) if c]
+        entries.extend((e.t, k, uid) for k in reversed(ks))
+        if not ks and so:
+            entries.append((e.t, 0, uid))
     if not entries:
         return 0
-    ts: list[tuple[int, int] | None] = [None] * steps
-    first_event = False
+    if not so and steps == 1:
+        return 1
+    # std::stable_sort by (timestamp, event) without strict_once, by
+    # (timestamp, event, id) with it.
+    entries.sort(key=(lambda x: x[:3]) if once else (lambda x: x[:2]))
+
+    if once:
+        seqs: list[list[tuple[int, int, tuple[int, ...]]]] = [[] for _ in range(steps)]
+        nonempty = lambda k: bool(seqs[k])  # noqa: E731
+    else:
+        ts: list[tuple[int, int] | None] = [None] * steps
+        nonempty = lambda k: ts[k] is not None  # noqa: E731
 
     def deepest() -> int:
-        return max((k + 1 for k in range(steps) if ts[k] is not None), default=0)
+        return max((k + 1 for k in range(steps) if nonempty(k)), default=0)
 
-    for i, (t, k) in enumerate(entries):
+    first_event = False
+    for i, (t, k, uid) in enumerate(entries):
         idx = k - 1
         if so and idx == -1:
             if first_event:
                 break
             continue
         if idx == 0:
-            ts[0] = (t, t)
+            if once:
+                seqs[0].append((t, t, (uid,)))
+            else:
+                ts[0] = (t, t)
             first_event = True
-        elif sd and ts[idx] is not None:
+        elif sd and nonempty(idx):
             return entries[i - 1][1] if old_dedup_bug else deepest()
-        elif so and first_event and ts[idx - 1] is None:
-            return next(k for k in range(steps) if ts[k] is None)
-        elif ts[idx - 1] is not None:
-            first, last = ts[idx - 1]
-            ok = t <= first + window and (not si or last < t)
-            if ok:
-                ts[idx] = (first, t)
-                if idx + 1 == steps:
-                    return steps
+        elif so and first_event and not nonempty(idx - 1):
+            if reentry:
+                continue
+            return next(k for k in range(steps) if not nonempty(k))
+        elif nonempty(idx - 1):
+            if once:
+                for first, last, path in list(seqs[idx - 1]):
+                    if t <= first + window and uid not in path and (not si or last < t):
+                        seqs[idx].append((first, t, path + (uid,)))
+                        if idx + 1 == steps:
+                            return steps
+            else:
+                first, last = ts[idx - 1]
+                if t <= first + window and (not si or last < t):
+                    ts[idx] = (first, t)
+                    if idx + 1 == steps:
+                        return steps
     return deepest()
 
 
-def reference_funnel(evs: list[Event], window: int, modes, steps: int = 4) -> int:
+def reference_funnel(evs: list[Event], window: int, modes, steps: int = 4) -> int | None:
     """shoal's documented semantics (src/functions/window_funnel.rs), brute
-    force: the level is the longest chain e1..ek (entry i for step i, in
-    (time, step) order, times non-decreasing, strictly increasing with
-    strict_increase, t_k <= t_1 + window) among the entries scanned; the scan
-    stops (strict_deduplication) at a step-k entry, k >= 2, when level k is
-    already reached, and (strict_order, after the first step-1 entry) at an
-    entry matching no condition or a step-k entry while level k - 1 is not
-    reached."""
-    so, sd, si = ("strict_order" in modes, "strict_deduplication" in modes, "strict_increase" in modes)
-    entries = funnel_entries(evs, so)
+    force: rows with a NULL time or condition are skipped (None when all
+    are); the level is the longest chain e1..ek (entry i for step i, in
+    (time, step, row) order with the rows at one time in the order of their
+    condition masks, times non-decreasing, strictly increasing with
+    strict_increase, distinct rows with strict_once, t_k <= t_1 + window)
+    among the entries scanned; the scan stops (strict_deduplication) at a
+    step-k entry, k >= 2, when level k is already reached, and (strict_order,
+    after the first step-1 entry) at an entry matching no condition or a
+    step-k entry while level k - 1 is not reached (with allow_reentry such an
+    entry is passed over instead)."""
+    so, sd, si, once, reentry = modes_of(modes)
+    rows = sorted(((e.t, e.mask(steps)) for e in funnel_rows(evs, steps)))
+    if not rows:
+        return None
+    entries = []
+    for row, (t, m) in enumerate(rows):
+        if m == 0:
+            if so:
+                entries.append((t, 0, row))
+            continue
+        entries.extend((t, k + 1, row) for k in range(steps) if m >> k & 1)
+    entries.sort()
 
-    def longest(prefix: list[tuple[int, int]]) -> int:
+    def longest(prefix) -> int:
         best = 0
-        for i, (t1, k) in enumerate(prefix):
-            if k != 1:
-                continue
-            level, last_i, last_t = 1, i, t1
-            for step in range(2, steps + 1):
-                nxt = next(
-                    (
-                        j
-                        for j in range(last_i + 1, len(prefix))
-                        if prefix[j][1] == step
-                        and (prefix[j][0] > last_t if si else True)
-                        and prefix[j][0] <= t1 + window
-                    ),
-                    None,
-                )
-                if nxt is None:
-                    break
-                level, last_i, last_t = step, nxt, prefix[nxt][0]
-            best = max(best, level)
+
+        def extend(i: int, t1: int, used: tuple[int, ...]) -> None:
+            nonlocal best
+            ti, ki, _ = prefix[i]
+            best = max(best, ki)
+            for j in range(i + 1, len(prefix)):
+                t, k, row = prefix[j]
+                if k == ki + 1 and t <= t1 + window and (not si or t > ti) and not (once and row in used):
+                    extend(j, t1, used + (row,))
+
+        for i, (t1, k, row) in enumerate(prefix):
+            if k == 1:
+                extend(i, t1, (row,))
         return best
 
     first_seen = False
-    for i, (t, k) in enumerate(entries):
+    for i, (t, k, _) in enumerate(entries):
         if k == 0:
             if first_seen:
                 return longest(entries[:i])
@@ -394,33 +484,73 @@ def reference_funnel(evs: list[Event], window: int, modes, steps: int = 4) -> in
         before = longest(entries[:i])
         if sd and before >= k:
             return before
-        if so and first_seen and before < k - 1:
+        if so and first_seen and before < k - 1 and not reentry:
             return before
     return longest(entries)
 
 
+def order_dependent(col: Col, evs: list[Event]) -> bool:
+    """strict_once with strict_deduplication, rows sharing a timestamp:
+    whether ClickHouse's answer depends on the input order of those rows
+    (tried: as listed, reversed, and 20 shuffles)."""
+    if "strict_once" not in col.modes or "strict_deduplication" not in col.modes:
+        return False
+    ts = [e.t for e in funnel_rows(evs)]
+    if len(ts) == len(set(ts)):
+        return False
+    rng = random.Random(0)
+    orders = [list(evs), list(reversed(evs))]
+    for _ in range(20):
+        o = list(evs)
+        rng.shuffle(o)
+        orders.append(o)
+    return any(
+        len({emulate_clickhouse(evs, col.window, col.modes, bug, order=o) for o in orders}) > 1
+        for bug in (False, True)
+    )
+
+
+def shoal_order(evs: list[Event]) -> list[Event]:
+    """The rows in the order shoal takes them: by time, then condition mask."""
+    return sorted(funnel_rows(evs), key=lambda e: (e.t, e.mask(4)))
+
+
 def visible_ties(evs: list[Event]) -> bool:
-    """Whether two events visible to sequence_* (some of c1..c3 true, time not
-    NULL) share a timestamp."""
-    ts = [e.t for e in evs if e.t is not None and any(e.conds()[:3])]
+    """Whether two events visible to sequence_* (counted: time and c1..c3 not
+    NULL; some of c1..c3 true) share a timestamp."""
+    ts = [e.t for e in evs if e.counted(3) and any(e.conds()[:3])]
     return len(ts) != len(set(ts))
 
 
 def classify(col: Col, evs: list[Event], shoal_v, ch_v) -> str:
-    """equal | skipped_ties | ch_dedup_bug | deliberate | mismatch."""
+    """equal | emulated | skipped_ties | order_dependent | ch_dedup_bug |
+    deliberate | mismatch. For the columns chDB cannot compute
+    (allow_reentry), ch_v is ignored and shoal is compared with the
+    emulation of upstream ClickHouse."""
     if col.kind in ("match", "count") and visible_ties(evs):
         return "skipped_ties"
-    if shoal_v == ch_v:
-        return "equal"
     if col.kind != "funnel":
-        return "mismatch"
+        return "equal" if shoal_v == ch_v else "mismatch"
     if shoal_v != reference_funnel(evs, col.window, col.modes):
         return "mismatch"
-    old = emulate_clickhouse(evs, col.window, col.modes, old_dedup_bug=True)
     new = emulate_clickhouse(evs, col.window, col.modes, old_dedup_bug=False)
+    deliberate_si = "strict_increase" in col.modes and "strict_once" not in col.modes
+    if not col.in_chdb():
+        if order_dependent(col, evs):
+            # shoal's order is one of the input orders ClickHouse could see.
+            mine = emulate_clickhouse(evs, col.window, col.modes, False, order=shoal_order(evs))
+            return "emulated" if shoal_v == mine else "mismatch"
+        if shoal_v == new:
+            return "emulated"
+        return "deliberate" if deliberate_si else "mismatch"
+    if shoal_v == ch_v:
+        return "equal"
+    if order_dependent(col, evs):
+        return "order_dependent"
+    old = emulate_clickhouse(evs, col.window, col.modes, old_dedup_bug=True)
     if ch_v == old != new and shoal_v == new:
         return "ch_dedup_bug"
-    if "strict_increase" in col.modes and ch_v in (old, new):
+    if deliberate_si and ch_v in (old, new):
         return "deliberate"
     return "mismatch"
 
@@ -442,17 +572,16 @@ def fmt_events(evs: list[Event]) -> str:
 
 def repro_sql(col: Col, evs: list[Event]) -> tuple[str, str]:
     """SQL over literal rows (t seconds after the epoch, c1..c4) for both engines."""
-    rows = [(e.t, *[int(x) for x in e.conds()]) for e in evs]
-    ev_null = [e.type is None for e in evs]
+    rows = [(e.t, *[None if x is None else int(x) for x in e.conds()]) for e in evs]
     if not rows:
-        rows, ev_null = [(None, 0, 0, 0, 0)], [False]
+        rows = [(None, 0, 0, 0, 0)]
 
-    def sh_row(r, null_type):
+    def sh_row(r):
         t = "cast(null as bigint)" if r[0] is None else str(r[0])
-        cs = ["cast(null as boolean)" if null_type else ("true" if x else "false") for x in r[1:]]
+        cs = ["cast(null as boolean)" if x is None else ("true" if x else "false") for x in r[1:]]
         return f"({t}, {', '.join(cs)})"
 
-    values = ", ".join(sh_row(r, n) for r, n in zip(rows, ev_null))
+    values = ", ".join(sh_row(r) for r in rows)
     t = "to_timestamp_seconds(t)"
     if col.kind == "funnel":
         call = f"window_funnel({col.window}, '{','.join(col.modes)}', {t}, c1, c2, c3, c4)"
@@ -476,7 +605,8 @@ def repro_sql(col: Col, evs: list[Event]) -> tuple[str, str]:
         fn = "sequenceMatch" if col.kind == "match" else "sequenceCount"
         call = f"{fn}('{col.pattern}')({tt}, c1, c2, c3)"
     ch_sql = (
-        f"select {call} as r from values('t Nullable(UInt32), c1 UInt8, c2 UInt8, c3 UInt8, c4 UInt8', "
+        f"select {call} as r from values('t Nullable(UInt32), c1 Nullable(UInt8), c2 Nullable(UInt8), "
+        f"c3 Nullable(UInt8), c4 Nullable(UInt8)', "
         f"{ch_rows})"
     )
     return shoal_sql, ch_sql
@@ -503,8 +633,8 @@ def shrink(m: Mismatch, ctx) -> Mismatch:
         sh, ch = ctx.evaluate(sets)
         for i, s in enumerate(sets):
             key = (s.set_id, "u0")
-            sv = normalise(sh.get(key, {}).get(cur.col.name, 0))
-            cv = normalise(ch.get(key, {}).get(cur.col.name, 0))
+            sv = normalise(sh.get(key, {}).get(cur.col.name))
+            cv = normalise(ch.get(key, {}).get(cur.col.name))
             if classify(cur.col, s.users["u0"], sv, cv) == "mismatch":
                 cur = Mismatch(cur.col, s.users["u0"], sv, cv)
                 break
@@ -565,9 +695,18 @@ def main() -> int:
     rng = random.Random(args.seed)
     workdir = Path(tempfile.mkdtemp(prefix="shoal-funnel-diff-"))
     ctx = Context(shoal, workdir, rng)
-    counts = {"equal": 0, "ch_dedup_bug": 0, "deliberate": 0, "skipped_ties": 0, "mismatch": 0}
+    counts = {
+        "equal": 0,
+        "emulated": 0,
+        "ch_dedup_bug": 0,
+        "deliberate": 0,
+        "skipped_ties": 0,
+        "order_dependent": 0,
+        "mismatch": 0,
+    }
+    nulls = {"shoal": 0, "chdb": 0}
     # Oracles checked on every funnel comparison, equal or not.
-    oracle = {"shoal_vs_reference": 0, "chdb_vs_emulation": 0, "funnel": 0}
+    oracle = {"shoal_vs_reference": 0, "chdb_vs_emulation": 0, "funnel": 0, "chdb_funnel": 0}
     per_col: dict[str, dict[str, int]] = {}
     mismatches: list[Mismatch] = []
     deliberate: list[Mismatch] = []
@@ -588,7 +727,10 @@ def main() -> int:
                         counts["mismatch"] += 1
                         continue
                     for col in COLS:
-                        sv, cv = normalise(sh[key][col.name]), normalise(ch[key][col.name])
+                        # JSON output leaves NULL values out.
+                        sv, cv = normalise(sh[key].get(col.name)), normalise(ch[key].get(col.name))
+                        nulls["shoal"] += sv is None
+                        nulls["chdb"] += col.in_chdb() and cv is None
                         verdict = classify(col, evs, sv, cv)
                         counts[verdict] += 1
                         pc = per_col.setdefault(col.label(), {})
@@ -597,8 +739,10 @@ def main() -> int:
                             oracle["funnel"] += 1
                             if sv != reference_funnel(evs, col.window, col.modes):
                                 oracle["shoal_vs_reference"] += 1
-                            if cv != emulate_clickhouse(evs, col.window, col.modes, old_dedup_bug=True):
-                                oracle["chdb_vs_emulation"] += 1
+                            if col.in_chdb() and not order_dependent(col, evs):
+                                oracle["chdb_funnel"] += 1
+                                if cv != emulate_clickhouse(evs, col.window, col.modes, old_dedup_bug=True):
+                                    oracle["chdb_vs_emulation"] += 1
                         if verdict == "mismatch":
                             mismatches.append(Mismatch(col, evs, sv, cv))
                         elif verdict in ("deliberate", "ch_dedup_bug"):
@@ -610,14 +754,21 @@ def main() -> int:
             f"{len(COLS)} columns: {total} comparisons"
         )
         print(
-            f"  equal {counts['equal']}, chDB strict_deduplication bug (fixed upstream, #37177) "
-            f"{counts['ch_dedup_bug']}, documented strict_increase difference {counts['deliberate']}, "
-            f"skipped (sequence ties) {counts['skipped_ties']}, MISMATCH {counts['mismatch']}"
+            f"  equal {counts['equal']}, allow_reentry equal to the emulation of upstream ClickHouse "
+            f"(chDB 25.5 lacks the mode) {counts['emulated']}, chDB strict_deduplication bug (fixed "
+            f"upstream, #37177) {counts['ch_dedup_bug']}, documented strict_increase difference "
+            f"{counts['deliberate']}, skipped (sequence ties) {counts['skipped_ties']}, skipped "
+            f"(strict_once,strict_deduplication answer depends on ClickHouse's input order) "
+            f"{counts['order_dependent']}, MISMATCH {counts['mismatch']}"
         )
         print(
-            f"  window_funnel oracles over {oracle['funnel']} values: shoal != Python reference of its "
-            f"documented semantics {oracle['shoal_vs_reference']}; chDB != Python emulation of "
-            f"ClickHouse 25.x {oracle['chdb_vs_emulation']}"
+            f"  NULL results (groups whose rows were all skipped): shoal {nulls['shoal']}, "
+            f"chDB {nulls['chdb']}"
+        )
+        print(
+            f"  window_funnel oracles: shoal != Python reference of its documented semantics "
+            f"{oracle['shoal_vs_reference']} of {oracle['funnel']}; chDB != Python emulation of "
+            f"ClickHouse 25.x {oracle['chdb_vs_emulation']} of {oracle['chdb_funnel']}"
         )
         print(
             f"  shoal under {len(SHOAL_VARIANTS)} other session settings "
@@ -627,7 +778,7 @@ def main() -> int:
         for extra, key, a, b in ctx.variant_diffs[:5]:
             print(f"    {extra}: {key}: default {a}, variant {b}")
         for label, pc in per_col.items():
-            if set(pc) - {"equal", "skipped_ties"}:
+            if set(pc) - {"equal", "emulated", "skipped_ties", "order_dependent"}:
                 print(f"  {label}: {pc}")
 
         shown_cols = set()
@@ -678,8 +829,8 @@ def shrink_deliberate(m: Mismatch, ctx, kind: str) -> Mismatch:
         sh, ch = ctx.evaluate(sets)
         for s in sets:
             key = (s.set_id, "u0")
-            sv = normalise(sh.get(key, {}).get(cur.col.name, 0))
-            cv = normalise(ch.get(key, {}).get(cur.col.name, 0))
+            sv = normalise(sh.get(key, {}).get(cur.col.name))
+            cv = normalise(ch.get(key, {}).get(cur.col.name))
             if classify(cur.col, s.users["u0"], sv, cv) == kind:
                 cur = Mismatch(cur.col, s.users["u0"], sv, cv)
                 break
