@@ -190,34 +190,57 @@ def main(argv=None) -> int:
                     f"from read_parquet('{pattern}') where user_id is not null")
 
     only = set(args.only.split(",")) if args.only else None
-    for name, written in MODELS:
-        if only is not None and name not in only:
-            continue
-        path = here / "models" / f"{name}.sql"
-        text = path.read_text()
-        sort_by, kind = None, "table"
-        for line in text.splitlines():
-            if line.startswith("-- sort_by:"):
-                sort_by = line.split(":", 1)[1].strip()
-            if line.startswith("-- materialized: view"):
-                kind = "view"
-        sql = env.from_string(text).render(context)
-        t0 = time.perf_counter()
-        try:
-            con.execute(f"create or replace {kind} {name} as\n{sql}")
-            if kind == "view":
-                print(f"{name}: view", file=sys.stderr)
+
+    def run_models(context, names, write):
+        """Runs `names` (in MODELS order) for context["ds"]; writes the
+        written ones when `write`. Returns 0 or 1 (a model failed)."""
+        for name, written in MODELS:
+            if name not in names:
                 continue
-            rows = con.execute(f"select count(*) from {name}").fetchone()[0]
-            if written:
-                order = f" order by {sort_by}" if sort_by and not args.unsorted else ""
-                target = out / f"{name}.parquet"
-                con.execute(f"copy (select * from {name}{order}) to '{target}' "
-                            f"(format parquet, compression zstd)")
-        except duckdb.Error as e:
-            print(f"pack.py: {path}: {e}", file=sys.stderr)
+            path = here / "models" / f"{name}.sql"
+            text = path.read_text()
+            sort_by, kind = None, "table"
+            for line in text.splitlines():
+                if line.startswith("-- sort_by:"):
+                    sort_by = line.split(":", 1)[1].strip()
+                if line.startswith("-- materialized: view"):
+                    kind = "view"
+            sql = env.from_string(text).render(context)
+            t0 = time.perf_counter()
+            try:
+                con.execute(f"create or replace {kind} {name} as\n{sql}")
+                if kind == "view":
+                    print(f"{name}: view", file=sys.stderr)
+                    continue
+                rows = con.execute(f"select count(*) from {name}").fetchone()[0]
+                if written and write:
+                    order = f" order by {sort_by}" if sort_by and not args.unsorted else ""
+                    target = out / f"{name}.parquet"
+                    con.execute(f"copy (select * from {name}{order}) to '{target}' "
+                                f"(format parquet, compression zstd)")
+            except duckdb.Error as e:
+                print(f"pack.py: {path}: {e}", file=sys.stderr)
+                return 1
+            print(f"{name}: {rows} rows, {time.perf_counter() - t0:.2f} s", file=sys.stderr)
+        return 0
+
+    names = [n for n, _ in MODELS if only is None or n in only]
+    # segment_transitions compares with user_segments of ds - 1, which a
+    # full refresh of shoal builds first (reads_previous_day,
+    # docs/models.md#the-header): the models up to user_segments run for
+    # ds - 1 too (when that day has events), kept as user_segments_prev.
+    previous = days_before(ds, 1)
+    con.execute("create or replace table user_segments_prev (user_id varchar)")
+    if "segment_transitions" in names and (events / f"dt={previous}").is_dir():
+        upto = [n for n, _ in MODELS][: [n for n, _ in MODELS].index("user_segments") + 1]
+        print(f"-- the models up to user_segments for {previous}", file=sys.stderr)
+        if run_models({**context, "ds": previous, "ds_nodash": previous.replace("-", ""),
+                       "run": Run(cfg.get("run") or {}, previous)}, upto, write=False):
             return 1
-        print(f"{name}: {rows} rows, {time.perf_counter() - t0:.2f} s", file=sys.stderr)
+        con.execute("create or replace table user_segments_prev as select * from user_segments")
+        print(f"-- the pack for {ds}", file=sys.stderr)
+    if run_models(context, names, write=True):
+        return 1
     con.close()
     print(f"query_seconds={time.perf_counter() - start:.3f}", file=sys.stderr)
     if database != ":memory:" and not args.database:

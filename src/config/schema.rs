@@ -460,7 +460,8 @@ pub struct FunnelConfig {
     pub steps: Vec<String>,
     /// Window from the first step, e.g. `7d`, `24h`, `3600s`.
     pub window: String,
-    /// Any of `strict_order`, `strict_deduplication`, `strict_increase`.
+    /// Any of `strict_order`, `strict_deduplication`, `strict_increase`,
+    /// `strict_once`, `allow_reentry` (with `strict_order`).
     #[serde(default)]
     pub mode: Vec<FunnelMode>,
     /// How later steps are matched: `same_user` (default) or `invitee`
@@ -479,6 +480,10 @@ pub enum FunnelMode {
     StrictDeduplication,
     /// Steps need strictly increasing timestamps.
     StrictIncrease,
+    /// A row (one event) counts for at most one step.
+    StrictOnce,
+    /// With `strict_order`: a step that comes too early is passed over.
+    AllowReentry,
 }
 
 /// How funnel steps after the first are attributed.

@@ -91,6 +91,9 @@ pub enum EngineError {
     /// The tokio task running a model panicked or was cancelled.
     #[error("model task failed: {0}")]
     Join(String),
+    /// A query before the models (the deletions) passed its deadline.
+    #[error("{0}")]
+    Deadline(String),
 }
 
 impl From<EngineError> for Error {
@@ -158,6 +161,19 @@ pub async fn run(
     .await?;
     let result = async {
         if let Some(previous) = previous_day_run(project, opts, ds).await? {
+            // The run of ds must be able to start before the day before is
+            // built: its inputs' schemas are checked first (exit 3 writes
+            // nothing).
+            let plan = plan_run(project, opts, ds).await?;
+            catalog::check_parquet_schemas(
+                &run_session(project)?.state(),
+                project.stores.store_for(&project.events)?,
+                &project.events,
+                &plan.input_files,
+                &catalog::events_schema(),
+                &[],
+            )
+            .await?;
             let day = ds - chrono::Duration::days(1);
             tracing::info!(%day, select = ?previous.select, "building the previous day first: models of the run read its partitions");
             let record = run_locked(
@@ -268,7 +284,27 @@ async fn run_locked(
     register_sources(project, &ctx).await?;
     // Users added to `deletions` leave every committed table before any
     // model reads history (docs/events.md#deletions: excluded from every output).
-    let ids = deleted_user_ids(&ctx).await?;
+    // The first query of a run: on a cluster without executors it would
+    // wait for ever, so it has the model deadline too.
+    let ids = match config.run.time_limits().1 {
+        None => deleted_user_ids(&ctx).await?,
+        Some(limit) => tokio::time::timeout(limit, deleted_user_ids(&ctx))
+            .await
+            .map_err(|_| {
+                let hint = if project.is_distributed() {
+                    format!(
+                        "; on a Ballista cluster, check that executors are registered with the scheduler of {} and alive",
+                        config.engine
+                    )
+                } else {
+                    String::new()
+                };
+                EngineError::Deadline(format!(
+                    "reading the deletions source did not finish within run.model_timeout ({}); nothing was written{hint}",
+                    config.run.model_timeout
+                ))
+            })??,
+    };
     let published: Vec<String> = project
         .models
         .iter()
@@ -644,7 +680,28 @@ pub async fn test_models(
             ));
             continue;
         }
-        let outcomes = quality::run_tests(&ctx, &m.name, &m.header.tests)
+        // A daily model's tests hold for what one run writes (the run's
+        // audit checks exactly that): the days the run of `ds` replaces,
+        // not every day of history (`unique: user_id` holds per day).
+        let table = if m.header.materialized == models::Materialization::Daily {
+            let back = m.header.rewrites_days.days(project.config().run.late_days);
+            let from = ds - chrono::Duration::days(i64::from(back));
+            let view = format!("__test_{}", m.name);
+            let df = ctx
+                .sql(&format!(
+                    "select * from \"{}\" where {DT} between date '{from}' and date '{ds}'",
+                    m.name,
+                    DT = catalog::DT
+                ))
+                .await
+                .map_err(|e| EngineError::Plan(locate_error(&m.file, &e)))?;
+            ctx.register_table(view.as_str(), df.into_view())
+                .map_err(|e| EngineError::Plan(locate_error(&m.file, &e)))?;
+            view
+        } else {
+            m.name.clone()
+        };
+        let outcomes = quality::run_tests(&ctx, &table, &m.header.tests)
             .await
             .map_err(|e| EngineError::Plan(locate_error(&m.file, &e)))?;
         out.push((m.name.clone(), outcomes));

@@ -96,7 +96,10 @@ impl RunShared {
         let limit = if ended_run {
             format!("run.timeout ({}) ended the run", run.timeout)
         } else {
-            format!("it ran longer than run.model_timeout ({})", run.model_timeout)
+            format!(
+                "it ran longer than run.model_timeout ({})",
+                run.model_timeout
+            )
         };
         let hint = if self.project.is_distributed() {
             format!(
@@ -287,11 +290,9 @@ async fn execute_model(
     // and Parquet errors can surface here as well as while executing.
     let exec_err = |e: DataFusionError| classify(&model.file, &e);
     let plan = shared
-        .before(
-            model,
-            deadline,
-            async { df.clone().create_physical_plan().await.map_err(exec_err) },
-        )
+        .before(model, deadline, async {
+            df.clone().create_physical_plan().await.map_err(exec_err)
+        })
         .await?;
     let output = &shared.project.output;
     let (staging, stem) = output.staging(&shared.run_id, &model.name);
@@ -352,9 +353,8 @@ async fn execute_model(
             )),
         )
         .map_err(|e| (FailKind::Model, e.to_string()))?;
-        let audit = async {
-            Ok(crate::quality::run_tests(ctx, &audit_name, &model.header.tests).await)
-        };
+        let audit =
+            async { Ok(crate::quality::run_tests(ctx, &audit_name, &model.header.tests).await) };
         let outcomes = shared.before(model, deadline, audit).await;
         let outcomes = match outcomes {
             Ok(outcomes) => outcomes,

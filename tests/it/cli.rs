@@ -674,12 +674,7 @@ fn compatible_widenings_are_read_and_incompatible_types_exit_3() {
 fn init_scaffolds_a_project_that_runs() {
     let dir = tempfile::tempdir().unwrap();
     let proj = dir.path().join("community");
-    let run = |args: &[&str]| {
-        crate::common::shoal_command()
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| crate::common::shoal_command().args(args).output().unwrap();
     let init = run(&[
         "init",
         proj.to_str().unwrap(),
@@ -846,7 +841,10 @@ fn configuration_precedence_file_env_set_flags_and_each_shoal_variable() {
         "SHOAL_DS (the --ds flag) over --set"
     );
     assert_eq!(
-        ds(&["--set", "run.ds=2026-11-20", "--ds", "2026-11-19"], &flag_env),
+        ds(
+            &["--set", "run.ds=2026-11-20", "--ds", "2026-11-19"],
+            &flag_env
+        ),
         "2026-11-19",
         "--ds over SHOAL_DS"
     );
@@ -876,7 +874,12 @@ fn configuration_precedence_file_env_set_flags_and_each_shoal_variable() {
         "flagenvsize",
     );
     refused(
-        &["--set", "run.memory_limit=setsize", "--memory-limit", "flagsize"],
+        &[
+            "--set",
+            "run.memory_limit=setsize",
+            "--memory-limit",
+            "flagsize",
+        ],
         &flag_env,
         "flagsize",
     );
@@ -915,8 +918,8 @@ fn configuration_precedence_file_env_set_flags_and_each_shoal_variable() {
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert!(!lines.is_empty());
     for l in lines {
-        let v: serde_json::Value = serde_json::from_str(l)
-            .unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}"));
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}"));
         assert!(v.get("level").is_some(), "{l}");
     }
 }
@@ -938,7 +941,10 @@ fn run_ds_yesterday_is_the_utc_day_before_today() {
         "a",
         &[ev("e1", format!("{day} 10:00:00").leak(), "u1", "view")],
     );
-    p.write("sql/m.sql", "select count(*) as n, date '{{ ds }}' as dt from events\n");
+    p.write(
+        "sql/m.sql",
+        "select count(*) as n, date '{{ ds }}' as dt from events\n",
+    );
     p.shoal(&["run"]).expect_code(0);
     let after = (chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
     let ds = p.latest()["ds"].as_str().unwrap().to_string();

@@ -231,6 +231,15 @@ impl TempProject {
         }
     }
 
+    /// The rows of one `dt` partition of a daily table ([`Self::table`]).
+    pub fn table_on(&self, model: &str, day: &str, order_by: &str) -> Vec<String> {
+        let cell = format!(" dt={day}");
+        self.table(model, order_by)
+            .into_iter()
+            .filter(|r| r.ends_with(&cell) || r.contains(&format!("{cell} ")))
+            .collect()
+    }
+
     /// Rows of a committed output table as sorted text lines, read with DataFusion.
     pub fn table(&self, model: &str, order_by: &str) -> Vec<String> {
         query_dir(&self.path().join("warehouse").join(model), order_by)

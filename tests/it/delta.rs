@@ -321,10 +321,19 @@ fn a_daily_model_adds_drops_and_retypes_columns() {
     let before = p.table("m", "dt");
     assert_eq!(
         before,
-        ["b=NULL dt=2026-11-19", "b=x dt=2026-11-20", "b=y dt=2026-11-21"]
+        [
+            "b=NULL dt=2026-11-19",
+            "b=x dt=2026-11-20",
+            "b=y dt=2026-11-21"
+        ]
     );
     // shoal's own reader agrees.
-    let q = p.shoal(&["query", "select b, dt from m order by dt", "--format", "csv"]);
+    let q = p.shoal(&[
+        "query",
+        "select b, dt from m order by dt",
+        "--format",
+        "csv",
+    ]);
     q.expect_code(0);
     assert_eq!(
         q.stdout().lines().collect::<Vec<_>>(),
@@ -342,7 +351,11 @@ fn a_daily_model_adds_drops_and_retypes_columns() {
             && err.contains("--full-refresh --select m"),
         "{err}"
     );
-    assert_eq!(p.table("m", "dt"), before, "the failed run committed nothing");
+    assert_eq!(
+        p.table("m", "dt"),
+        before,
+        "the failed run committed nothing"
+    );
 
     // A model that rewrites days rebuilds every day on a full refresh:
     // every file is replaced, so the new type goes through.
@@ -354,6 +367,10 @@ fn a_daily_model_adds_drops_and_retypes_columns() {
         .expect_code(0);
     assert_eq!(
         p.table("m", "dt"),
-        ["b=2 dt=2026-11-19", "b=2 dt=2026-11-20", "b=2 dt=2026-11-21"]
+        [
+            "b=2 dt=2026-11-19",
+            "b=2 dt=2026-11-20",
+            "b=2 dt=2026-11-21"
+        ]
     );
 }

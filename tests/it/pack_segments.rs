@@ -22,7 +22,8 @@ fn user_segments_layers_lifecycle_rfm_pyramid_value() {
     // pyramid: interactions_30 uA 3 is the top (rank 6: 5·100 >= 99·5) -> 5;
     //   uG member -> 2; the rest are no members -> 1
     // value_group: uA, uF high tier; uB add_to_cart at 12:02 after its 12:01 purchase -> high_intent
-    let rows = p.table("user_segments", "user_id");
+    // The run day (the full refresh built 11-20 too, for segment_transitions).
+    let rows = p.table_on("user_segments", "2026-11-21", "user_id");
     let push = "recommended_action=regular content push";
     assert_rows(
         &rows,

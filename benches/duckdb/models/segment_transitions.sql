@@ -1,15 +1,23 @@
--- segment_transitions: shoal's SQL (sql/marts/segment_transitions.sql), unchanged but for DuckDB syntax.
+-- segment_transitions: shoal's SQL (sql/marts/segment_transitions.sql), unchanged but for DuckDB syntax and the day before.
 -- sort_by: segment, from_value, to_value
-with long as (
-    select dt, user_id, 'activity_layer' as segment, activity_layer as value from user_segments
+-- The ds - 1 side comes from user_segments_prev (pack.py builds it first,
+-- as shoal's reads_previous_day does); shoal reads both days from one table.
+with segs as (
+    select * from user_segments
+    union all by name
+    select * from user_segments_prev
+),
+
+long as (
+    select dt, user_id, 'activity_layer' as segment, activity_layer as value from segs
     union all
-    select dt, user_id, 'lifecycle_stage', lifecycle_stage from user_segments
+    select dt, user_id, 'lifecycle_stage', lifecycle_stage from segs
     union all
-    select dt, user_id, 'rfm_segment', rfm_segment from user_segments
+    select dt, user_id, 'rfm_segment', rfm_segment from segs
     union all
-    select dt, user_id, 'pyramid_level', cast(pyramid_level as varchar) from user_segments
+    select dt, user_id, 'pyramid_level', cast(pyramid_level as varchar) from segs
     union all
-    select dt, user_id, 'value_group', value_group from user_segments
+    select dt, user_id, 'value_group', value_group from segs
 ),
 
 yesterday as (
