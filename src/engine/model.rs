@@ -407,9 +407,7 @@ async fn execute_model(
         .await
         .map_err(|e| match e {
             // The model's result does not fit its table: a model error.
-            e @ sink::SinkError::TypeChange { .. } => {
-                (FailKind::Model, format!("{}: {e}", model.file))
-            }
+            e @ sink::SinkError::TypeChange(_) => (FailKind::Model, format!("{}: {e}", model.file)),
             e => (FailKind::Output, e.to_string()),
         })?;
     mr.partitions_written = committed.partitions;

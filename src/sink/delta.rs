@@ -317,14 +317,11 @@ impl Output {
             if kept.len() > 3 {
                 listed.push(&more);
             }
-            return Err(SinkError::TypeChange {
-                model: model.to_string(),
-                url: self.model_dir(model).to_string(),
-                column,
-                old,
-                new,
-                kept: listed.join(", "),
-            });
+            return Err(SinkError::TypeChange(format!(
+                "column {column:?} changed type from {old} to {new}, but partitions written with {old} stay in the table ({kept}); cast it back to {old}, or rebuild the table: `shoal run --full-refresh --select {model}` when the model rewrites days (rewrites_days), otherwise remove the table directory {url} (its history goes) and run again",
+                kept = listed.join(", "),
+                url = self.model_dir(model),
+            )));
         }
         tracing::debug!(model, removed, added = adds.len(), "delta commit");
         actions.extend(adds);

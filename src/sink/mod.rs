@@ -82,24 +82,10 @@ pub enum SinkError {
         message: String,
     },
     /// A column changed type while files written with the old type stay in
-    /// the table (a daily model replacing some of its days).
-    #[error(
-        "column {column:?} changed type from {old} to {new}, but partitions written with {old} stay in the table ({kept}); cast it back to {old}, or rebuild the table: `shoal run --full-refresh --select {model}` when the model rewrites days (rewrites_days), otherwise remove the table directory {url} (its history goes) and run again"
-    )]
-    TypeChange {
-        /// The model.
-        model: String,
-        /// Its table.
-        url: String,
-        /// The column.
-        column: String,
-        /// The type in the table.
-        old: String,
-        /// The type of the new result.
-        new: String,
-        /// The partitions that keep the old type (a few, then a count).
-        kept: String,
-    },
+    /// the table (a daily model replacing some of its days). The message
+    /// names the column, both types, the partitions and what to do.
+    #[error("{0}")]
+    TypeChange(String),
     /// The model's deadline passed while its result was written; the
     /// writer has stopped and left only files the caller removes.
     #[error("the deadline passed while the result was written")]

@@ -27,6 +27,10 @@ const REF_KEY: &str = "AKIASHOALREFKEY00002";
 const OVERRIDE_KEY: &str = "AKIASHOALOVRKEY00003";
 const WRONG_KEY: &str = "AKIASHOALBADKEY00099";
 
+/// The (access key id, HTTP status) of each request the server saw during
+/// one run.
+type KeysSeen = Vec<(String, u16)>;
+
 fn env() -> Vec<(&'static str, &'static str)> {
     vec![
         ("AWS_ACCESS_KEY_ID", ENV_KEY),
@@ -111,8 +115,7 @@ fn secrets_are_used_and_never_reach_logs_records_errors_or_help() {
         e.push(("SHOAL__STORAGE__S3__SECRET_ACCESS_KEY", WRONG_SECRET));
         e
     };
-    // (run, expected exit code, the key ids the server saw during it)
-    let mut runs: Vec<(Run, i32, Vec<(String, u16)>)> = vec![];
+    let mut runs: Vec<(Run, i32, KeysSeen)> = vec![];
     let mut go = |config: &str, args: &[&str], env: &[(&str, &str)], code: i32| {
         let seen = moto.key_ids_seen().len();
         let run = shoal_s3(&p, config, args, env);
