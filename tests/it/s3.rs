@@ -234,9 +234,23 @@ fn storage_faults_are_retried_or_leave_committed_partitions_intact() {
         &after,
     );
     let status = |m: &str| crate::common::model_record(&record, m)["status"].clone();
-    assert_eq!(status("user_daily"), "success");
-    assert_eq!(status("user_features"), "failed");
-    assert_eq!(status("retention_cohorts"), "failed");
+    assert_eq!(status("user_daily"), "success", "{committed_run}: {record}");
+    assert_eq!(
+        status("user_features"),
+        "failed",
+        "{committed_run}: {} {:?}",
+        crate::common::model_record(&record, "user_features"),
+        clean
+            .1
+            .iter()
+            .filter(|f| f.starts_with("user_daily/"))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        status("retention_cohorts"),
+        "failed",
+        "{committed_run}: {record}"
+    );
 
     // 5. The log entry of user_daily cannot be written: that model fails
     //    with exit 4 naming its log, its data files are removed, and its
