@@ -22,11 +22,8 @@ the contract; the port follows it).
 from __future__ import annotations
 
 import argparse
-import glob
 import math
-import os
 import pathlib
-import site
 import sys
 
 # table -> key columns (the model's `unique` test), and whether shoal's output
@@ -79,14 +76,12 @@ def fmt(v) -> str:
 
 
 def connect():
-    """DuckDB with the delta extension the venv ships (duckdb-ext-delta, no download)."""
-    import duckdb
+    """DuckDB with the delta extension the venv ships (tests/py/bi_check.py
+    opens it), days in UTC."""
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "tests" / "py"))
+    from bi_check import duckdb_with_delta
 
-    dirs = [d for p in site.getsitepackages() for d in glob.glob(os.path.join(p, "duckdb_ext/extensions"))]
-    if not dirs:
-        raise SystemExit("check.py: duckdb-ext-delta is not installed in this Python; use the one .ci/pyenv prints")
-    con = duckdb.connect(config={"extension_directory": dirs[0], "autoinstall_known_extensions": False})
-    con.execute("LOAD delta")
+    con = duckdb_with_delta()
     con.execute("set TimeZone = 'UTC'")
     return con
 

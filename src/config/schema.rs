@@ -394,16 +394,22 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
-    /// `run.timeout` and `run.model_timeout`; `None` where `0` (no limit).
-    /// Validation has checked both are durations.
-    pub fn time_limits(&self) -> (Option<std::time::Duration>, Option<std::time::Duration>) {
-        let limit = |text: &str| {
-            super::parse_duration_secs(text)
-                .filter(|s| *s > 0)
-                .map(std::time::Duration::from_secs)
-        };
-        (limit(&self.timeout), limit(&self.model_timeout))
+    /// `run.timeout`; `None` when `0` (no limit). Validation has checked
+    /// it is a duration.
+    pub fn run_limit(&self) -> Option<std::time::Duration> {
+        positive_duration(&self.timeout)
     }
+
+    /// `run.model_timeout`; `None` when `0` (no limit).
+    pub fn model_limit(&self) -> Option<std::time::Duration> {
+        positive_duration(&self.model_timeout)
+    }
+}
+
+fn positive_duration(text: &str) -> Option<std::time::Duration> {
+    super::parse_duration_secs(text)
+        .filter(|s| *s > 0)
+        .map(std::time::Duration::from_secs)
 }
 
 impl Default for RunConfig {

@@ -148,9 +148,8 @@ pub async fn run(
     let ds = project.resolve_ds(opts.ds.as_deref()).await?;
     // A selector that names no model (or a path) is refused before the
     // lease: such a run writes nothing at all.
-    project
-        .dag(ds, opts.full_refresh, None)?
-        .select(&opts.select, &opts.exclude)?;
+    let dag = project.dag(ds, opts.full_refresh, None)?;
+    let selected = dag.select(&opts.select, &opts.exclude)?;
     let run_id = crate::runlog::new_run_id();
     let ttl = config::parse_duration_secs(&project.config().output.lease).unwrap_or(60);
     let mut lease = lock::acquire(
@@ -160,7 +159,7 @@ pub async fn run(
     )
     .await?;
     let result = async {
-        if let Some(previous) = previous_day_run(project, opts, ds).await? {
+        if let Some(previous) = previous_day_run(project, opts, ds, &dag, &selected).await? {
             // The run of ds must be able to start before the day before is
             // built: its inputs' schemas are checked first (exit 3 writes
             // nothing).
@@ -216,9 +215,9 @@ async fn previous_day_run(
     project: &Project,
     opts: &RunOptions,
     ds: NaiveDate,
+    dag: &models::Dag,
+    selected: &BTreeSet<String>,
 ) -> Result<Option<RunOptions>> {
-    let dag = project.dag(ds, opts.full_refresh, None)?;
-    let selected = dag.select(&opts.select, &opts.exclude)?;
     let day = ds - chrono::Duration::days(1);
     let mut needed = BTreeSet::new();
     for m in dag.models.iter().filter(|m| selected.contains(&m.name)) {
@@ -286,22 +285,15 @@ async fn run_locked(
     // model reads history (docs/events.md#deletions: excluded from every output).
     // The first query of a run: on a cluster without executors it would
     // wait for ever, so it has the model deadline too.
-    let ids = match config.run.time_limits().1 {
+    let ids = match config.run.model_limit() {
         None => deleted_user_ids(&ctx).await?,
         Some(limit) => tokio::time::timeout(limit, deleted_user_ids(&ctx))
             .await
             .map_err(|_| {
-                let hint = if project.is_distributed() {
-                    format!(
-                        "; on a Ballista cluster, check that executors are registered with the scheduler of {} and alive",
-                        config.engine
-                    )
-                } else {
-                    String::new()
-                };
                 EngineError::Deadline(format!(
-                    "reading the deletions source did not finish within run.model_timeout ({}); nothing was written{hint}",
-                    config.run.model_timeout
+                    "reading the deletions source did not finish within run.model_timeout ({}); nothing was written{}",
+                    config.run.model_timeout,
+                    model::cluster_hint(project)
                 ))
             })??,
     };
@@ -372,8 +364,7 @@ async fn run_locked(
         lease,
         run_deadline: config
             .run
-            .time_limits()
-            .0
+            .run_limit()
             .map(|limit| tokio::time::Instant::now() + limit),
     });
     let fail_kinds = run_models(&shared, observers, &mut record, &runlog).await?;
@@ -683,9 +674,9 @@ pub async fn test_models(
         // A daily model's tests hold for what one run writes (the run's
         // audit checks exactly that): the days the run of `ds` replaces,
         // not every day of history (`unique: user_id` holds per day).
-        let table = if m.header.materialized == models::Materialization::Daily {
-            let back = m.header.rewrites_days.days(project.config().run.late_days);
-            let from = ds - chrono::Duration::days(i64::from(back));
+        let late_days = project.config().run.late_days;
+        let table = if let Some(days) = model::written_days(m, late_days, ds, false) {
+            let from = days.from.expect("not a full refresh");
             let view = format!("__test_{}", m.name);
             let df = ctx
                 .sql(&format!(

@@ -61,8 +61,7 @@ impl RunShared {
             .project
             .config()
             .run
-            .time_limits()
-            .1
+            .model_limit()
             .map(|limit| tokio::time::Instant::now() + limit);
         match (model, self.run_deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -101,19 +100,44 @@ impl RunShared {
                 run.model_timeout
             )
         };
-        let hint = if self.project.is_distributed() {
-            format!(
-                "; on a Ballista cluster, check that executors are registered with the scheduler of {} and alive (their logs say \"Finished task\")",
-                self.project.config().engine
-            )
-        } else {
-            String::new()
-        };
+        let hint = cluster_hint(&self.project);
         format!(
             "{}: stopped, {limit}; nothing of it was committed (the previous output stays visible). Raise the limit if the model is legitimately slow{hint}",
             model.file
         )
     }
+}
+
+/// What to look at when a deadline passes on a Ballista cluster (empty for
+/// a local run): a job nobody runs waits without an error.
+pub(super) fn cluster_hint(project: &Project) -> String {
+    if project.is_distributed() {
+        format!(
+            "; on a Ballista cluster, check that executors are registered with the scheduler of {} and alive (their logs say \"Finished task\")",
+            project.config().engine
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// The `dt` partitions a daily model's run of `ds` replaces: `ds`, or the
+/// `rewrites_days` before it too (every day up to `ds` on a full refresh);
+/// `None` for other materializations (the whole table).
+pub(super) fn written_days(
+    model: &Model,
+    late_days: u32,
+    ds: chrono::NaiveDate,
+    full_refresh: bool,
+) -> Option<DayRange> {
+    if model.header.materialized != Materialization::Daily {
+        return None;
+    }
+    let back = model.header.rewrites_days.days(late_days);
+    Some(DayRange {
+        from: (!(full_refresh && back > 0)).then(|| ds - Duration::days(i64::from(back))),
+        to: ds,
+    })
 }
 
 /// Runs one model: plan, execute into staging, audit, commit, register.
@@ -229,26 +253,12 @@ async fn execute_model(
         };
         return shared.before(model, deadline, write).await;
     }
-    let range = match materialized {
-        Materialization::Daily => {
-            let back = model
-                .header
-                .rewrites_days
-                .days(shared.project.config().run.late_days);
-            Some(if shared.plan.full_refresh && back > 0 {
-                DayRange {
-                    from: None,
-                    to: shared.plan.ds,
-                }
-            } else {
-                DayRange {
-                    from: Some(shared.plan.ds - Duration::days(i64::from(back))),
-                    to: shared.plan.ds,
-                }
-            })
-        }
-        _ => None,
-    };
+    let range = written_days(
+        model,
+        shared.project.config().run.late_days,
+        shared.plan.ds,
+        shared.plan.full_refresh,
+    );
     let mut df = df;
     let mut sort = Vec::new();
     if range.is_some() {

@@ -84,6 +84,18 @@ impl Drop for Proc {
     }
 }
 
+/// A `shoal scheduler` on a free port of 127.0.0.1, listening.
+fn scheduler(dir: &Path) -> (Proc, u16) {
+    let port = free_port();
+    let mut scheduler = Proc::spawn(
+        "scheduler",
+        dir,
+        &["scheduler", "--bind", &format!("127.0.0.1:{port}")],
+    );
+    scheduler.wait_for_port(port);
+    (scheduler, port)
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -104,13 +116,7 @@ fn pack_on_ballista_cluster_matches_local_run() {
     let local_secs = started.elapsed().as_secs_f64();
 
     // A scheduler and two executors, each a `shoal` process.
-    let sched_port = free_port();
-    let mut scheduler = Proc::spawn(
-        "scheduler",
-        p.path(),
-        &["scheduler", "--bind", &format!("127.0.0.1:{sched_port}")],
-    );
-    scheduler.wait_for_port(sched_port);
+    let (scheduler, sched_port) = scheduler(p.path());
     let mut executors = vec![];
     for i in 0..2 {
         let (flight, grpc) = (free_port(), free_port());
@@ -267,13 +273,7 @@ fn unreachable_scheduler_exits_2_before_the_lease() {
 fn cluster_without_executors_fails_at_the_model_deadline() {
     let p = TempProject::with_repo_project();
     p.generate(&["--users", "20", "--days", "2", "--seed", "3"]);
-    let sched_port = free_port();
-    let mut scheduler = Proc::spawn(
-        "scheduler",
-        p.path(),
-        &["scheduler", "--bind", &format!("127.0.0.1:{sched_port}")],
-    );
-    scheduler.wait_for_port(sched_port);
+    let (_scheduler, sched_port) = scheduler(p.path());
     let engine = format!("ballista://127.0.0.1:{sched_port}");
     let mut client = Proc::spawn(
         "client",
