@@ -150,8 +150,10 @@ cmds=(cmd_scan cmd_full cmd_incr cmd_duck cmd_plain)
 # One timed run: "wall_s peak_rss_kib cpu_s [query_s]" appended to $3.
 export SHOAL_BIN proj threads memory_limit scan_sql ds next events PY here
 export -f shoal "${cmds[@]}"
-# A run killed by a signal (DuckDB 1.4.1 crashed once in ~10 full-pack runs
-# here, with a segmentation fault) is retried once, and the retry is noted.
+# A run killed by a signal is retried once, and the retry is noted. (DuckDB
+# 1.4.1 crashed with a segmentation fault in about one full-pack run in ten
+# here, and in two runs in a row on CI; .ci/requirements.txt now pins 1.4.4,
+# the last patch of that line. pack.py prints the Python stack of a crash.)
 crashes=0
 timed() { # I OUTDIR STATSFILE
   local attempt

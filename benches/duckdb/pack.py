@@ -29,12 +29,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import faulthandler
 import os
 import pathlib
 import sys
 import time
 
 here = pathlib.Path(__file__).resolve().parent
+# A crash inside DuckDB (a segmentation fault) prints the Python stack, so
+# the model it happened in is known.
+faulthandler.enable()
 
 # Dependency order. (name, written?) -- stg_valid_events, stg_events and
 # community_membership are views in shoal (not written); everything else is
