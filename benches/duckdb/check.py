@@ -52,6 +52,8 @@ TABLES = {
     "path_edges": (["from_type", "to_type"], "day"),
     "event_anomalies": (["community_id", "event_type", "hour"], "day"),
     "community_health_weekly": (["community_id"], "day"),
+    "platform_daily": (["dt"], "day"),
+    "churn_daily": (["scope", "community_id"], "day"),
     "kpi_scorecard": (["scope", "community_id", "period", "kpi"], "day"),
     "experiment_results": (["experiment", "variant"], "day"),
     "checkin_curve": (["cohort_day"], "table"),

@@ -70,6 +70,8 @@ MODELS = [
     ("path_edges", True),
     ("event_anomalies", True),
     ("community_health_weekly", True),
+    ("platform_daily", True),
+    ("churn_daily", True),
     ("kpi_scorecard", True),
     ("experiment_results", True),
     ("checkin_curve", True),

@@ -17,6 +17,9 @@ columns:
   likes: like events on ds
   comments: comment events on ds
   shares: share events on ds
+  messages: message events on ds
+  joins: join events on ds
+  quits: quit events on ds
   interaction_rate: (likes + comments + shares) / views; NULL without views
   click_conversion: clicks / exposures; NULL without exposures
   registration_conversion: distinct signup users / distinct view users
@@ -48,6 +51,9 @@ today as (
         sum(likes) as likes,
         sum(comments) as comments,
         sum(shares) as shares,
+        sum(messages) as messages,
+        sum(joins) as joins,
+        sum(quits) as quits,
         sum(clicks) as clicks,
         sum(exposures) as exposures,
         count(distinct user_id) filter (where signups > 0) as signup_users,
@@ -111,6 +117,9 @@ final as (
         t.likes,
         t.comments,
         t.shares,
+        t.messages,
+        t.joins,
+        t.quits,
         -- interaction_rate = (likes + comments + shares) / views
         cast(t.likes + t.comments + t.shares as double) / nullif(t.views, 0) as interaction_rate,
         -- click_conversion = clicks / exposures

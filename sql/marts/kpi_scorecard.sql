@@ -7,14 +7,19 @@ description: >
   community active in the period, over two periods: `7d` (the 7 days ending
   ds) and `qtd` (the quarter to date). Targets and directions come from
   vars.kpi_targets. KPIs: interaction_rate = (likes + comments + shares) /
-  views; retention_7d = cohort users active again on day 7 / cohort users,
-  over the cohorts whose day 7 falls in the period (a cohort is the first
-  active day: on the platform, or in the community); purchase_conversion =
+  views; retention_7d = cohort users active again within 7 days (days 1-7)
+  / cohort users and retention_day_7 = those active exactly on day 7 / cohort
+  users, over the cohorts whose day 7 falls in the period (a cohort is the
+  first active day: on the platform, or in the community); purchase_conversion =
   distinct buyers / distinct viewers; bounce_rate = sessions without a core
   action / sessions; active_user_growth = distinct active users / those of the
   previous period - 1 (7d: the 7 days before; qtd: the same number of days
   from the start of the previous quarter); stickiness = mean daily active
-  users over the period / active users of the 30 days ending ds.
+  users over the period / active users of the 30 days ending ds;
+  community_activity = members (on ds) active in the period / members;
+  k_factor (platform only) = invited joins in the period / users who sent an
+  invite in it. A target is a number, a number per period ({7d: .., qtd: ..})
+  or, with direction `between`, a band [low, high].
 columns:
   scope: platform or community
   community_id: the community (NULL for platform, and for the NULL community)
@@ -23,22 +28,25 @@ columns:
   period_start: first day of the period
   kpi: the indicator (a key of vars.kpi_targets)
   actual: its value over the period; NULL when its denominator is 0
-  target: the target from vars.kpi_targets
-  direction: ">= (at least the target) or <= (at most)"
+  target: the target from vars.kpi_targets (for a band, its low end)
+  target_high: the band's high end; NULL unless direction is between
+  direction: ">= (at least the target), <= (at most) or between (target <= actual <= target_high)"
   met: whether actual meets the target; NULL when actual is NULL
-  gap: how far actual is on the good side of the target (actual - target for >=, target - actual for <=); negative when missed
+  gap: how far actual is on the good side of the target (actual - target for >=, target - actual for <=, the distance to the nearer end of a band, negative outside it); negative when missed
 tests:
   - { unique: [scope, community_id, period, kpi] }
   - { not_null: [scope, period, dt, period_start, kpi, target, direction] }
   - { accepted_values: { column: scope, values: [platform, community] } }
   - { accepted_values: { column: period, values: [7d, qtd] } }
-  - { accepted_values: { column: direction, values: [">=", "<="] } }
+  - { accepted_values: { column: direction, values: [">=", "<=", between] } }
+  - { expression: "(direction = 'between') = (target_high is not null)" }
   - { expression: "scope = 'community' or community_id is null" }
   - { expression: "(met is null) = (actual is null)" }
   - { expression: "kpi <> 'interaction_rate' or actual >= 0" }
   - { expression: "kpi <> 'active_user_growth' or actual >= -1" }
   # buyers need not have viewed, and a quarter's mean dau can exceed the last 30 days' users
-  - { expression: "kpi not in ('retention_7d', 'bounce_rate') or actual between 0 and 1" }
+  - { expression: "kpi not in ('retention_7d', 'retention_day_7', 'bounce_rate', 'community_activity') or actual between 0 and 1" }
+  - { expression: "kpi <> 'k_factor' or scope = 'platform' or actual is null" }
   - { expression: "kpi not in ('purchase_conversion', 'stickiness') or actual >= 0" }
 ---*/
 {%- set q0 = quarter_start(ds) %}
@@ -63,12 +71,13 @@ with periods as (
 scoped as (
     -- every user-day twice: once for the platform, once for its community
     select 'platform' as scope, cast(null as varchar) as community_id,
-           user_id, dt, views, likes, comments, shares, purchases, sessions, bounced_sessions
+           user_id, dt, views, likes, comments, shares, purchases, sessions, bounced_sessions, invites
     from user_daily
     where dt <= date '{{ ds }}'
     union all
+    -- invites carry no community: k_factor is a platform KPI
     select 'community', community_id,
-           user_id, dt, views, likes, comments, shares, purchases, sessions, bounced_sessions
+           user_id, dt, views, likes, comments, shares, purchases, sessions, bounced_sessions, 0
     from community_user_daily
     where dt <= date '{{ ds }}'
 ),
@@ -87,6 +96,7 @@ period_users as (
         sum(s.sessions) as sessions,
         sum(s.bounced_sessions) as bounced_sessions,
         max(s.purchases) as purchases,
+        max(s.invites) as invites,
         -- one row per scope, user and day: the user's active days
         count(*) as user_days
     from scoped s
@@ -105,6 +115,7 @@ in_period as (
         sum(bounced_sessions) as bounced_sessions,
         count(*) filter (where purchases > 0) as buyers,
         count(*) filter (where views > 0) as viewers,
+        count(*) filter (where invites > 0) as inviters,
         count(*) as active_users,
         -- the sum of the daily active users
         sum(user_days) as user_days
@@ -138,14 +149,16 @@ first_days as (
     group by scope, community_id, user_id
 ),
 
-cohorts as (
-    -- cohorts whose day 7 falls in the period
+cohort_users as (
+    -- the users of the cohorts whose day 7 falls in the period, each with
+    -- whether they came back on days 1-7 and on day 7 itself
     select
         f.scope,
         f.community_id,
         p.period,
-        count(*) as cohort_users,
-        count(back.user_id) as retained
+        f.user_id,
+        count(back.user_id) as days_back,
+        max(case when back.dt = f.first_day + interval '7 days' then 1 else 0 end) as back_on_day_7
     from first_days f
     join periods p
         on f.first_day + interval '7 days' between p.period_start and date '{{ ds }}'
@@ -153,8 +166,57 @@ cohorts as (
         on back.scope = f.scope
        and (back.community_id is not distinct from f.community_id)
        and back.user_id = f.user_id
-       and back.dt = f.first_day + interval '7 days'
-    group by f.scope, f.community_id, p.period
+       and back.dt between f.first_day + interval '1 day' and f.first_day + interval '7 days'
+    group by f.scope, f.community_id, p.period, f.user_id
+),
+
+cohorts as (
+    select
+        scope,
+        community_id,
+        period,
+        count(*) as cohort_users,
+        count(*) filter (where days_back > 0) as retained_within_7,
+        sum(back_on_day_7) as retained_day_7
+    from cohort_users
+    group by scope, community_id, period
+),
+
+members as (
+    -- members on ds: in each community, and on the platform (a member of any)
+    select 'community' as scope, community_id, user_id
+    from community_membership
+    where last_membership_event = 'join'
+    union all
+    select distinct 'platform', cast(null as varchar), user_id
+    from community_membership
+    where last_membership_event = 'join'
+),
+
+member_activity as (
+    -- members, and those of them active in the scope in the period
+    select
+        m.scope,
+        m.community_id,
+        p.period,
+        count(*) as members,
+        count(u.user_id) as active_members
+    from members m
+    cross join periods p
+    left join period_users u
+        on u.scope = m.scope
+       and (u.community_id is not distinct from m.community_id)
+       and u.period = p.period
+       and u.user_id = m.user_id
+    group by m.scope, m.community_id, p.period
+),
+
+invited_joins as (
+    select p.period, count(*) as invited_joins
+    from referrals r
+    join periods p on r.dt between p.period_start and date '{{ ds }}'
+    where r.event_type = 'join'
+    group by p.period
 ),
 
 actuals as (
@@ -164,11 +226,15 @@ actuals as (
         i.period,
         p.period_start,
         cast(i.interactions as double) / nullif(i.views, 0) as interaction_rate,
-        cast(c.retained as double) / nullif(c.cohort_users, 0) as retention_7d,
+        cast(c.retained_within_7 as double) / nullif(c.cohort_users, 0) as retention_7d,
+        cast(c.retained_day_7 as double) / nullif(c.cohort_users, 0) as retention_day_7,
         cast(i.buyers as double) / nullif(i.viewers, 0) as purchase_conversion,
         cast(i.bounced_sessions as double) / nullif(i.sessions, 0) as bounce_rate,
         cast(i.active_users as double) / nullif(v.active_users, 0) - 1.0 as active_user_growth,
-        cast(i.user_days as double) / p.days / nullif(m.mau, 0) as stickiness
+        cast(i.user_days as double) / p.days / nullif(m.mau, 0) as stickiness,
+        cast(ma.active_members as double) / nullif(ma.members, 0) as community_activity,
+        case when i.scope = 'platform'
+             then cast(coalesce(j.invited_joins, 0) as double) / nullif(i.inviters, 0) end as k_factor
     from in_period i
     join periods p on p.period = i.period
     left join in_previous v
@@ -182,20 +248,38 @@ actuals as (
         on c.scope = i.scope
        and (c.community_id is not distinct from i.community_id)
        and c.period = i.period
+    left join member_activity ma
+        on ma.scope = i.scope
+       and (ma.community_id is not distinct from i.community_id)
+       and ma.period = i.period
+    left join invited_joins j on j.period = i.period
 ),
 
 kpis as (
-    -- one row per KPI of vars.kpi_targets
+    -- one row per KPI of vars.kpi_targets and period: a target is a number,
+    -- a number per period ({7d: .., qtd: ..}), or for `between` a band [low, high]
 {%- for kpi, t in var.kpi_targets | items %}
-    {%- if t.direction not in ['>=', '<='] %}{{ kpi_direction_must_be_ge_or_le }}{% endif %}
-    select '{{ kpi }}' as kpi, cast({{ t.target }} as double) as target, '{{ t.direction }}' as direction
-    {% if not loop.last %}union all{% endif %}
+    {%- if t.direction not in ['>=', '<=', 'between'] %}{{ kpi_direction_must_be_ge_le_or_between }}{% endif %}
+    {%- set last_kpi = loop.last %}
+    {%- for period in ['7d', 'qtd'] %}
+    {%- set target = t.target[period] if t.target is mapping else t.target %}
+    {%- if t.direction == 'between' %}
+    {%- if target is not sequence or target is string or target | length != 2 %}{{ kpi_between_target_must_be_a_low_high_pair }}{% endif %}
+    select '{{ kpi }}' as kpi, '{{ period }}' as period, cast({{ target[0] }} as double) as target,
+           cast({{ target[1] }} as double) as target_high, '{{ t.direction }}' as direction
+    {%- else %}
+    select '{{ kpi }}' as kpi, '{{ period }}' as period, cast({{ target }} as double) as target,
+           cast(null as double) as target_high, '{{ t.direction }}' as direction
+    {%- endif %}
+    {% if not (loop.last and last_kpi) %}union all{% endif %}
+    {%- endfor %}
 {%- endfor %}
 ),
 
 measured as (
     -- every KPI of every scope and period: actuals is computed once and
-    -- crossed with the (few) KPIs, which sit on the left, the side kept in memory
+    -- joined with the (few) KPI rows of its period, which sit on the left,
+    -- the side kept in memory
     select
         a.scope,
         a.community_id,
@@ -208,9 +292,10 @@ measured as (
         {%- endfor %}
         end as actual,
         k.target,
+        k.target_high,
         k.direction
     from kpis k
-    cross join actuals a
+    join actuals a on a.period = k.period
 ),
 
 final as (
@@ -223,9 +308,19 @@ final as (
         kpi,
         actual,
         target,
+        target_high,
         direction,
-        case when direction = '>=' then actual >= target else actual <= target end as met,
-        case when direction = '>=' then actual - target else target - actual end as gap
+        case direction
+            when '>=' then actual >= target
+            when '<=' then actual <= target
+            else actual between target and target_high
+        end as met,
+        case direction
+            when '>=' then actual - target
+            when '<=' then target - actual
+            -- a band: the distance to its nearer end, negative outside
+            else least(actual - target, target_high - actual)
+        end as gap
     from measured
 )
 

@@ -89,35 +89,39 @@ fn community_daily_counts_rates_and_nulls() {
     assert_rows(
         &rows,
         &[
-            // 10-20: c1 = u1 (join), u2 (view); u5 deleted. members: u1 -> 1
-            day1021("community_id=c1 dau=2 mau=2 stickiness=1.0 members=1 views=1"),
+            // 10-20: c1 = u1 (join), u2 (view); u5 deleted (its join is not counted). members: u1 -> 1
+            day1021("community_id=c1 dau=2 mau=2 stickiness=1.0 members=1 views=1 joins=1 quits=0"),
             // c2: u3 joins -> member 1
-            day1021("community_id=c2 dau=1 mau=1 stickiness=1.0 members=1 views=0 interaction_rate=NULL"),
+            day1021("community_id=c2 dau=1 mau=1 stickiness=1.0 members=1 views=0 joins=1 interaction_rate=NULL"),
             // 11-01: c1 = u3, u2; mau over 10-03..11-01 = u1, u2, u3 -> 3; stickiness 2/3
-            // members: u1 (join 10-20); u2 join/quit tie -> quit -> 1
-            day1101("community_id=c1 dau=2 mau=3 stickiness=0.6666666666666666 members=1 views=1"),
+            // members: u1 (join 10-20); u2 join/quit tie -> quit -> 1; u2's join and quit both count
+            day1101("community_id=c1 dau=2 mau=3 stickiness=0.6666666666666666 members=1 views=1 joins=1 quits=1"),
             // 11-21, c1: dau u1, u4, u7 = 3 (u6's event is on 20, u5 deleted)
             // mau over 10-23..11-21: u3, u2 (11-01), u6 (11-20), u1, u4, u7 = 6 -> stickiness 0.5
             // members: u1 (join 10-20), u4 (join today); u2 quit on the tie -> 2
-            // views: u1 2 + u4 1 = 3; likes 1; interaction (1 + 0 + 0) / 3
+            // views: u1 2 + u4 1 = 3; likes 1; u4's join (f3); interaction (1 + 0 + 0) / 3
             // click_conversion 1 click / 1 exposure; registration: signup users {u4} / view users {u1, u4}
             // purchase: buyers {u7} / view users 2; activity: checkin users {u4} / members 2
             // sessions (u1,s1) core, (u1,s2) bounce, (u4,s3) bounce, (u4,s4) core, (u7,s7) core -> 2/5
             day(
                 "community_id=c1 dau=3 mau=6 stickiness=0.5 members=2 views=3 likes=1 comments=0 shares=0 \
+                 messages=0 joins=1 quits=0 \
                  interaction_rate=0.3333333333333333 click_conversion=1.0 registration_conversion=0.5 \
                  purchase_conversion=0.5 activity_conversion=0.5 sessions=5 bounced_sessions=2 bounce_rate=0.4",
             ),
-            // c2: u3 only (its 10-20 join is outside the 30 days); u3 quit today -> 0 members;
+            // c2: u3 only (its 10-20 join is outside the 30 days); u3 quit today -> 0 members, 1 quit,
+            // and its message;
             // every ratio has a zero denominator -> NULL; the derived session bounced: 1/1
             day(
                 "community_id=c2 dau=1 mau=1 stickiness=1.0 members=0 views=0 likes=0 comments=0 shares=0 \
+                 messages=1 joins=0 quits=1 \
                  interaction_rate=NULL click_conversion=NULL registration_conversion=NULL \
                  purchase_conversion=NULL activity_conversion=NULL sessions=1 bounced_sessions=1 bounce_rate=1.0",
             ),
             // the NULL community: u1's share in s1 (a core action) -> bounce 0/1; no views -> NULL
             day(
                 "community_id=NULL dau=1 mau=1 stickiness=1.0 members=0 views=0 likes=0 comments=0 shares=1 \
+                 messages=0 joins=0 quits=0 \
                  interaction_rate=NULL click_conversion=NULL sessions=1 bounced_sessions=0 bounce_rate=0.0",
             ),
         ]

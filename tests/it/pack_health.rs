@@ -4,7 +4,9 @@
 //! are those of `vars.health` / `vars.kpi_targets` in the test config.
 
 use crate::common::Ev;
-use crate::pack_util::{assert_rows, evc, run_full_refresh_at, with_amount};
+use crate::pack_util::{
+    assert_rows, evc, project, run_full_refresh_at, run_full_refresh_in, with_amount, with_referrer,
+};
 
 fn with_props(e: Ev, p: &'static str) -> Ev {
     Ev {
@@ -370,6 +372,222 @@ fn kpi_scorecard_checks_targets_per_period_and_scope() {
             ),
             r(
                 "scope=platform community_id=NULL period=qtd kpi=stickiness actual=0.030612244897959183 met=false",
+            ),
+        ],
+    );
+}
+
+/// The KPIs beyond the test config's six, with the shipped targets of
+/// config/shoal.yaml: retention_7d (within 7 days) beside retention_day_7,
+/// community_activity against the 12-20 % band, k_factor, and a target per
+/// period. Run day 2026-11-18: 7d = 11-12..11-18, qtd = 10-01..11-18.
+#[test]
+fn kpi_scorecard_bands_per_period_targets_retention_within_7_days_and_k_factor() {
+    let p = project();
+    let config = std::fs::read_to_string(p.path().join("config/shoal.yaml")).unwrap();
+    let shipped = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/shoal.yaml"),
+    )
+    .unwrap();
+    let targets = |text: &str| {
+        let start = text.find("  kpi_targets:\n").expect("kpi_targets");
+        let end = text[start..]
+            .find("\n\n")
+            .map_or(text.len(), |e| start + e + 1);
+        text[start..end].to_string()
+    };
+    p.write(
+        "config/shoal.yaml",
+        &config.replace(&targets(&config), &targets(&shipped)),
+    );
+    let (c1, c2, c3) = (Some("c1"), Some("c2"), Some("c3"));
+    let e = |id, t, u, k, c| evc(id, t, u, k, c, None);
+    let p = run_full_refresh_in(
+        p,
+        "2026-11-18",
+        vec![
+            // members of c1: m3 (joined last quarter, idle since), m1, m2
+            (
+                "2026-09-20",
+                e("a", "2026-09-20 10:00:00", "m3", "join", c1),
+            ),
+            (
+                "2026-10-05",
+                e("b", "2026-10-05 10:00:00", "m1", "join", c1),
+            ),
+            (
+                "2026-10-06",
+                e("c", "2026-10-06 10:00:00", "m2", "join", c1),
+            ),
+            (
+                "2026-11-15",
+                e("d", "2026-11-15 10:00:00", "m1", "view", c1),
+            ),
+            // n1: no member, active on the run day too
+            (
+                "2026-11-16",
+                e("f", "2026-11-16 10:00:00", "n1", "view", c1),
+            ),
+            (
+                "2026-11-18",
+                e("s", "2026-11-18 10:00:00", "n1", "view", c1),
+            ),
+            // cohorts in c1: r1 back on day 3, r2 back on day 7, r3 never
+            (
+                "2026-11-05",
+                e("g", "2026-11-05 10:00:00", "r1", "view", c1),
+            ),
+            (
+                "2026-11-08",
+                e("h", "2026-11-08 10:00:00", "r1", "view", c1),
+            ),
+            (
+                "2026-11-06",
+                e("i", "2026-11-06 10:00:00", "r2", "view", c1),
+            ),
+            (
+                "2026-11-13",
+                e("j", "2026-11-13 10:00:00", "r2", "view", c1),
+            ),
+            (
+                "2026-11-10",
+                e("k", "2026-11-10 10:00:00", "r3", "view", c1),
+            ),
+            // invites (in c3): i2 on 10-20, i1 twice on 11-14
+            (
+                "2026-10-20",
+                e("l", "2026-10-20 10:00:00", "i2", "invite", c3),
+            ),
+            (
+                "2026-11-14",
+                e("m", "2026-11-14 10:00:00", "i1", "invite", c3),
+            ),
+            (
+                "2026-11-14",
+                e("n", "2026-11-14 10:01:00", "i1", "invite", c3),
+            ),
+            // invited joins into c2: j3 (by i2) on 10-21, j1 and j2 (by i1) on 11-15 and 11-16
+            (
+                "2026-10-21",
+                with_referrer(e("o", "2026-10-21 10:00:00", "j3", "join", c2), "i2"),
+            ),
+            (
+                "2026-11-15",
+                with_referrer(e("p", "2026-11-15 10:00:00", "j1", "join", c2), "i1"),
+            ),
+            (
+                "2026-11-16",
+                with_referrer(e("q", "2026-11-16 10:00:00", "j2", "join", c2), "i1"),
+            ),
+        ],
+    );
+    let kpis = [
+        "active_user_growth",
+        "community_activity",
+        "k_factor",
+        "retention_7d",
+        "retention_day_7",
+    ];
+    let rows: Vec<String> = p
+        .table(
+            "kpi_scorecard",
+            "scope, community_id nulls first, period, kpi",
+        )
+        .into_iter()
+        .filter(|r| kpis.iter().any(|k| r.contains(&format!(" kpi={k} "))))
+        .filter(|r| !r.contains("kpi=active_user_growth") || r.starts_with("scope=platform"))
+        .collect();
+    let r = |s: &str| s.to_string();
+    assert_rows(
+        &rows,
+        &[
+            // c1, 7d: members on D m1, m2, m3; active in the 7 days: m1 -> 1/3, outside the
+            // band [0.12, 0.20]: gap = least(1/3 - 0.12, 0.20 - 1/3) = -0.1333..
+            r(
+                "scope=community community_id=c1 period=7d kpi=community_activity actual=0.3333333333333333 \
+                 target=0.12 target_high=0.2 direction=between met=false gap=-0.13333333333333336",
+            ),
+            // k_factor is a platform KPI
+            r(
+                "scope=community community_id=c1 period=7d kpi=k_factor actual=NULL target=1.8 met=NULL",
+            ),
+            // cohorts with day 7 in 11-12..11-18 (first days 11-05..11-11): r1, r2, r3.
+            // within days 1-7: r1 (day 3), r2 (day 7) = 2/3; exactly day 7: r2 = 1/3
+            r(
+                "scope=community community_id=c1 period=7d kpi=retention_7d actual=0.6666666666666666 met=true",
+            ),
+            r(
+                "scope=community community_id=c1 period=7d kpi=retention_day_7 actual=0.3333333333333333 met=true",
+            ),
+            // c1, qtd: active members m1 (11-15), m2 (10-06) = 2/3: gap 0.2 - 2/3
+            r(
+                "scope=community community_id=c1 period=qtd kpi=community_activity actual=0.6666666666666666 \
+                 met=false gap=-0.46666666666666656",
+            ),
+            r("scope=community community_id=c1 period=qtd kpi=k_factor actual=NULL"),
+            // cohorts with day 7 in 10-01..11-18 (first days 09-24..11-11): m1 (10-05), m2
+            // (10-06), r1, r2, r3 (m3's first day is 09-20); m1 and m2 never back within 7 days:
+            // within 2/5, day 7 1/5
+            r("scope=community community_id=c1 period=qtd kpi=retention_7d actual=0.4"),
+            r("scope=community community_id=c1 period=qtd kpi=retention_day_7 actual=0.2"),
+            // c2, 7d: members j1, j2, j3; active j1, j2 -> 2/3; no cohort has its day 7 here
+            r(
+                "scope=community community_id=c2 period=7d kpi=community_activity actual=0.6666666666666666",
+            ),
+            r("scope=community community_id=c2 period=7d kpi=k_factor actual=NULL"),
+            r("scope=community community_id=c2 period=7d kpi=retention_7d actual=NULL met=NULL"),
+            r("scope=community community_id=c2 period=7d kpi=retention_day_7 actual=NULL"),
+            // c2, qtd: all three active -> 1, above the band: gap 0.2 - 1; cohort j3 (10-21), not back
+            r(
+                "scope=community community_id=c2 period=qtd kpi=community_activity actual=1 met=false gap=-0.8",
+            ),
+            r("scope=community community_id=c2 period=qtd kpi=k_factor actual=NULL"),
+            r("scope=community community_id=c2 period=qtd kpi=retention_7d actual=0"),
+            r("scope=community community_id=c2 period=qtd kpi=retention_day_7 actual=0"),
+            // c3: no members -> NULL; 7d: i1 (first day 11-14) has no day 7 yet
+            r("scope=community community_id=c3 period=7d kpi=community_activity actual=NULL"),
+            r("scope=community community_id=c3 period=7d kpi=k_factor actual=NULL"),
+            r("scope=community community_id=c3 period=7d kpi=retention_7d actual=NULL"),
+            r("scope=community community_id=c3 period=7d kpi=retention_day_7 actual=NULL"),
+            // qtd: cohort i2 (10-20), not back
+            r("scope=community community_id=c3 period=qtd kpi=community_activity actual=NULL"),
+            r("scope=community community_id=c3 period=qtd kpi=k_factor actual=NULL"),
+            r("scope=community community_id=c3 period=qtd kpi=retention_7d actual=0"),
+            r("scope=community community_id=c3 period=qtd kpi=retention_day_7 actual=0"),
+            // platform, 7d: the 7d target of active_user_growth is 0
+            r(
+                "scope=platform community_id=NULL period=7d kpi=active_user_growth target=0 direction=>=",
+            ),
+            // members of any community: m1, m2, m3, j1, j2, j3 = 6; active in 7d: m1, j1, j2 = 1/2
+            r("scope=platform community_id=NULL period=7d kpi=community_activity actual=0.5"),
+            // invited joins in 7d: j1, j2 = 2 / inviters {i1} = 2: met, gap 0.2
+            r(
+                "scope=platform community_id=NULL period=7d kpi=k_factor actual=2 target=1.8 met=true \
+                 gap=0.19999999999999996",
+            ),
+            // cohorts: r1, r2, r3 as in c1 (i1's first day 11-14 is too late)
+            r(
+                "scope=platform community_id=NULL period=7d kpi=retention_7d actual=0.6666666666666666",
+            ),
+            r(
+                "scope=platform community_id=NULL period=7d kpi=retention_day_7 actual=0.3333333333333333",
+            ),
+            // qtd: the quarter target of active_user_growth is 0.15
+            r("scope=platform community_id=NULL period=qtd kpi=active_user_growth target=0.15"),
+            // active members in the quarter: m1, m2, j1, j2, j3 = 5/6
+            r(
+                "scope=platform community_id=NULL period=qtd kpi=community_activity actual=0.8333333333333334",
+            ),
+            // invited joins j3, j1, j2 = 3 / inviters {i1, i2} = 1.5: missed by 0.3
+            r(
+                "scope=platform community_id=NULL period=qtd kpi=k_factor actual=1.5 met=false gap=-0.30000000000000004",
+            ),
+            // cohorts: m1, m2, r1, r2, r3, i2 (10-20), j3 (10-21): within r1, r2 = 2/7; day 7 r2 = 1/7
+            r(
+                "scope=platform community_id=NULL period=qtd kpi=retention_7d actual=0.2857142857142857",
+            ),
+            r(
+                "scope=platform community_id=NULL period=qtd kpi=retention_day_7 actual=0.14285714285714285",
             ),
         ],
     );

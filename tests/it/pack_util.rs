@@ -134,7 +134,11 @@ pub fn run_full_refresh(evs: Vec<(&'static str, Ev)>) -> TempProject {
 /// Writes `(partition day, event)` pairs grouped by partition and runs day
 /// `ds` as a full refresh.
 pub fn run_full_refresh_at(ds: &str, evs: Vec<(&'static str, Ev)>) -> TempProject {
-    let p = project();
+    run_full_refresh_in(project(), ds, evs)
+}
+
+/// [`run_full_refresh_at`] in a given project (e.g. one with other vars).
+pub fn run_full_refresh_in(p: TempProject, ds: &str, evs: Vec<(&'static str, Ev)>) -> TempProject {
     let mut days: std::collections::BTreeMap<&str, Vec<Ev>> = Default::default();
     for (d, e) in evs {
         days.entry(d).or_default().push(e);

@@ -1,4 +1,6 @@
--- kpi_scorecard: shoal's SQL (sql/marts/kpi_scorecard.sql), unchanged but for DuckDB syntax.
+-- kpi_scorecard: shoal's SQL (sql/marts/kpi_scorecard.sql), but for DuckDB syntax; the
+-- retention, community_activity and k_factor parts are written from
+-- docs/metrics.md#kpi_scorecard (count(distinct), a semi join per window).
 -- sort_by: scope, community_id, period, kpi
 {%- set q0 = quarter_start(ds) %}
 {%- set qdays = days_between(q0, ds) + 1 %}
@@ -22,12 +24,12 @@ with periods as (
 scoped as (
     -- every user-day twice: once for the platform, once for its community
     select 'platform' as scope, cast(null as varchar) as community_id,
-           user_id, dt, views, likes, comments, shares, purchases, sessions, bounced_sessions
+           user_id, dt, views, likes, comments, shares, purchases, sessions, bounced_sessions, invites
     from user_daily
     where dt <= date '{{ ds }}'
     union all
     select 'community', community_id,
-           user_id, dt, views, likes, comments, shares, purchases, sessions, bounced_sessions
+           user_id, dt, views, likes, comments, shares, purchases, sessions, bounced_sessions, 0
     from community_user_daily
     where dt <= date '{{ ds }}'
 ),
@@ -43,6 +45,7 @@ in_period as (
         sum(s.bounced_sessions) as bounced_sessions,
         count(distinct s.user_id) filter (where s.purchases > 0) as buyers,
         count(distinct s.user_id) filter (where s.views > 0) as viewers,
+        count(distinct s.user_id) filter (where s.invites > 0) as inviters,
         count(distinct s.user_id) as active_users,
         -- one row per scope, user and day: the sum of the daily active users
         count(*) as user_days
@@ -72,22 +75,50 @@ first_days as (
 ),
 
 cohorts as (
-    -- cohorts whose day 7 falls in the period
+    -- cohorts whose day 7 falls in the period: back within days 1-7, back on day 7
     select
         f.scope,
         f.community_id,
         p.period,
         count(*) as cohort_users,
-        count(back.user_id) as retained
+        count(*) filter (where exists (
+            select 1 from scoped b
+            where b.scope = f.scope and b.community_id is not distinct from f.community_id
+              and b.user_id = f.user_id and b.dt between f.first_day + 1 and f.first_day + 7)) as retained_within_7,
+        count(*) filter (where exists (
+            select 1 from scoped b
+            where b.scope = f.scope and b.community_id is not distinct from f.community_id
+              and b.user_id = f.user_id and b.dt = f.first_day + 7)) as retained_day_7
     from first_days f
     join periods p
         on f.first_day + 7 between p.period_start and date '{{ ds }}'
-    left join scoped back
-        on back.scope = f.scope
-       and (back.community_id is not distinct from f.community_id)
-       and back.user_id = f.user_id
-       and back.dt = f.first_day + 7
     group by f.scope, f.community_id, p.period
+),
+
+members as (
+    select 'community' as scope, community_id, user_id
+    from community_membership where last_membership_event = 'join'
+    union
+    select 'platform', null, user_id
+    from community_membership where last_membership_event = 'join'
+),
+
+member_activity as (
+    select m.scope, m.community_id, p.period,
+           count(distinct m.user_id) as members,
+           count(distinct m.user_id) filter (where exists (
+               select 1 from scoped s
+               where s.scope = m.scope and s.community_id is not distinct from m.community_id
+                 and s.user_id = m.user_id and s.dt between p.period_start and date '{{ ds }}')) as active_members
+    from members m, periods p
+    group by all
+),
+
+invited_joins as (
+    select p.period, count(*) as invited_joins
+    from referrals r join periods p on r.dt between p.period_start and date '{{ ds }}'
+    where r.event_type = 'join'
+    group by p.period
 ),
 
 actuals as (
@@ -97,11 +128,14 @@ actuals as (
         i.period,
         p.period_start,
         cast(i.interactions as double) / nullif(i.views, 0) as interaction_rate,
-        cast(c.retained as double) / nullif(c.cohort_users, 0) as retention_7d,
+        cast(c.retained_within_7 as double) / nullif(c.cohort_users, 0) as retention_7d,
+        cast(c.retained_day_7 as double) / nullif(c.cohort_users, 0) as retention_day_7,
         cast(i.buyers as double) / nullif(i.viewers, 0) as purchase_conversion,
         cast(i.bounced_sessions as double) / nullif(i.sessions, 0) as bounce_rate,
         cast(i.active_users as double) / nullif(v.active_users, 0) - 1.0 as active_user_growth,
-        cast(i.user_days as double) / p.days / nullif(m.mau, 0) as stickiness
+        cast(i.user_days as double) / p.days / nullif(m.mau, 0) as stickiness,
+        ma.active_members / nullif(ma.members, 0)::double as community_activity,
+        case when i.scope = 'platform' then coalesce(j.invited_joins, 0) / nullif(i.inviters, 0)::double end as k_factor
     from in_period i
     join periods p on p.period = i.period
     left join in_previous v
@@ -115,10 +149,16 @@ actuals as (
         on c.scope = i.scope
        and (c.community_id is not distinct from i.community_id)
        and c.period = i.period
+    left join member_activity ma
+        on ma.scope = i.scope and ma.community_id is not distinct from i.community_id and ma.period = i.period
+    left join invited_joins j on j.period = i.period
 ),
 
 final as (
 {%- for kpi, t in var.kpi_targets | items %}
+{%- set last_kpi = loop.last %}
+{%- for period in ['7d', 'qtd'] %}
+{%- set target = t.target[period] if t.target is mapping else t.target %}
     select
         scope,
         community_id,
@@ -127,19 +167,30 @@ final as (
         period_start,
         '{{ kpi }}' as kpi,
         {{ kpi }} as actual,
-        cast({{ t.target }} as double) as target,
+        {%- if t.direction == 'between' %}
+        cast({{ target[0] }} as double) as target,
+        cast({{ target[1] }} as double) as target_high,
+        '{{ t.direction }}' as direction,
+        {{ kpi }} between {{ target[0] }} and {{ target[1] }} as met,
+        least({{ kpi }} - {{ target[0] }}, {{ target[1] }} - {{ kpi }}) as gap
+        {%- else %}
+        cast({{ target }} as double) as target,
+        null::double as target_high,
         '{{ t.direction }}' as direction,
         {%- if t.direction == '>=' %}
-        {{ kpi }} >= {{ t.target }} as met,
-        {{ kpi }} - {{ t.target }} as gap
+        {{ kpi }} >= {{ target }} as met,
+        {{ kpi }} - {{ target }} as gap
         {%- elif t.direction == '<=' %}
-        {{ kpi }} <= {{ t.target }} as met,
-        {{ t.target }} - {{ kpi }} as gap
+        {{ kpi }} <= {{ target }} as met,
+        {{ target }} - {{ kpi }} as gap
         {%- else %}
-        {{ kpi_direction_must_be_ge_or_le }}
+        {{ kpi_direction_must_be_ge_le_or_between }}
+        {%- endif %}
         {%- endif %}
     from actuals
-    {% if not loop.last %}union all{% endif %}
+    where period = '{{ period }}'
+    {% if not (loop.last and last_kpi) %}union all{% endif %}
+{%- endfor %}
 {%- endfor %}
 )
 
