@@ -97,8 +97,8 @@ fn pack_invariants_hold_on_real_retail_data() {
     zero(
         "kpi rates in [0, 1]",
         &format!(
-            "select count(*) from kpi_scorecard where kpi in ('retention_7d', 'bounce_rate') \
-             and {}",
+            "select count(*) from kpi_scorecard where kpi in ('retention_7d', 'retention_day_7', \
+             'bounce_rate', 'community_activity') and {}",
             unit("actual")
         ),
     );
@@ -119,5 +119,62 @@ fn pack_invariants_hold_on_real_retail_data() {
     zero(
         "uvi is 0 without interactions",
         "select count(*) from uvi_scores where uvi <> 0 or uvi_tier <> 'low'",
+    );
+
+    // Orders are invoices (order_id = InvoiceNo): many lines each.
+    let day_lines = scalar(
+        &p,
+        "select sum(purchases) from user_daily where dt = date '2011-12-09'",
+    );
+    let day_orders = scalar(
+        &p,
+        "select orders from orders_daily where scope = 'platform' and dt = date '2011-12-09'",
+    );
+    let invoices = scalar(
+        &p,
+        "select count(distinct order_id) from events where dt = '2011-12-09' and event_type = 'purchase'",
+    );
+    assert!(
+        day_orders >= 1.0 && day_orders < day_lines && day_orders == invoices,
+        "orders on 2011-12-09: {day_orders}, purchase lines {day_lines}, invoices {invoices}"
+    );
+    // GMV of the day is the sum of its purchase amounts
+    let gmv = scalar(
+        &p,
+        "select gmv from orders_daily where scope = 'platform' and dt = date '2011-12-09'",
+    );
+    let day_money = scalar(
+        &p,
+        "select sum(revenue) from user_daily where dt = date '2011-12-09'",
+    );
+    assert!(
+        (gmv - day_money).abs() < 1e-6 * day_money.abs(),
+        "orders_daily gmv {gmv} vs purchase amounts of the day {day_money}"
+    );
+    zero(
+        "repurchase rates in [0, 1]",
+        &format!(
+            "select count(*) from repurchase where repurchase_rate is null or {}",
+            unit("repurchase_rate")
+        ),
+    );
+    let repeat = scalar(
+        &p,
+        "select repurchase_rate from repurchase where scope = 'platform' and window_days = 90",
+    );
+    assert!(
+        repeat > 0.0,
+        "real customers reorder within 90 days: {repeat}"
+    );
+    zero(
+        "churn rates in [0, 1]",
+        &format!(
+            "select count(*) from churn_daily where {}",
+            unit("churn_rate")
+        ),
+    );
+    zero(
+        "platform_daily: dau <= wau <= mau",
+        "select count(*) from platform_daily where not (dau <= wau and wau <= mau)",
     );
 }
