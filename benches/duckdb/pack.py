@@ -57,6 +57,7 @@ MODELS = [
     ("experiment_exposures", True),
     ("community_daily", True),
     ("retention_cohorts", True),
+    ("activation_daily", True),
     ("funnel_users", True),
     ("funnel_steps", True),
     ("user_features", True),
