@@ -57,7 +57,6 @@ MODELS = [
     ("experiment_exposures", True),
     ("community_daily", True),
     ("retention_cohorts", True),
-    ("activation_daily", True),
     ("funnel_users", True),
     ("funnel_steps", True),
     ("user_features", True),
@@ -74,6 +73,8 @@ MODELS = [
     ("kpi_scorecard", True),
     ("experiment_results", True),
     ("checkin_curve", True),
+    ("activation_daily", True),
+    ("member_comparison", True),
 ]
 
 
