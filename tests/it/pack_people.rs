@@ -62,9 +62,15 @@ fn activation_daily_cohort_windows_close_in_turn() {
     let picked: Vec<String> = all
         .into_iter()
         .filter(|r| {
-            ["2026-08-23", "2026-10-20", "2026-11-11", "2026-11-12", "2026-11-20"]
-                .iter()
-                .any(|d| r.contains(&format!("cohort_day={d}")))
+            [
+                "2026-08-23",
+                "2026-10-20",
+                "2026-11-11",
+                "2026-11-12",
+                "2026-11-20",
+            ]
+            .iter()
+            .any(|d| r.contains(&format!("cohort_day={d}")))
         })
         .collect();
     let r = |s: &str| format!("dt={D} {s}");
