@@ -39,6 +39,8 @@ TABLES = {
     "experiment_exposures": (["experiment", "variant", "user_id", "dt"], "all"),
     "community_daily": (["community_id"], "day"),
     "retention_cohorts": (["cohort_day", "n"], "day"),
+    "activation_daily": (["cohort_day"], "day"),
+    "member_comparison": (["community_id"], "day"),
     "funnel_users": (["funnel", "user_id"], "day"),
     "funnel_steps": (["funnel", "breakdown", "breakdown_value", "step"], "day"),
     "user_features": (["user_id"], "day"),

@@ -75,6 +75,8 @@ MODELS = [
     ("kpi_scorecard", True),
     ("experiment_results", True),
     ("checkin_curve", True),
+    ("activation_daily", True),
+    ("member_comparison", True),
 ]
 
 

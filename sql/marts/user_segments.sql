@@ -19,10 +19,13 @@ columns:
   pyramid_level: 5 core KOC, 4 contributor, 3 active member, 2 member, 1 potential (highest that holds)
   value_group: high_value (uvi tier high), high_activity (active_days_7 >= 3), high_intent (add_to_cart in 7 days, no purchase after it), other
   recommended_action: segments.recommended_action of the activity layer
+  lifecycle_band: "days since the first active day (age_days): 曝光期 0-1, 探索期 2-7, 转化期 8-30, 成熟期 31 and more"
 tests:
   - { unique: user_id }
   - { not_null: [user_id, dt, activity_layer, lifecycle_stage, rfm_r, rfm_f, rfm_m, rfm_segment, pyramid_level, value_group] }
   - { accepted_values: { column: lifecycle_stage, values: [acquisition, activation, churn, at_risk, growth, retention] } }
+  - { not_null: [lifecycle_band] }
+  - { accepted_values: { column: lifecycle_band, values: [曝光期, 探索期, 转化期, 成熟期] } }
   - { accepted_values: { column: value_group, values: [high_value, high_activity, high_intent, other] } }
   - { accepted_values: { column: rfm_segment, values: [Champions, Loyal, Potential Loyalist, New Customers, Promising, Need Attention, About To Sleep, At Risk, Cannot Lose Them, Hibernating, Lost] } }
   - { expression: "rfm_r between 1 and 5 and rfm_f between 1 and 5 and rfm_m between 1 and 5" }
@@ -116,19 +119,40 @@ segmented as (
             when last_add_to_cart_time_7 is not null
              and (last_purchase_time is null or last_purchase_time <= last_add_to_cart_time_7) then 'high_intent'
             else 'other'
-        end as value_group
+        end as value_group,
+        -- lifecycle_band on age_days = ds - first_seen, closed day ranges
+        -- that do not overlap (docs/metrics.md#user_segments): 曝光期
+        -- (exposure) days 0-1, 探索期 (exploration) 2-7, 转化期 (conversion)
+        -- 8-30, 成熟期 (mature) from day 31
+        case
+            when age_days <= 1 then '曝光期'
+            when age_days <= 7 then '探索期'
+            when age_days <= 30 then '转化期'
+            else '成熟期'
+        end as lifecycle_band
     from scored
 ),
 
 final as (
     select
-        *,
+        user_id,
+        dt,
+        activity_layer,
+        lifecycle_stage,
+        rfm_r,
+        rfm_f,
+        rfm_m,
+        rfm_segment,
+        pyramid_level,
+        value_group,
         -- recommended_action per activity_layer, from segments.recommended_action
         case activity_layer
         {%- for layer, action in segments.recommended_action|items %}
             when '{{ layer }}' then '{{ action|replace("'", "''") }}'
         {%- endfor %}
-        end as recommended_action
+        end as recommended_action,
+        -- added after the first pack's columns, so their positions stay
+        lifecycle_band
     from segmented
 )
 

@@ -12,7 +12,8 @@ What it checks
         user_features      the features the segments below use
         user_segments      every column: activity_layer, rfm_r/f/m,
                            rfm_segment, recommended_action,
-                           lifecycle_stage, pyramid_level, value_group
+                           lifecycle_stage, lifecycle_band,
+                           pyramid_level, value_group
         funnel_steps       every configured funnel with mode [] or
                            ClickHouse modes (windowFunnel reimplemented
                            in Python), total / community_id / channel
@@ -565,6 +566,11 @@ def ref_user_segments(con, ctx):
                     when s.recency_days >= 14 then 'at_risk'
                     when s.purchases_90 >= 2 or s.referred_joins_30 >= 1 then 'growth'
                     else 'retention' end as lifecycle_stage,
+               -- lifecycle_band: days since the first active day 0-1, 2-7, 8-30, 31+
+               case when s.age_days <= 1 then '曝光期'
+                    when s.age_days <= 7 then '探索期'
+                    when s.age_days <= 30 then '转化期'
+                    else '成熟期' end as lifecycle_band,
                -- pyramid_level: the highest level that holds. The definition leaves the
                -- grouping open; shoal's reading, checked on injected users: 5 = (contributor whose
                -- invites brought a join in 30 days) or top 1 % by interactions_30, member or

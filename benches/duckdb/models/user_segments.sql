@@ -1,4 +1,6 @@
--- user_segments (docs/metrics.md#user_segments): shoal's SQL (sql/marts/user_segments.sql), unchanged but for DuckDB syntax.
+-- user_segments (docs/metrics.md#user_segments): shoal's SQL (sql/marts/user_segments.sql), unchanged but for DuckDB syntax,
+-- except lifecycle_band, written from the definition on the first active day
+-- (first_seen) rather than on age_days.
 -- sort_by: user_id
 with features as (
     select *
@@ -86,19 +88,27 @@ segmented as (
             when last_add_to_cart_time_7 is not null
              and (last_purchase_time is null or last_purchase_time <= last_add_to_cart_time_7) then 'high_intent'
             else 'other'
-        end as value_group
+        end as value_group,
+        first_seen
     from scored
 ),
 
 final as (
     select
-        *,
+        * exclude (first_seen),
         -- recommended_action per activity_layer, from segments.recommended_action
         case activity_layer
         {%- for layer, action in segments.recommended_action|items %}
             when '{{ layer }}' then '{{ action|replace("'", "''") }}'
         {%- endfor %}
-        end as recommended_action
+        end as recommended_action,
+        -- first active on ds or ds - 1: 曝光期; ds - 7 .. ds - 2: 探索期; ds - 30 .. ds - 8: 转化期
+        case
+            when first_seen >= date '{{ ds }}' - 1 then '曝光期'
+            when first_seen >= date '{{ ds }}' - 7 then '探索期'
+            when first_seen >= date '{{ ds }}' - 30 then '转化期'
+            else '成熟期'
+        end as lifecycle_band
     from segmented
 )
 
