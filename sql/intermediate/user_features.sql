@@ -12,6 +12,8 @@ columns:
   dt: the run day
   last_active_day: the last day (<= ds) with an event
   recency_days: ds - last_active_day
+  cadence_days: the user's mean gap between active days in the 90 days ending ds, (last_active_day - first active day in them) / (active_days_90 - 1); NULL with one active day
+  churn_risk: 0-100, r / (r + 1) x 100 with r = recency_days / cadence_days (7 without a cadence), rounded to 0.1
   active_days_7: distinct active days in the 7 days ending ds
   active_days_30: distinct active days in the 30 days ending ds
   active_days_90: distinct active days in the 90 days ending ds
@@ -40,6 +42,8 @@ tests:
   - { not_null: [user_id, dt, recency_days, active_days_90, first_seen, age_days, is_member, revenue_90] }
   - { expression: "active_days_7 <= active_days_30 and active_days_30 <= active_days_90" }
   - { expression: "recency_days >= 0 and recency_days <= age_days" }
+  - { expression: "churn_risk between 0 and 100 and cadence_days >= 1" }
+  - { not_null: churn_risk }
   - { expression: "interactions_30 >= comments_30 + shares_30" }
 ---*/
 with history as (
@@ -72,7 +76,8 @@ windowed as (
         -- money is summed as decimal(38, 6): exact, so a rerun gives the same bits
         coalesce(cast(sum(cast(revenue as decimal(38, 6))) filter (where dt >= date '{{ days_before(ds, 89) }}') as double), 0.0) as revenue_90,
         coalesce(sum(invites) filter (where dt >= date '{{ days_before(ds, 29) }}'), 0) as invites_30,
-        min(dt) as first_seen
+        min(dt) as first_seen,
+        min(dt) filter (where dt >= date '{{ days_before(ds, 89) }}') as first_active_90
     from history
     group by user_id
 ),
@@ -121,6 +126,17 @@ final as (
         s.last_active_day,
         -- recency_days = D - last active day
         date '{{ ds }}' - s.last_active_day as recency_days,
+        -- cadence_days = (last active day - first active day in 90 days) / (active days - 1)
+        case when s.active_days_90 >= 2
+             then cast(s.last_active_day - s.first_active_90 as double) / (s.active_days_90 - 1)
+        end as cadence_days,
+        -- churn_risk = 100 r / (r + 1), r = recency in cadences (a 7-day cadence
+        -- without one): 0 when active on ds, 50 one cadence overdue, 75 three
+        round(100.0 * (date '{{ ds }}' - s.last_active_day)
+              / ((date '{{ ds }}' - s.last_active_day)
+                 + coalesce(case when s.active_days_90 >= 2
+                                 then cast(s.last_active_day - s.first_active_90 as double) / (s.active_days_90 - 1)
+                            end, 7.0)), 1) as churn_risk,
         s.active_days_7,
         s.active_days_30,
         s.active_days_90,

@@ -116,26 +116,31 @@ fn user_features_windows_membership_and_referrals() {
             // core_actions_90: like, comment, share, purchase, purchase, comment (09-30) = 6
             // purchases 2, revenue 10 + 30; invite on 19; uG's join names uA; member since 11-01
             // first_seen 09-30: age 52 days
-            r("user_id=uA last_active_day=2026-11-21 recency_days=0 active_days_7=3 active_days_30=4 active_days_90=5 \
+            // cadence: (11-21 - 09-30) / (5 - 1) = 52 / 4 = 13 days; active on D: churn_risk 0
+            r("user_id=uA last_active_day=2026-11-21 recency_days=0 cadence_days=13 churn_risk=0 active_days_7=3 active_days_30=4 active_days_90=5 \
                active_days_prev_30=1 events_30=8 likes_90=1 comments_90=2 shares_90=1 comments_30=1 shares_30=1 \
                interactions_30=3 core_actions_90=6 purchases_90=2 revenue_90=40.0 invites_30=1 referred_joins_30=1 \
                first_seen=2026-09-30 age_days=52 is_member=true"),
             // uB: one day (like, purchase without amount -> revenue 0, add_to_cart after it)
-            r("user_id=uB recency_days=0 active_days_7=1 active_days_30=1 active_days_90=1 active_days_prev_30=0 \
+            // one active day: no cadence; active on D: churn_risk 0
+            r("user_id=uB recency_days=0 cadence_days=NULL churn_risk=0 active_days_7=1 active_days_30=1 active_days_90=1 active_days_prev_30=0 \
                events_30=3 interactions_30=1 core_actions_90=3 purchases_90=1 revenue_90=0.0 referred_joins_30=0 \
                first_seen=2026-11-21 age_days=0 is_member=false last_add_to_cart_time_7=2026-11-21T12:02:00Z \
                last_purchase_time=2026-11-21T12:01:00Z"),
-            // uC: a view on 11-10: outside the 7 days
-            r("user_id=uC recency_days=11 active_days_7=0 active_days_30=1 active_days_90=1 events_30=1 \
+            // uC: a view on 11-10: outside the 7 days; churn_risk 100 x 11 / (11 + 7) = 61.11 -> 61.1
+            r("user_id=uC recency_days=11 cadence_days=NULL churn_risk=61.1 active_days_7=0 active_days_30=1 active_days_90=1 events_30=1 \
                interactions_30=0 core_actions_90=0 age_days=11 is_member=false"),
             // uD: 08-24, first day of the lookback; its invite is outside 30 days
-            r("user_id=uD recency_days=89 active_days_7=0 active_days_30=0 active_days_90=1 events_30=0 \
+            // churn_risk 100 x 89 / (89 + 7) = 92.708 -> 92.7
+            r("user_id=uD recency_days=89 churn_risk=92.7 active_days_7=0 active_days_30=0 active_days_90=1 events_30=0 \
                invites_30=0 first_seen=2026-08-24 age_days=89 is_member=false"),
             // uF: share 11-15 and the late purchase, both on 11-15 = D - 6 (inside 7 days)
-            r("user_id=uF recency_days=6 active_days_7=1 active_days_30=1 active_days_90=1 events_30=2 \
+            // churn_risk 100 x 6 / (6 + 7) = 46.15 -> 46.2
+            r("user_id=uF recency_days=6 churn_risk=46.2 active_days_7=1 active_days_30=1 active_days_90=1 events_30=2 \
                interactions_30=1 shares_30=1 purchases_90=1 revenue_90=5.0 is_member=false"),
             // uG: joined c1 on 11-20, nothing else
-            r("user_id=uG recency_days=1 active_days_7=1 events_30=1 core_actions_90=0 age_days=1 is_member=true \
+            // churn_risk 100 x 1 / (1 + 7) = 12.5
+            r("user_id=uG recency_days=1 churn_risk=12.5 active_days_7=1 events_30=1 core_actions_90=0 age_days=1 is_member=true \
                last_add_to_cart_time_7=NULL last_purchase_time=NULL"),
         ]
         .map(|s| s.to_string()),

@@ -29,7 +29,8 @@ windowed as (
         coalesce(sum(purchases) filter (where dt >= date '{{ days_before(ds, 89) }}'), 0) as purchases_90,
         coalesce(cast(sum(cast(revenue as decimal(38, 6))) filter (where dt >= date '{{ days_before(ds, 89) }}') as double), 0.0) as revenue_90,
         coalesce(sum(invites) filter (where dt >= date '{{ days_before(ds, 29) }}'), 0) as invites_30,
-        min(dt) as first_seen
+        min(dt) as first_seen,
+        min(dt) filter (where dt > date '{{ ds }}' - 90) as first_active_90
     from history
     group by user_id
 ),
@@ -78,6 +79,10 @@ final as (
         s.last_active_day,
         -- recency_days = D - last active day
         date '{{ ds }}' - s.last_active_day as recency_days,
+        -- docs/metrics.md#user_features: the mean gap between active days in 90 days
+        if(s.active_days_90 >= 2, (s.last_active_day - s.first_active_90) / (s.active_days_90 - 1)::double, null) as cadence_days,
+        round(100.0 * (date '{{ ds }}' - s.last_active_day)
+              / ((date '{{ ds }}' - s.last_active_day) + coalesce(cadence_days, 7.0)), 1) as churn_risk,
         s.active_days_7,
         s.active_days_30,
         s.active_days_90,
