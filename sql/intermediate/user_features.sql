@@ -5,7 +5,7 @@ description: >
   Features of every scored user on ds (docs/metrics.md#user_features): the
   users active at least once in the lookback_days window ending ds, one row
   each. Windows of k days end at ds ([ds - k + 1, ds]); all counts come from
-  the daily backbones (user_daily, community_user_daily, referrals), never
+  the daily backbones (user_daily, community_user_daily, referrals, orders), never
   from a rescan of raw events.
 columns:
   user_id: the user

@@ -9,9 +9,9 @@ description: >
   against the same weekday a week before. Ratios with a zero denominator are
   NULL.
 columns:
-  dt: the run day
   scope: platform, community or channel
   value: the community_id or channel (NULL for platform, and for the NULL community or channel)
+  dt: the run day
   gmv: sum of the amounts of the orders of ds (money summed exactly)
   orders: orders on ds
   buyers: distinct users with an order on ds
@@ -112,9 +112,9 @@ measured as (
 
 final as (
     select
-        date '{{ ds }}' as dt,
         scope,
         value,
+        date '{{ ds }}' as dt,
         gmv,
         orders,
         buyers,

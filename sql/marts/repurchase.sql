@@ -10,10 +10,10 @@ description: >
   interval between a buyer's consecutive orders in the window. One row per
   group with a buyer in the window.
 columns:
-  dt: the run day
   window_days: the window, the days ds - window_days + 1 .. ds
   scope: platform, community, uvi_tier, rfm_segment or activity_layer
   value: the community_id, tier, segment or layer (NULL for platform, the NULL community, and buyers not scored on ds)
+  dt: the run day
   buyers: users with an order in the window (in the community, for scope community)
   repeat_buyers: of those, users with at least 2 orders in the window
   repurchase_rate: repeat_buyers / buyers
@@ -146,10 +146,10 @@ medians as (
 
 final as (
     select
-        date '{{ ds }}' as dt,
         c.window_days,
         c.scope,
         c.value,
+        date '{{ ds }}' as dt,
         c.buyers,
         c.repeat_buyers,
         -- repurchase_rate = buyers with >= 2 orders in the window / buyers in the window
