@@ -47,49 +47,153 @@ fn fixture() -> TempProject {
     p.events(
         "2026-11-01",
         "a",
-        &[buy("a1", "2026-11-01 09:00:00", "uA", "c1", "app", o("o1"), Some(20.0))],
+        &[buy(
+            "a1",
+            "2026-11-01 09:00:00",
+            "uA",
+            "c1",
+            "app",
+            o("o1"),
+            Some(20.0),
+        )],
     );
     p.events(
         "2026-11-05",
         "a",
-        &[buy("e1", "2026-11-05 09:00:00", "uE", "c1", "app", None, Some(6.0))],
+        &[buy(
+            "e1",
+            "2026-11-05 09:00:00",
+            "uE",
+            "c1",
+            "app",
+            None,
+            Some(6.0),
+        )],
     );
     p.events(
         "2026-11-10",
         "a",
-        &[buy("e2", "2026-11-10 09:00:00", "uE", "c1", "app", o("o6"), Some(6.0))],
+        &[buy(
+            "e2",
+            "2026-11-10 09:00:00",
+            "uE",
+            "c1",
+            "app",
+            o("o6"),
+            Some(6.0),
+        )],
     );
     p.events(
         "2026-11-14",
         "a",
-        &[buy("b1", "2026-11-14 20:00:00", "uB", "c1", "wechat", o("o2"), Some(8.0))],
+        &[buy(
+            "b1",
+            "2026-11-14 20:00:00",
+            "uB",
+            "c1",
+            "wechat",
+            o("o2"),
+            Some(8.0),
+        )],
     );
     // the second line of o2 arrives a day late: still one order on 11-14
     p.events(
         "2026-11-15",
         "a",
-        &[buy("b1b", "2026-11-14 20:01:00", "uB", "c1", "wechat", o("o2"), Some(12.0))],
+        &[buy(
+            "b1b",
+            "2026-11-14 20:01:00",
+            "uB",
+            "c1",
+            "wechat",
+            o("o2"),
+            Some(12.0),
+        )],
     );
     p.events(
         "2026-11-18",
         "a",
-        &[buy("a2", "2026-11-18 09:00:00", "uA", "c2", "app", None, Some(30.0))],
+        &[buy(
+            "a2",
+            "2026-11-18 09:00:00",
+            "uA",
+            "c2",
+            "app",
+            None,
+            Some(30.0),
+        )],
     );
     p.events(
         "2026-11-20",
         "a",
-        &[buy("a3", "2026-11-20 09:00:00", "uA", "c1", "app", o("o3"), Some(10.0))],
+        &[buy(
+            "a3",
+            "2026-11-20 09:00:00",
+            "uA",
+            "c1",
+            "app",
+            o("o3"),
+            Some(10.0),
+        )],
     );
     p.events(
         "2026-11-21",
         "a",
         &[
-            buy("a4", "2026-11-21 10:00:00", "uA", "c1", "app", o("o4"), Some(10.5)),
-            buy("a5", "2026-11-21 10:05:00", "uA", "c2", "web", o("o4"), Some(4.5)),
-            buy("b2", "2026-11-21 11:00:00", "uB", "c2", "wechat", None, Some(5.0)),
-            buy("b3", "2026-11-21 11:30:00", "uB", "c2", "wechat", None, None),
-            buy("c1", "2026-11-21 12:00:00", "uC", "c1", "web", o("o5"), Some(40.0)),
-            buy("x1", "2026-11-21 12:00:00", "u5", "c1", "app", o("o9"), Some(100.0)),
+            buy(
+                "a4",
+                "2026-11-21 10:00:00",
+                "uA",
+                "c1",
+                "app",
+                o("o4"),
+                Some(10.5),
+            ),
+            buy(
+                "a5",
+                "2026-11-21 10:05:00",
+                "uA",
+                "c2",
+                "web",
+                o("o4"),
+                Some(4.5),
+            ),
+            buy(
+                "b2",
+                "2026-11-21 11:00:00",
+                "uB",
+                "c2",
+                "wechat",
+                None,
+                Some(5.0),
+            ),
+            buy(
+                "b3",
+                "2026-11-21 11:30:00",
+                "uB",
+                "c2",
+                "wechat",
+                None,
+                None,
+            ),
+            buy(
+                "c1",
+                "2026-11-21 12:00:00",
+                "uC",
+                "c1",
+                "web",
+                o("o5"),
+                Some(40.0),
+            ),
+            buy(
+                "x1",
+                "2026-11-21 12:00:00",
+                "u5",
+                "c1",
+                "app",
+                o("o9"),
+                Some(100.0),
+            ),
             evc("d1", "2026-11-21 13:00:00", "uD", "like", Some("c1"), None),
         ],
     );
@@ -210,10 +314,12 @@ fn repurchase_rates_and_median_intervals() {
     //   uC: 11-21                       -> 1
     //   uE: 11-05, 11-10                -> 2, interval 5
     // platform: 4 buyers, 3 repeat -> 0.75; 10 orders; intervals 0 1 2 5 7 17 -> (2 + 5) / 2
-    let platform = |w: u32| format!(
-        "window_days={w} scope=platform value=NULL buyers=4 repeat_buyers=3 repurchase_rate=0.75 orders=10 \
+    let platform = |w: u32| {
+        format!(
+            "window_days={w} scope=platform value=NULL buyers=4 repeat_buyers=3 repurchase_rate=0.75 orders=10 \
          intervals=6 median_interval_days=3.5"
-    );
+        )
+    };
     assert_rows(&of("platform"), &[platform(30), platform(90)]);
     // per community (the order's community is its first line's):
     //   c1: uA 11-01, 11-20, 11-21 (19, 1); uB 11-14; uC 11-21; uE 11-05, 11-10 (5)
@@ -231,10 +337,7 @@ fn repurchase_rates_and_median_intervals() {
             ),
         ]
     };
-    assert_rows(
-        &of("community"),
-        &[community(30), community(90)].concat(),
-    );
+    assert_rows(&of("community"), &[community(30), community(90)].concat());
     // activity_layer on D: uA has 3 active days in 11-15..11-21 -> high_active;
     // uB (1), uC (1), uE (recency 11, no earlier history) -> normal
     //   high_active: uA -> 1 buyer, 1 repeat, 4 orders, intervals 1 2 17 -> 2
