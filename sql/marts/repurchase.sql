@@ -45,37 +45,49 @@ windowed as (
     where o.dt <= date '{{ ds }}'
 ),
 
-leveled as (
-    -- 'all': a buyer's orders anywhere; 'community': their orders in one community
-    select 'all' as level, cast(null as varchar) as community_id, window_days, user_id, order_key, order_id, dt, order_time
-    from windowed
-    union all
-    select 'community', community_id, window_days, user_id, order_key, order_id, dt, order_time
-    from windowed
-),
-
-gaps as (
-    -- days between consecutive orders of a buyer (by order_time, then the key)
-    select
-        level,
-        community_id,
-        window_days,
-        user_id,
-        dt - lag(dt) over (
-            partition by level, community_id, window_days, user_id
-            order by order_time, order_key, order_id) as interval_days
-    from leveled
-),
-
 buyer_orders as (
-    select level, community_id, window_days, user_id, count(*) as orders
-    from leveled
-    group by level, community_id, window_days, user_id
+    -- 'all': a buyer's orders anywhere; 'community': their orders in one community
+    select 'all' as level, cast(null as varchar) as community_id, window_days, user_id, count(*) as orders
+    from windowed
+    group by window_days, user_id
+    union all
+    select 'community', community_id, window_days, user_id, count(*)
+    from windowed
+    group by community_id, window_days, user_id
 ),
 
 buyer_gaps as (
+    -- days between consecutive orders of a buyer (by order_time, then the
+    -- key), anywhere and within one community. The window functions run on
+    -- windowed itself, not after a union: on a Ballista cluster, windows over
+    -- the unions failed with "Expects PARTITION BY expression to be ordered"
+    -- (tests/it/ballista.rs), and the median below needs no window at all
     select level, community_id, window_days, user_id, interval_days
-    from gaps
+    from (
+        select
+            'all' as level,
+            cast(null as varchar) as community_id,
+            window_days,
+            user_id,
+            dt - lag(dt) over (
+                partition by window_days, user_id
+                order by order_time, order_key, order_id) as interval_days
+        from windowed
+    ) a
+    where interval_days is not null
+    union all
+    select level, community_id, window_days, user_id, interval_days
+    from (
+        select
+            'community' as level,
+            community_id,
+            window_days,
+            user_id,
+            dt - lag(dt) over (
+                partition by window_days, community_id, user_id
+                order by order_time, order_key, order_id) as interval_days
+        from windowed
+    ) c
     where interval_days is not null
 ),
 
@@ -120,28 +132,52 @@ counted as (
     group by window_days, scope, value
 ),
 
-ranked as (
-    select
-        window_days,
-        scope,
-        value,
-        interval_days,
-        row_number() over (partition by window_days, scope, value order by interval_days) as rn,
-        count(*) over (partition by window_days, scope, value) as n
+interval_counts as (
+    -- how many pairs of each interval length per group
+    select window_days, scope, value, interval_days, count(*) as pairs
     from scoped_buyer_gaps
+    group by window_days, scope, value, interval_days
+),
+
+cumulative as (
+    -- pairs with an interval up to each length, and the group's total: the
+    -- ranks without a window function (groups have at most a few hundred
+    -- distinct lengths)
+    select
+        a.window_days,
+        a.scope,
+        a.value,
+        a.interval_days,
+        sum(b.pairs) as pairs_upto
+    from interval_counts a
+    join interval_counts b
+        on b.window_days = a.window_days and b.scope = a.scope
+       and (b.value is not distinct from a.value) and b.interval_days <= a.interval_days
+    group by a.window_days, a.scope, a.value, a.interval_days
+),
+
+totals as (
+    select window_days, scope, value, sum(pairs) as n
+    from interval_counts
+    group by window_days, scope, value
 ),
 
 medians as (
-    -- a deterministic median: the middle value, or the mean of the two middle
-    -- values (integers: exact in a double) for an even count
+    -- a deterministic median: the middle value (rank (n + 1) / 2), or for an
+    -- even count the mean of the two middle ones (ranks n / 2 and n / 2 + 1),
+    -- integers, so exact in a double; the value at rank r is the smallest
+    -- length whose cumulative count reaches r
     select
-        window_days,
-        scope,
-        value,
-        avg(cast(interval_days as double)) as median_interval_days
-    from ranked
-    where rn in ((n + 1) / 2, (n + 2) / 2)
-    group by window_days, scope, value
+        c.window_days,
+        c.scope,
+        c.value,
+        (cast(min(c.interval_days) filter (where c.pairs_upto >= (t.n + 1) / 2) as double)
+         + cast(min(c.interval_days) filter (where c.pairs_upto >= (t.n + 2) / 2) as double)) / 2
+            as median_interval_days
+    from cumulative c
+    join totals t
+        on t.window_days = c.window_days and t.scope = c.scope and (t.value is not distinct from c.value)
+    group by c.window_days, c.scope, c.value
 ),
 
 final as (

@@ -247,6 +247,12 @@ fn orders_daily_counts_orders_buyers_and_growth() {
                 40.0 / 7.0,
                 2.0 / 7.0
             ),
+            // web: o5 40 (a5 is o4's second line: o4 is app); uC's first order: new
+            // nothing before: means 0, growth NULL
+            "scope=channel value=web gmv=40.0 orders=1 buyers=1 aov=40.0 new_buyers=1 returning_buyers=0 \
+             gmv_prev_7d_avg=0.0 gmv_growth_7d=NULL orders_prev_7d_avg=0.0 orders_growth_7d=NULL \
+             gmv_week_ago=0.0 gmv_growth_wow=NULL"
+                .to_string(),
             // wechat: b2 5 + b3 0 = 5, 2 orders, 1 buyer (uB, first order 11-14: returning)
             // before: o2 20 on 11-14 -> 20/7; 5 / (20/7) - 1 = 0.75; orders 2 / (1/7) - 1 = 13
             // week ago (11-14) 20 and 1: 5/20 - 1 = -0.75; 2/1 - 1 = 1
@@ -256,12 +262,6 @@ fn orders_daily_counts_orders_buyers_and_growth() {
                  gmv_growth_wow=-0.75 orders_week_ago=1 orders_growth_wow=1.0",
                 20.0 / 7.0
             ),
-            // web: o5 40 (a5 is o4's second line: o4 is app); uC's first order: new
-            // nothing before: means 0, growth NULL
-            "scope=channel value=web gmv=40.0 orders=1 buyers=1 aov=40.0 new_buyers=1 returning_buyers=0 \
-             gmv_prev_7d_avg=0.0 gmv_growth_7d=NULL orders_prev_7d_avg=0.0 orders_growth_7d=NULL \
-             gmv_week_ago=0.0 gmv_growth_wow=NULL"
-                .to_string(),
             // c1: o4 15 + o5 40 = 55, 2 orders, uA returning + uC new
             // before: o2 20 (11-14) + o3 10 (11-20) = 30 -> 30/7; 55 / (30/7) - 1 = 385/30 - 1
             // orders 2 / (2/7) - 1 = 6; week ago 20 and 1: 55/20 - 1 = 1.75, 2/1 - 1 = 1
