@@ -5,7 +5,7 @@ description: >
   Features of every scored user on ds (docs/metrics.md#user_features): the
   users active at least once in the lookback_days window ending ds, one row
   each. Windows of k days end at ds ([ds - k + 1, ds]); all counts come from
-  the daily backbones (user_daily, community_user_daily, referrals), never
+  the daily backbones (user_daily, community_user_daily, referrals, orders), never
   from a rescan of raw events.
 columns:
   user_id: the user
@@ -37,6 +37,10 @@ columns:
   is_member: the user's latest join/quit (by event_time, up to ds) in at least one community is a join
   last_add_to_cart_time_7: the latest add_to_cart in the 7 days ending ds, NULL when none
   last_purchase_time: the latest purchase up to ds, NULL when none
+  orders_90: orders (docs/metrics.md#orders) in the 90 days ending ds
+  days_since_last_order: ds - the day of the latest order up to ds; NULL without an order
+  median_order_interval_days: median of the days between consecutive orders, over all orders up to ds; NULL with fewer than 2 orders
+  purchase_cycle_due: days_since_last_order >= median_order_interval_days; NULL with fewer than 2 orders
 tests:
   - { unique: user_id }
   - { not_null: [user_id, dt, recency_days, active_days_90, first_seen, age_days, is_member, revenue_90] }
@@ -45,6 +49,9 @@ tests:
   - { expression: "churn_risk between 0 and 100 and cadence_days >= 1" }
   - { not_null: churn_risk }
   - { expression: "interactions_30 >= comments_30 + shares_30" }
+  - { expression: "orders_90 <= purchases_90 and (orders_90 = 0) = (purchases_90 = 0)" }
+  - { expression: "days_since_last_order >= 0 and median_order_interval_days >= 0" }
+  - { not_null: orders_90 }
 ---*/
 with history as (
     select *
@@ -111,6 +118,44 @@ carts as (
     group by user_id
 ),
 
+order_history as (
+    -- every order up to ds, with the days since the user's previous order
+    select
+        user_id,
+        dt,
+        dt - lag(dt) over (partition by user_id order by order_time, order_key, order_id) as interval_days
+    from orders
+    where dt <= date '{{ ds }}'
+),
+
+order_stats as (
+    select
+        user_id,
+        count(*) filter (where dt >= date '{{ days_before(ds, 89) }}') as orders_90,
+        max(dt) as last_order_day
+    from order_history
+    group by user_id
+),
+
+ranked_intervals as (
+    select
+        user_id,
+        interval_days,
+        row_number() over (partition by user_id order by interval_days) as rn,
+        count(*) over (partition by user_id) as n
+    from order_history
+    where interval_days is not null
+),
+
+order_medians as (
+    -- a deterministic median: the middle interval, or the mean of the two
+    -- middle ones (integers: exact in a double) for an even count
+    select user_id, avg(cast(interval_days as double)) as median_order_interval_days
+    from ranked_intervals
+    where rn in ((n + 1) / 2, (n + 2) / 2)
+    group by user_id
+),
+
 referred as (
     select referrer_id as user_id, count(*) as referred_joins_30
     from referrals
@@ -161,11 +206,20 @@ final as (
         date '{{ ds }}' - s.first_seen as age_days,
         m.user_id is not null as is_member,
         c.last_add_to_cart_time_7,
-        c.last_purchase_time
+        c.last_purchase_time,
+        coalesce(o.orders_90, 0) as orders_90,
+        -- days_since_last_order = D - day of the latest order (NULL without one)
+        date '{{ ds }}' - o.last_order_day as days_since_last_order,
+        om.median_order_interval_days,
+        -- due when the time since the last order reaches the user's median
+        -- interval; NULL without a median (fewer than 2 orders)
+        date '{{ ds }}' - o.last_order_day >= om.median_order_interval_days as purchase_cycle_due
     from scored s
     left join members m on m.user_id = s.user_id
     left join carts c on c.user_id = s.user_id
     left join referred r on r.user_id = s.user_id
+    left join order_stats o on o.user_id = s.user_id
+    left join order_medians om on om.user_id = s.user_id
 )
 
 select * from final

@@ -20,9 +20,10 @@ columns:
   retention_coef: (r7^exp_r7 + r30^exp_r30 + r90^exp_r90)^exp_outer
   active_days: active days in the 90 days ending ds
   purchases: purchase events in the 90 days ending ds
+  orders: orders in the 90 days ending ds (purchase events grouped by order_id, docs/metrics.md#orders)
   revenue: purchase amounts in the 90 days ending ds
-  conversion_rate: purchases / active_days
-  avg_order_value: revenue / purchases; NULL without purchases
+  conversion_rate: purchases / active_days (purchase events, not orders)
+  avg_order_value: revenue / orders (revenue per order); NULL without purchases
   conversion_coef: conversion_rate / avg_order_value; 0 without purchases or when revenue <= 0 (refunds)
   uvi: interaction_coef * retention_coef * conversion_coef
   uvi_percentile: 100 * percent_rank() over the population by uvi ascending (ties equal)
@@ -59,6 +60,7 @@ components as (
         cast(active_days_90 as double) / 90 as r90,
         active_days_90 as active_days,
         purchases_90 as purchases,
+        orders_90 as orders,
         revenue_90 as revenue
     from features
 ),
@@ -71,8 +73,9 @@ coefficients as (
               {{ var.uvi.exp_outer }}) as retention_coef,
         -- conversion_rate = purchases / active days
         cast(purchases as double) / nullif(active_days, 0) as conversion_rate,
-        -- avg_order_value = revenue / purchases
-        revenue / nullif(cast(purchases as double), 0) as avg_order_value
+        -- avg_order_value = revenue / orders: revenue per order, the purchase
+        -- events sharing an order_id counted once (docs/metrics.md#uvi_scores)
+        revenue / nullif(cast(orders as double), 0) as avg_order_value
     from components
 ),
 
@@ -119,6 +122,7 @@ final as (
         retention_coef,
         active_days,
         purchases,
+        orders,
         revenue,
         conversion_rate,
         avg_order_value,

@@ -130,6 +130,7 @@ segments:
     "vars:\n  event_types: [exposure, view, click, like, comment, share, message, join, quit, checkin, activity_join, signup, add_to_cart, purchase, invite, nps]\n",
     r#"  core_actions: [click, like, comment, share, checkin, activity_join, add_to_cart, purchase]
   retention_days: [1, 3, 7, 14, 30, 60, 90]
+  repurchase_windows: [30, 90]
   uvi: { w_like: 0.3, w_comment: 0.4, w_share: 0.3, exp_r7: 0.3, exp_r30: 0.4, exp_r90: 0.3, exp_outer: 0.3333333333333333, tier_high: 80, tier_medium: 50 }
   health:
     - { indicator: member_growth, target: 0.02, direction: ">=", action: grow }

@@ -40,6 +40,7 @@ mod pack_experiments;
 mod pack_funnels;
 mod pack_growth;
 mod pack_health;
+mod pack_orders;
 mod pack_people;
 mod pack_platform;
 mod pack_retention;

@@ -391,6 +391,10 @@ def ref_uvi_scores(con, ctx):
                    count(*) filter (where event_type = 'share') as shares,
                    count(distinct event_date) as active_days,
                    count(*) filter (where event_type = 'purchase') as purchases,
+                   -- docs/metrics.md#orders: an order is a user's purchases sharing an order_id on
+                   -- one day; a purchase without order_id is an order of its own
+                   count(distinct (event_date, coalesce(order_id, event_id), order_id is null))
+                       filter (where event_type = 'purchase') as orders,
                    -- docs/metrics.md#user_daily: revenue = sum of non-null purchase amounts, 0 when none
                    coalesce(sum(amount) filter (where event_type = 'purchase'), 0) as revenue
             from win group by user_id
@@ -411,7 +415,8 @@ def ref_uvi_scores(con, ctx):
                              / (likes + comments + shares) end as interaction_coef,
                    ad7 / 7.0 as r7, ad30 / 30.0 as r30, ad90 / 90.0 as r90,
                    purchases / nullif(active_days, 0)::double as conversion_rate,
-                   revenue / nullif(purchases, 0) as avg_order_value
+                   -- docs/metrics.md#uvi_scores: revenue per order
+                   revenue / nullif(orders, 0) as avg_order_value
             from per_user p join days using (user_id)
         ),
         scored as (

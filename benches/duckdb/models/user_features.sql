@@ -64,6 +64,44 @@ carts as (
     group by user_id
 ),
 
+order_history as (
+    -- every order up to ds, with the days since the user's previous order
+    select
+        user_id,
+        dt,
+        dt - lag(dt) over (partition by user_id order by order_time, order_key, order_id) as interval_days
+    from orders
+    where dt <= date '{{ ds }}'
+),
+
+order_stats as (
+    select
+        user_id,
+        count(*) filter (where dt >= date '{{ days_before(ds, 89) }}') as orders_90,
+        max(dt) as last_order_day
+    from order_history
+    group by user_id
+),
+
+ranked_intervals as (
+    select
+        user_id,
+        interval_days,
+        row_number() over (partition by user_id order by interval_days) as rn,
+        count(*) over (partition by user_id) as n
+    from order_history
+    where interval_days is not null
+),
+
+order_medians as (
+    -- a deterministic median: the middle interval, or the mean of the two
+    -- middle ones (integers: exact in a double) for an even count
+    select user_id, avg(cast(interval_days as double)) as median_order_interval_days
+    from ranked_intervals
+    where rn in ((n + 1) // 2, (n + 2) // 2)
+    group by user_id
+),
+
 referred as (
     select referrer_id as user_id, count(*) as referred_joins_30
     from referrals
@@ -107,11 +145,20 @@ final as (
         date '{{ ds }}' - s.first_seen as age_days,
         m.user_id is not null as is_member,
         c.last_add_to_cart_time_7,
-        c.last_purchase_time
+        c.last_purchase_time,
+        coalesce(o.orders_90, 0) as orders_90,
+        -- days_since_last_order = D - day of the latest order (NULL without one)
+        date '{{ ds }}' - o.last_order_day as days_since_last_order,
+        om.median_order_interval_days,
+        -- due when the time since the last order reaches the user's median
+        -- interval; NULL without a median (fewer than 2 orders)
+        date '{{ ds }}' - o.last_order_day >= om.median_order_interval_days as purchase_cycle_due
     from scored s
     left join members m on m.user_id = s.user_id
     left join carts c on c.user_id = s.user_id
     left join referred r on r.user_id = s.user_id
+    left join order_stats o on o.user_id = s.user_id
+    left join order_medians om on om.user_id = s.user_id
 )
 
 select * from final

@@ -24,6 +24,7 @@ components as (
         cast(active_days_90 as double) / 90 as r90,
         active_days_90 as active_days,
         purchases_90 as purchases,
+        orders_90 as orders,
         revenue_90 as revenue
     from features
 ),
@@ -36,8 +37,9 @@ coefficients as (
               {{ var.uvi.exp_outer }}) as retention_coef,
         -- conversion_rate = purchases / active days
         cast(purchases as double) / nullif(active_days, 0) as conversion_rate,
-        -- avg_order_value = revenue / purchases
-        revenue / nullif(cast(purchases as double), 0) as avg_order_value
+        -- avg_order_value = revenue / orders: revenue per order, the purchase
+        -- events sharing an order_id counted once (docs/metrics.md#uvi_scores)
+        revenue / nullif(cast(orders as double), 0) as avg_order_value
     from components
 ),
 
@@ -81,6 +83,7 @@ final as (
         retention_coef,
         active_days,
         purchases,
+        orders,
         revenue,
         conversion_rate,
         avg_order_value,

@@ -1,0 +1,175 @@
+-- repurchase (docs/metrics.md#repurchase): shoal's SQL (sql/marts/repurchase.sql), unchanged but for DuckDB syntax
+-- (// is integer division in DuckDB, / on integers gives a double).
+-- sort_by: window_days, scope, value
+{%- set repurchase_windows = var.repurchase_windows | default([30, 90]) %}
+with windows as (
+    {%- for w in repurchase_windows %}
+    select {{ w }} as window_days, date '{{ days_before(ds, w - 1) }}' as window_start
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+windowed as (
+    -- every order once per window it falls in
+    select w.window_days, o.user_id, o.order_key, o.order_id, o.dt, o.order_time, o.community_id
+    from orders o
+    join windows w on o.dt >= w.window_start
+    where o.dt <= date '{{ ds }}'
+),
+
+buyer_orders as (
+    -- 'all': a buyer's orders anywhere; 'community': their orders in one community
+    select 'all' as level, cast(null as varchar) as community_id, window_days, user_id, count(*) as orders
+    from windowed
+    group by window_days, user_id
+    union all
+    select 'community', community_id, window_days, user_id, count(*)
+    from windowed
+    group by community_id, window_days, user_id
+),
+
+buyer_gaps as (
+    -- days between consecutive orders of a buyer (by order_time, then the
+    -- key), anywhere and within one community. The window functions run on
+    -- windowed itself, not after a union: on a Ballista cluster, windows over
+    -- the unions failed with "Expects PARTITION BY expression to be ordered"
+    -- (tests/it/ballista.rs), and the median below needs no window at all
+    select level, community_id, window_days, user_id, interval_days
+    from (
+        select
+            'all' as level,
+            cast(null as varchar) as community_id,
+            window_days,
+            user_id,
+            dt - lag(dt) over (
+                partition by window_days, user_id
+                order by order_time, order_key, order_id) as interval_days
+        from windowed
+    ) a
+    where interval_days is not null
+    union all
+    select level, community_id, window_days, user_id, interval_days
+    from (
+        select
+            'community' as level,
+            community_id,
+            window_days,
+            user_id,
+            dt - lag(dt) over (
+                partition by window_days, community_id, user_id
+                order by order_time, order_key, order_id) as interval_days
+        from windowed
+    ) c
+    where interval_days is not null
+),
+
+profile as (
+    -- the buyer's tier, RFM segment and activity layer on ds; NULL when not scored
+    select s.user_id, u.uvi_tier, s.rfm_segment, s.activity_layer
+    from user_segments s
+    join uvi_scores u on u.user_id = s.user_id and u.dt = s.dt
+    where s.dt = date '{{ ds }}'
+),
+
+{%- set scopes = [('uvi_tier', 'p.uvi_tier'), ('rfm_segment', 'p.rfm_segment'), ('activity_layer', 'p.activity_layer')] %}
+{%- for src, measure in [('buyer_orders', 'orders'), ('buyer_gaps', 'interval_days')] %}
+
+scoped_{{ src }} as (
+    select 'platform' as scope, cast(null as varchar) as value, b.window_days, b.user_id, b.{{ measure }}
+    from {{ src }} b
+    where b.level = 'all'
+    union all
+    select 'community', b.community_id, b.window_days, b.user_id, b.{{ measure }}
+    from {{ src }} b
+    where b.level = 'community'
+    {%- for s in scopes %}
+    union all
+    select '{{ s[0] }}', {{ s[1] }}, b.window_days, b.user_id, b.{{ measure }}
+    from {{ src }} b
+    left join profile p on p.user_id = b.user_id
+    where b.level = 'all'
+    {%- endfor %}
+),
+{%- endfor %}
+
+counted as (
+    select
+        window_days,
+        scope,
+        value,
+        count(*) as buyers,
+        count(*) filter (where orders >= 2) as repeat_buyers,
+        sum(orders) as orders
+    from scoped_buyer_orders
+    group by window_days, scope, value
+),
+
+interval_counts as (
+    -- how many pairs of each interval length per group
+    select window_days, scope, value, interval_days, count(*) as pairs
+    from scoped_buyer_gaps
+    group by window_days, scope, value, interval_days
+),
+
+cumulative as (
+    -- pairs with an interval up to each length, and the group's total: the
+    -- ranks without a window function (groups have at most a few hundred
+    -- distinct lengths)
+    select
+        a.window_days,
+        a.scope,
+        a.value,
+        a.interval_days,
+        sum(b.pairs) as pairs_upto
+    from interval_counts a
+    join interval_counts b
+        on b.window_days = a.window_days and b.scope = a.scope
+       and (b.value is not distinct from a.value) and b.interval_days <= a.interval_days
+    group by a.window_days, a.scope, a.value, a.interval_days
+),
+
+totals as (
+    select window_days, scope, value, sum(pairs) as n
+    from interval_counts
+    group by window_days, scope, value
+),
+
+medians as (
+    -- a deterministic median: the middle value (rank (n + 1) / 2), or for an
+    -- even count the mean of the two middle ones (ranks n / 2 and n / 2 + 1),
+    -- integers, so exact in a double; the value at rank r is the smallest
+    -- length whose cumulative count reaches r
+    select
+        c.window_days,
+        c.scope,
+        c.value,
+        (cast(min(c.interval_days) filter (where c.pairs_upto >= (t.n + 1) // 2) as double)
+         + cast(min(c.interval_days) filter (where c.pairs_upto >= (t.n + 2) // 2) as double)) / 2
+            as median_interval_days
+    from cumulative c
+    join totals t
+        on t.window_days = c.window_days and t.scope = c.scope and (t.value is not distinct from c.value)
+    group by c.window_days, c.scope, c.value
+),
+
+final as (
+    select
+        c.window_days,
+        c.scope,
+        c.value,
+        date '{{ ds }}' as dt,
+        c.buyers,
+        c.repeat_buyers,
+        -- repurchase_rate = buyers with >= 2 orders in the window / buyers in the window
+        cast(c.repeat_buyers as double) / nullif(c.buyers, 0) as repurchase_rate,
+        c.orders,
+        c.orders - c.buyers as intervals,
+        m.median_interval_days
+    from counted c
+    left join medians m
+        on m.window_days = c.window_days and m.scope = c.scope and (m.value is not distinct from c.value)
+)
+
+select * from final
