@@ -18,7 +18,8 @@ description: >
   users over the period / active users of the 30 days ending ds;
   community_activity = members (on ds) active in the period / members;
   k_factor (platform only) = invited joins in the period / users who sent an
-  invite in it. A target is a number, a number per period ({7d: .., qtd: ..})
+  invite in it; repurchase_rate = buyers with 2 or more orders in the period /
+  buyers (an order in a community is one whose first line is there). A target is a number, a number per period ({7d: .., qtd: ..})
   or, with direction `between`, a band [low, high].
 columns:
   scope: platform or community
@@ -45,7 +46,7 @@ tests:
   - { expression: "kpi <> 'interaction_rate' or actual >= 0" }
   - { expression: "kpi <> 'active_user_growth' or actual >= -1" }
   # buyers need not have viewed, and a quarter's mean dau can exceed the last 30 days' users
-  - { expression: "kpi not in ('retention_7d', 'retention_day_7', 'bounce_rate', 'community_activity') or actual between 0 and 1" }
+  - { expression: "kpi not in ('retention_7d', 'retention_day_7', 'bounce_rate', 'community_activity', 'repurchase_rate') or actual between 0 and 1" }
   - { expression: "kpi <> 'k_factor' or scope = 'platform' or actual is null" }
   - { expression: "kpi not in ('purchase_conversion', 'stickiness') or actual >= 0" }
 ---*/
@@ -211,6 +212,31 @@ member_activity as (
     group by m.scope, m.community_id, p.period
 ),
 
+buyer_orders as (
+    -- orders (docs/metrics.md#orders) per buyer, scope and period: on the
+    -- platform, and in the community of the order's first line
+    select o.scope, o.community_id, p.period, o.user_id, count(*) as orders
+    from (
+        select 'platform' as scope, cast(null as varchar) as community_id, user_id, dt
+        from orders
+        where dt <= date '{{ ds }}'
+        union all
+        select 'community', community_id, user_id, dt
+        from orders
+        where dt <= date '{{ ds }}'
+    ) o
+    join periods p on o.dt between p.period_start and date '{{ ds }}'
+    group by o.scope, o.community_id, p.period, o.user_id
+),
+
+repurchases as (
+    select scope, community_id, period,
+           count(*) as buyers,
+           count(*) filter (where orders >= 2) as repeat_buyers
+    from buyer_orders
+    group by scope, community_id, period
+),
+
 invited_joins as (
     select p.period, count(*) as invited_joins
     from referrals r
@@ -234,7 +260,8 @@ actuals as (
         cast(i.user_days as double) / p.days / nullif(m.mau, 0) as stickiness,
         cast(ma.active_members as double) / nullif(ma.members, 0) as community_activity,
         case when i.scope = 'platform'
-             then cast(coalesce(j.invited_joins, 0) as double) / nullif(i.inviters, 0) end as k_factor
+             then cast(coalesce(j.invited_joins, 0) as double) / nullif(i.inviters, 0) end as k_factor,
+        cast(rp.repeat_buyers as double) / nullif(rp.buyers, 0) as repurchase_rate
     from in_period i
     join periods p on p.period = i.period
     left join in_previous v
@@ -253,6 +280,10 @@ actuals as (
        and (ma.community_id is not distinct from i.community_id)
        and ma.period = i.period
     left join invited_joins j on j.period = i.period
+    left join repurchases rp
+        on rp.scope = i.scope
+       and (rp.community_id is not distinct from i.community_id)
+       and rp.period = i.period
 ),
 
 kpis as (

@@ -379,8 +379,8 @@ fn kpi_scorecard_checks_targets_per_period_and_scope() {
 
 /// The KPIs beyond the test config's six, with the shipped targets of
 /// config/shoal.yaml: retention_7d (within 7 days) beside retention_day_7,
-/// community_activity against the 12-20 % band, k_factor, and a target per
-/// period. Run day 2026-11-18: 7d = 11-12..11-18, qtd = 10-01..11-18.
+/// community_activity against the 12-20 % band, k_factor, repurchase_rate,
+/// and a target per period. Run day 2026-11-18: 7d = 11-12..11-18, qtd = 10-01..11-18.
 #[test]
 fn kpi_scorecard_bands_per_period_targets_retention_within_7_days_and_k_factor() {
     let p = project();
@@ -422,6 +422,35 @@ fn kpi_scorecard_bands_per_period_targets_retention_within_7_days_and_k_factor()
             (
                 "2026-11-15",
                 e("d", "2026-11-15 10:00:00", "m1", "view", c1),
+            ),
+            // orders in c1: b1 twice (o1, o2), b2 once in two lines sharing o3
+            (
+                "2026-11-15",
+                Ev {
+                    order: Some("o1"),
+                    ..e("t", "2026-11-15 10:00:00", "b1", "purchase", c1)
+                },
+            ),
+            (
+                "2026-11-17",
+                Ev {
+                    order: Some("o2"),
+                    ..e("u", "2026-11-17 10:00:00", "b1", "purchase", c1)
+                },
+            ),
+            (
+                "2026-11-16",
+                Ev {
+                    order: Some("o3"),
+                    ..e("v", "2026-11-16 10:00:00", "b2", "purchase", c1)
+                },
+            ),
+            (
+                "2026-11-16",
+                Ev {
+                    order: Some("o3"),
+                    ..e("w", "2026-11-16 10:01:00", "b2", "purchase", c1)
+                },
             ),
             // n1: no member, active on the run day too
             (
@@ -485,6 +514,7 @@ fn kpi_scorecard_bands_per_period_targets_retention_within_7_days_and_k_factor()
         "active_user_growth",
         "community_activity",
         "k_factor",
+        "repurchase_rate",
         "retention_7d",
         "retention_day_7",
     ];
@@ -511,6 +541,10 @@ fn kpi_scorecard_bands_per_period_targets_retention_within_7_days_and_k_factor()
             r(
                 "scope=community community_id=c1 period=7d kpi=k_factor actual=NULL target=1.8 met=NULL",
             ),
+            // buyers b1 (orders o1, o2), b2 (one order o3 of two lines): 1/2
+            r(
+                "scope=community community_id=c1 period=7d kpi=repurchase_rate actual=0.5 target=0.25 met=true gap=0.25",
+            ),
             // cohorts with day 7 in 11-12..11-18 (first days 11-05..11-11): r1, r2, r3.
             // within days 1-7: r1 (day 3), r2 (day 7) = 2/3; exactly day 7: r2 = 1/3
             r(
@@ -525,6 +559,7 @@ fn kpi_scorecard_bands_per_period_targets_retention_within_7_days_and_k_factor()
                  met=false gap=-0.46666666666666656",
             ),
             r("scope=community community_id=c1 period=qtd kpi=k_factor actual=NULL"),
+            r("scope=community community_id=c1 period=qtd kpi=repurchase_rate actual=0.5"),
             // cohorts with day 7 in 10-01..11-18 (first days 09-24..11-11): m1 (10-05), m2
             // (10-06), r1, r2, r3 (m3's first day is 09-20); m1 and m2 never back within 7 days:
             // within 2/5, day 7 1/5
@@ -535,6 +570,7 @@ fn kpi_scorecard_bands_per_period_targets_retention_within_7_days_and_k_factor()
                 "scope=community community_id=c2 period=7d kpi=community_activity actual=0.6666666666666666",
             ),
             r("scope=community community_id=c2 period=7d kpi=k_factor actual=NULL"),
+            r("scope=community community_id=c2 period=7d kpi=repurchase_rate actual=NULL"),
             r("scope=community community_id=c2 period=7d kpi=retention_7d actual=NULL met=NULL"),
             r("scope=community community_id=c2 period=7d kpi=retention_day_7 actual=NULL"),
             // c2, qtd: all three active -> 1, above the band: gap 0.2 - 1; cohort j3 (10-21), not back
@@ -542,16 +578,19 @@ fn kpi_scorecard_bands_per_period_targets_retention_within_7_days_and_k_factor()
                 "scope=community community_id=c2 period=qtd kpi=community_activity actual=1 met=false gap=-0.8",
             ),
             r("scope=community community_id=c2 period=qtd kpi=k_factor actual=NULL"),
+            r("scope=community community_id=c2 period=qtd kpi=repurchase_rate actual=NULL"),
             r("scope=community community_id=c2 period=qtd kpi=retention_7d actual=0"),
             r("scope=community community_id=c2 period=qtd kpi=retention_day_7 actual=0"),
             // c3: no members -> NULL; 7d: i1 (first day 11-14) has no day 7 yet
             r("scope=community community_id=c3 period=7d kpi=community_activity actual=NULL"),
             r("scope=community community_id=c3 period=7d kpi=k_factor actual=NULL"),
+            r("scope=community community_id=c3 period=7d kpi=repurchase_rate actual=NULL"),
             r("scope=community community_id=c3 period=7d kpi=retention_7d actual=NULL"),
             r("scope=community community_id=c3 period=7d kpi=retention_day_7 actual=NULL"),
             // qtd: cohort i2 (10-20), not back
             r("scope=community community_id=c3 period=qtd kpi=community_activity actual=NULL"),
             r("scope=community community_id=c3 period=qtd kpi=k_factor actual=NULL"),
+            r("scope=community community_id=c3 period=qtd kpi=repurchase_rate actual=NULL"),
             r("scope=community community_id=c3 period=qtd kpi=retention_7d actual=0"),
             r("scope=community community_id=c3 period=qtd kpi=retention_day_7 actual=0"),
             // platform, 7d: the 7d target of active_user_growth is 0
@@ -565,6 +604,7 @@ fn kpi_scorecard_bands_per_period_targets_retention_within_7_days_and_k_factor()
                 "scope=platform community_id=NULL period=7d kpi=k_factor actual=2 target=1.8 met=true \
                  gap=0.19999999999999996",
             ),
+            r("scope=platform community_id=NULL period=7d kpi=repurchase_rate actual=0.5"),
             // cohorts: r1, r2, r3 as in c1 (i1's first day 11-14 is too late)
             r(
                 "scope=platform community_id=NULL period=7d kpi=retention_7d actual=0.6666666666666666",
@@ -582,6 +622,7 @@ fn kpi_scorecard_bands_per_period_targets_retention_within_7_days_and_k_factor()
             r(
                 "scope=platform community_id=NULL period=qtd kpi=k_factor actual=1.5 met=false gap=-0.30000000000000004",
             ),
+            r("scope=platform community_id=NULL period=qtd kpi=repurchase_rate actual=0.5"),
             // cohorts: m1, m2, r1, r2, r3, i2 (10-20), j3 (10-21): within r1, r2 = 2/7; day 7 r2 = 1/7
             r(
                 "scope=platform community_id=NULL period=qtd kpi=retention_7d actual=0.2857142857142857",

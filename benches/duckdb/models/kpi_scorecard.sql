@@ -114,6 +114,24 @@ member_activity as (
     group by all
 ),
 
+repurchases as (
+    -- docs/metrics.md#kpi_scorecard: buyers with 2+ orders in the period / buyers
+    select scope, community_id, period,
+           count(*) as buyers,
+           count(*) filter (where n >= 2) as repeat_buyers
+    from (
+        select x.scope, x.community_id, p.period, x.user_id, count(*) as n
+        from (
+            select 'platform' as scope, null::varchar as community_id, user_id, dt from orders
+            union all
+            select 'community', community_id, user_id, dt from orders
+        ) x
+        join periods p on x.dt between p.period_start and date '{{ ds }}'
+        group by all
+    )
+    group by all
+),
+
 invited_joins as (
     select p.period, count(*) as invited_joins
     from referrals r join periods p on r.dt between p.period_start and date '{{ ds }}'
@@ -135,7 +153,8 @@ actuals as (
         cast(i.active_users as double) / nullif(v.active_users, 0) - 1.0 as active_user_growth,
         cast(i.user_days as double) / p.days / nullif(m.mau, 0) as stickiness,
         ma.active_members / nullif(ma.members, 0)::double as community_activity,
-        case when i.scope = 'platform' then coalesce(j.invited_joins, 0) / nullif(i.inviters, 0)::double end as k_factor
+        case when i.scope = 'platform' then coalesce(j.invited_joins, 0) / nullif(i.inviters, 0)::double end as k_factor,
+        rp.repeat_buyers / nullif(rp.buyers, 0)::double as repurchase_rate
     from in_period i
     join periods p on p.period = i.period
     left join in_previous v
@@ -152,6 +171,8 @@ actuals as (
     left join member_activity ma
         on ma.scope = i.scope and ma.community_id is not distinct from i.community_id and ma.period = i.period
     left join invited_joins j on j.period = i.period
+    left join repurchases rp
+        on rp.scope = i.scope and rp.community_id is not distinct from i.community_id and rp.period = i.period
 ),
 
 final as (
