@@ -152,12 +152,13 @@ fn sigkill_at_any_moment_then_rerun_gives_the_clean_tables() {
         // Every table reads whole at its newest version (warehouse_tables
         // opens each through delta-rs); after a killed rerun of the same
         // input each one is the clean run's, old version or new.
-        let now = warehouse_tables(&warehouse);
+        // (A first build killed before a table's first commit leaves no
+        // table there to read: its directory may hold files and no version.)
         if !first_build {
             assert_same_tables(
                 &format!("kill {i} {when} during a rerun, before any rerun"),
                 &expected,
-                &now,
+                &warehouse_tables(&warehouse),
             );
         }
         let rerun = p.shoal(&["run"]);
