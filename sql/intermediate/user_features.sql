@@ -92,7 +92,14 @@ windowed as (
 -- the scored population of uvi_scores and user_segments: users active in the
 -- lookback_days ending ds (docs/metrics.md#user_features)
 scored as (
-    select *
+    select
+        *,
+        -- recency_days = D - last active day
+        date '{{ ds }}' - last_active_day as recency_days,
+        -- cadence_days = (last active day - first active day in 90 days) / (active days - 1)
+        case when active_days_90 >= 2
+             then cast(last_active_day - first_active_90 as double) / (active_days_90 - 1)
+        end as cadence_days
     from windowed
     where last_active_day >= date '{{ days_before(ds, run.lookback_days - 1) }}'
 ),
@@ -169,19 +176,11 @@ final as (
         s.user_id,
         date '{{ ds }}' as dt,
         s.last_active_day,
-        -- recency_days = D - last active day
-        date '{{ ds }}' - s.last_active_day as recency_days,
-        -- cadence_days = (last active day - first active day in 90 days) / (active days - 1)
-        case when s.active_days_90 >= 2
-             then cast(s.last_active_day - s.first_active_90 as double) / (s.active_days_90 - 1)
-        end as cadence_days,
+        s.recency_days,
+        s.cadence_days,
         -- churn_risk = 100 r / (r + 1), r = recency in cadences (a 7-day cadence
         -- without one): 0 when active on ds, 50 one cadence overdue, 75 three
-        round(100.0 * (date '{{ ds }}' - s.last_active_day)
-              / ((date '{{ ds }}' - s.last_active_day)
-                 + coalesce(case when s.active_days_90 >= 2
-                                 then cast(s.last_active_day - s.first_active_90 as double) / (s.active_days_90 - 1)
-                            end, 7.0)), 1) as churn_risk,
+        round(100.0 * s.recency_days / (s.recency_days + coalesce(s.cadence_days, 7.0)), 1) as churn_risk,
         s.active_days_7,
         s.active_days_30,
         s.active_days_90,

@@ -5,7 +5,8 @@
 
 use crate::common::Ev;
 use crate::pack_util::{
-    assert_rows, evc, project, run_full_refresh_at, run_full_refresh_in, with_amount, with_referrer,
+    assert_rows, evc, project, run_full_refresh_at, run_full_refresh_in, with_amount, with_order,
+    with_referrer,
 };
 
 fn with_props(e: Ev, p: &'static str) -> Ev {
@@ -426,31 +427,19 @@ fn kpi_scorecard_bands_per_period_targets_retention_within_7_days_and_k_factor()
             // orders in c1: b1 twice (o1, o2), b2 once in two lines sharing o3
             (
                 "2026-11-15",
-                Ev {
-                    order: Some("o1"),
-                    ..e("t", "2026-11-15 10:00:00", "b1", "purchase", c1)
-                },
+                with_order(e("t", "2026-11-15 10:00:00", "b1", "purchase", c1), "o1"),
             ),
             (
                 "2026-11-17",
-                Ev {
-                    order: Some("o2"),
-                    ..e("u", "2026-11-17 10:00:00", "b1", "purchase", c1)
-                },
+                with_order(e("u", "2026-11-17 10:00:00", "b1", "purchase", c1), "o2"),
             ),
             (
                 "2026-11-16",
-                Ev {
-                    order: Some("o3"),
-                    ..e("v", "2026-11-16 10:00:00", "b2", "purchase", c1)
-                },
+                with_order(e("v", "2026-11-16 10:00:00", "b2", "purchase", c1), "o3"),
             ),
             (
                 "2026-11-16",
-                Ev {
-                    order: Some("o3"),
-                    ..e("w", "2026-11-16 10:01:00", "b2", "purchase", c1)
-                },
+                with_order(e("w", "2026-11-16 10:01:00", "b2", "purchase", c1), "o3"),
             ),
             // n1: no member, active on the run day too
             (

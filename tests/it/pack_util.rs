@@ -41,6 +41,14 @@ pub fn with_amount(e: Ev, a: Option<f64>) -> Ev {
     Ev { amount: a, ..e }
 }
 
+/// Sets the order_id of an event.
+pub fn with_order(e: Ev, o: &'static str) -> Ev {
+    Ev {
+        order: Some(o),
+        ..e
+    }
+}
+
 /// Sets the referrer of an event.
 pub fn with_referrer(e: Ev, r: &'static str) -> Ev {
     Ev {
