@@ -46,6 +46,7 @@ faulthandler.enable()
 MODELS = [
     ("stg_valid_events", False),
     ("stg_events", False),
+    ("stg_users", False),
     ("dq_daily", True),
     ("user_daily", True),
     ("community_user_daily", True),
@@ -68,6 +69,8 @@ MODELS = [
     ("segment_transitions", True),
     ("orders_daily", True),
     ("repurchase", True),
+    ("ltv_cohorts", True),
+    ("user_profile_summary", True),
     ("content_scores", True),
     ("referral_daily", True),
     ("path_edges", True),
@@ -134,6 +137,8 @@ def main(argv=None) -> int:
     ap.add_argument("--config", default=str(here.parent.parent / "config" / "shoal.yaml"),
                     help="shoal config whose run, vars, funnels and segments are used")
     ap.add_argument("--deletions", help="optional deletions source (a Parquet file or a directory of them)")
+    ap.add_argument("--users", help="optional users source (a Parquet file or a directory of them; "
+                    "default: a users/ directory beside the events directory, when there is one)")
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="DuckDB threads (default: cores)")
     ap.add_argument("--memory-limit", default="2GiB", help="DuckDB memory_limit (default 2GiB)")
     ap.add_argument("--temp-dir", help="DuckDB temp_directory for spilling (default OUT/.duckdb_tmp)")
@@ -199,6 +204,15 @@ def main(argv=None) -> int:
         pattern = f"{loc}/**/*.parquet" if loc.is_dir() else str(loc)
         con.execute(f"insert into deleted_users select distinct cast(user_id as varchar) "
                     f"from read_parquet('{pattern}') where user_id is not null")
+
+    # docs/events.md#users: the optional users source, in shoal's schema; empty without one.
+    con.execute("create table users (user_id varchar, signup_time timestamptz, gender varchar, "
+                "birth_year bigint, region varchar, city_tier bigint, occupation varchar)")
+    users = pathlib.Path(args.users) if args.users else events.parent / "users"
+    if args.users or users.is_dir():
+        pattern = f"{users}/**/*.parquet" if users.is_dir() else str(users)
+        con.execute(f"insert into users select cast(user_id as varchar), signup_time, gender, "
+                    f"birth_year, region, city_tier, occupation from read_parquet('{pattern}')")
 
     only = set(args.only.split(",")) if args.only else None
 

@@ -31,6 +31,7 @@ columns:
   bounced_sessions: sessions of the day without any core action (vars.core_actions, as in docs/metrics.md#community_daily)
   first_event_time: first event that day
   last_event_time: last event that day
+  first_channel: channel of the day's first event (by event_time, then event_id); NULL when that event has none
 tests:
   - { unique: [user_id, dt] }
   - { not_null: [user_id, dt, events, revenue, sessions] }
@@ -70,7 +71,9 @@ per_session as (
         -- money is summed as decimal(38, 6): exact, so a rerun gives the same bits
         cast(sum(cast(amount as decimal(38, 6))) filter (where event_type = 'purchase') as double) as revenue,
         min(event_time) as first_event_time,
-        max(event_time) as last_event_time
+        max(event_time) as last_event_time,
+        first_value(event_id order by event_time, event_id) as first_event_id,
+        first_value(channel order by event_time, event_id) as first_channel
     from activity
     group by user_id, event_date, session_key
 ),
@@ -88,7 +91,9 @@ final as (
         count(*) as sessions,
         sum(1 - has_core_action) as bounced_sessions,
         min(first_event_time) as first_event_time,
-        max(last_event_time) as last_event_time
+        max(last_event_time) as last_event_time,
+        -- the first session's first event (by event_time, then event_id)
+        first_value(first_channel order by first_event_time, first_event_id) as first_channel
     from per_session
     group by user_id, event_date
 )

@@ -6,7 +6,7 @@ description: >
   users active at least once in the lookback_days window ending ds, one row
   each. Windows of k days end at ds ([ds - k + 1, ds]); all counts come from
   the daily backbones (user_daily, community_user_daily, referrals, orders), never
-  from a rescan of raw events.
+  from a rescan of raw events; the attributes from the users source (stg_users).
 columns:
   user_id: the user
   dt: the run day
@@ -37,10 +37,17 @@ columns:
   is_member: the user's latest join/quit (by event_time, up to ds) in at least one community is a join
   last_add_to_cart_time_7: the latest add_to_cart in the 7 days ending ds, NULL when none
   last_purchase_time: the latest purchase up to ds, NULL when none
-  orders_90: orders (docs/metrics.md#orders) in the 90 days ending ds
+  orders_90: orders (docs/metrics.md#orders; refunds excluded) in the 90 days ending ds
   days_since_last_order: ds - the day of the latest order up to ds; NULL without an order
   median_order_interval_days: median of the days between consecutive orders, over all orders up to ds; NULL with fewer than 2 orders
   purchase_cycle_due: days_since_last_order >= median_order_interval_days; NULL with fewer than 2 orders
+  gender: from the users source (stg_users); NULL when missing or without a users source
+  birth_year: from stg_users
+  generation: 10后, 00后, 95后, 90后, 85后, 80后 or 80前, from birth_year (stg_users)
+  gen_z: born 1995-2009 (stg_users)
+  region: from stg_users
+  city_tier: 1 .. 5, from stg_users
+  occupation: from stg_users
 tests:
   - { unique: user_id }
   - { not_null: [user_id, dt, recency_days, active_days_90, first_seen, age_days, is_member, revenue_90] }
@@ -49,7 +56,7 @@ tests:
   - { expression: "churn_risk between 0 and 100 and cadence_days >= 1" }
   - { not_null: churn_risk }
   - { expression: "interactions_30 >= comments_30 + shares_30" }
-  - { expression: "orders_90 <= purchases_90 and (orders_90 = 0) = (purchases_90 = 0)" }
+  - { expression: "orders_90 <= purchases_90 and (orders_90 = 0 or purchases_90 > 0)" }
   - { expression: "days_since_last_order >= 0 and median_order_interval_days >= 0" }
   - { not_null: orders_90 }
 ---*/
@@ -132,7 +139,8 @@ order_history as (
         dt,
         dt - lag(dt) over (partition by user_id order by order_time, order_key, order_id) as interval_days
     from orders
-    where dt <= date '{{ ds }}'
+    -- a refund (negative amount) is no order (docs/metrics.md#orders)
+    where dt <= date '{{ ds }}' and amount >= 0
 ),
 
 order_stats as (
@@ -212,13 +220,22 @@ final as (
         om.median_order_interval_days,
         -- due when the time since the last order reaches the user's median
         -- interval; NULL without a median (fewer than 2 orders)
-        date '{{ ds }}' - o.last_order_day >= om.median_order_interval_days as purchase_cycle_due
+        date '{{ ds }}' - o.last_order_day >= om.median_order_interval_days as purchase_cycle_due,
+        -- who the user is (the optional users source; NULL without it)
+        u.gender,
+        u.birth_year,
+        u.generation,
+        u.gen_z,
+        u.region,
+        u.city_tier,
+        u.occupation
     from scored s
     left join members m on m.user_id = s.user_id
     left join carts c on c.user_id = s.user_id
     left join referred r on r.user_id = s.user_id
     left join order_stats o on o.user_id = s.user_id
     left join order_medians om on om.user_id = s.user_id
+    left join stg_users u on u.user_id = s.user_id
 )
 
 select * from final

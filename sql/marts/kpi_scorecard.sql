@@ -217,13 +217,14 @@ buyer_orders as (
     -- platform, and in the community of the order's first line
     select o.scope, o.community_id, p.period, o.user_id, count(*) as orders
     from (
+        -- a refund (negative amount) is no order
         select 'platform' as scope, cast(null as varchar) as community_id, user_id, dt
         from orders
-        where dt <= date '{{ ds }}'
+        where dt <= date '{{ ds }}' and amount >= 0
         union all
         select 'community', community_id, user_id, dt
         from orders
-        where dt <= date '{{ ds }}'
+        where dt <= date '{{ ds }}' and amount >= 0
     ) o
     join periods p on o.dt between p.period_start and date '{{ ds }}'
     group by o.scope, o.community_id, p.period, o.user_id

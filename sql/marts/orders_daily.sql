@@ -7,13 +7,15 @@ description: >
   every channel with an order on ds. GMV, orders, buyers, AOV, new and
   returning buyers, and growth against the mean of the 7 days before ds and
   against the same weekday a week before. Ratios with a zero denominator are
-  NULL.
+  NULL. A refund (an order with a negative amount, docs/metrics.md#orders)
+  is no order: it is counted in refunds and refund_amount and lowers
+  net_gmv only.
 columns:
   scope: platform, community or channel
   value: the community_id or channel (NULL for platform, and for the NULL community or channel)
   dt: the run day
-  gmv: sum of the amounts of the orders of ds (money summed exactly)
-  orders: orders on ds
+  gmv: sum of the amounts of the orders of ds, refunds excluded (money summed exactly)
+  orders: orders on ds (amount >= 0; refunds excluded)
   buyers: distinct users with an order on ds
   aov: gmv / orders
   new_buyers: buyers whose first order ever (on the platform) is on ds
@@ -26,13 +28,17 @@ columns:
   gmv_growth_wow: gmv / gmv_week_ago - 1
   orders_week_ago: orders of ds - 7
   orders_growth_wow: orders / orders_week_ago - 1
+  refunds: refunds on ds (orders with a negative amount)
+  refund_amount: the money refunded on ds, as a positive number (minus the sum of the refunds' amounts)
+  net_gmv: gmv - refund_amount, the sum of all order amounts of ds
 tests:
   - { unique: [scope, value] }
-  - { not_null: [dt, scope, gmv, orders, buyers, new_buyers, returning_buyers, gmv_prev_7d_avg, orders_prev_7d_avg, gmv_week_ago, orders_week_ago] }
+  - { not_null: [dt, scope, gmv, orders, buyers, new_buyers, returning_buyers, gmv_prev_7d_avg, orders_prev_7d_avg, gmv_week_ago, orders_week_ago, refunds, refund_amount, net_gmv] }
   - { accepted_values: { column: scope, values: [platform, community, channel] } }
   - { expression: "scope <> 'platform' or value is null" }
   - { expression: "buyers <= orders and new_buyers + returning_buyers = buyers and returning_buyers >= 0" }
-  - { expression: "scope = 'platform' or orders >= 1" }
+  - { expression: "scope = 'platform' or orders + refunds >= 1" }
+  - { expression: "refunds >= 0 and refund_amount >= 0 and gmv >= 0 and (refunds > 0 or refund_amount = 0)" }
 ---*/
 with recent as (
     select *
@@ -41,10 +47,11 @@ with recent as (
 ),
 
 first_orders as (
-    -- the day of each buyer's first order ever (all history up to ds)
+    -- the day of each buyer's first order ever (all history up to ds; a
+    -- refund is no order)
     select user_id, min(dt) as first_order_day
     from orders
-    where dt <= date '{{ ds }}'
+    where dt <= date '{{ ds }}' and amount >= 0
     group by user_id
 ),
 
@@ -58,16 +65,21 @@ scoped as (
 ),
 
 today as (
+    -- orders (amount >= 0) and refunds (amount < 0) of ds; a user with only
+    -- refunds has no first order and is no buyer
     select
         s.scope,
         s.value,
         -- money is summed as decimal(38, 6): exact, so a rerun gives the same bits
-        cast(sum(cast(s.amount as decimal(38, 6))) as double) as gmv,
-        count(*) as orders,
-        count(distinct s.user_id) as buyers,
-        count(distinct s.user_id) filter (where f.first_order_day = date '{{ ds }}') as new_buyers
+        cast(sum(cast(s.amount as decimal(38, 6))) filter (where s.amount >= 0) as double) as gmv,
+        count(*) filter (where s.amount >= 0) as orders,
+        count(distinct s.user_id) filter (where s.amount >= 0) as buyers,
+        count(distinct s.user_id) filter (
+            where s.amount >= 0 and f.first_order_day = date '{{ ds }}') as new_buyers,
+        count(*) filter (where s.amount < 0) as refunds,
+        -cast(sum(cast(s.amount as decimal(38, 6))) filter (where s.amount < 0) as double) as refund_amount
     from scoped s
-    join first_orders f on f.user_id = s.user_id
+    left join first_orders f on f.user_id = s.user_id
     where s.dt = date '{{ ds }}'
     group by s.scope, s.value
 ),
@@ -81,7 +93,7 @@ before as (
         cast(sum(cast(amount as decimal(38, 6))) filter (where dt = date '{{ days_before(ds, 7) }}') as double) as gmv_week_ago,
         count(*) filter (where dt = date '{{ days_before(ds, 7) }}') as orders_week_ago
     from scoped
-    where dt < date '{{ ds }}'
+    where dt < date '{{ ds }}' and amount >= 0
     group by scope, value
 ),
 
@@ -104,7 +116,9 @@ measured as (
         coalesce(b.gmv_prev_7d, 0.0) / 7 as gmv_prev_7d_avg,
         cast(coalesce(b.orders_prev_7d, 0) as double) / 7 as orders_prev_7d_avg,
         coalesce(b.gmv_week_ago, 0.0) as gmv_week_ago,
-        coalesce(b.orders_week_ago, 0) as orders_week_ago
+        coalesce(b.orders_week_ago, 0) as orders_week_ago,
+        coalesce(t.refunds, 0) as refunds,
+        coalesce(t.refund_amount, 0.0) as refund_amount
     from groups g
     left join today t on t.scope = g.scope and (t.value is not distinct from g.value)
     left join before b on b.scope = g.scope and (b.value is not distinct from g.value)
@@ -131,7 +145,11 @@ final as (
         -- week over week = today / the same weekday a week before - 1
         gmv / nullif(gmv_week_ago, 0.0) - 1 as gmv_growth_wow,
         orders_week_ago,
-        cast(orders as double) / nullif(orders_week_ago, 0) - 1 as orders_growth_wow
+        cast(orders as double) / nullif(orders_week_ago, 0) - 1 as orders_growth_wow,
+        refunds,
+        refund_amount,
+        -- net = what the orders brought in minus what was refunded
+        gmv - refund_amount as net_gmv
     from measured
 )
 

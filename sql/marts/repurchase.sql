@@ -42,7 +42,8 @@ windowed as (
     select w.window_days, o.user_id, o.order_key, o.order_id, o.dt, o.order_time, o.community_id
     from orders o
     join windows w on o.dt >= w.window_start
-    where o.dt <= date '{{ ds }}'
+    -- a refund (negative amount) is no order (docs/metrics.md#orders)
+    where o.dt <= date '{{ ds }}' and o.amount >= 0
 ),
 
 buyer_orders as (

@@ -1,56 +1,74 @@
 /*---
 materialized: daily
-sort_by: [segment, value]
+sort_by: [breakdown, breakdown_value, segment, value]
 description: >
   Size and revenue of every segment value on ds
   (docs/metrics.md#segment_summary), one row per segment column
-  (activity_layer, lifecycle_stage, rfm_segment, pyramid_level, value_group)
-  and value present.
+  (activity_layer, lifecycle_stage, lifecycle_band, rfm_segment,
+  pyramid_level, value_group) and value present: for all scored users
+  (breakdown all) and within every value of each user attribute (gender,
+  generation, gen_z, region, city_tier, occupation from user_features; a
+  missing value is its own group with breakdown_value NULL). Shares are
+  within the breakdown value.
 columns:
   dt: the run day
   segment: the user_segments column
   value: the segment value (pyramid_level as text)
-  users: scored users with that value
-  share_of_users: users / scored users
+  users: scored users with that value (and the breakdown value)
+  share_of_users: users / scored users of the breakdown value
   revenue_90: their purchase amounts in the 90 days ending ds
-  share_of_revenue: revenue_90 / revenue_90 of all scored users; NULL when that is 0
+  share_of_revenue: revenue_90 / revenue_90 of the breakdown value's scored users (net of refunds, so outside 0 .. 1 when some value's refunds outweigh its orders); NULL when that is 0
+  breakdown: all, or the attribute (gender, generation, gen_z, region, city_tier, occupation)
+  breakdown_value: the attribute's value as text; NULL for all and for a missing value
 tests:
-  - { unique: [segment, value] }
-  - { not_null: [dt, segment, value, users, revenue_90] }
-  - { expression: "share_of_users between 0 and 1 and share_of_revenue between 0 and 1" }
+  - { unique: [breakdown, breakdown_value, segment, value] }
+  - { not_null: [dt, segment, value, users, revenue_90, breakdown] }
+  - { expression: "share_of_users between 0 and 1" }
+  - { accepted_values: { column: breakdown, values: [all, gender, generation, gen_z, region, city_tier, occupation] } }
+  - { expression: "breakdown <> 'all' or breakdown_value is null" }
 ---*/
+{%- set breakdowns = [('all', 'cast(null as varchar)'), ('gender', 'f.gender'), ('generation', 'f.generation'),
+    ('gen_z', 'cast(f.gen_z as varchar)'), ('region', 'f.region'), ('city_tier', 'cast(f.city_tier as varchar)'),
+    ('occupation', 'f.occupation')] %}
+{%- set segments = [('activity_layer', 'activity_layer'), ('lifecycle_stage', 'lifecycle_stage'),
+    ('lifecycle_band', 'lifecycle_band'), ('rfm_segment', 'rfm_segment'),
+    ('pyramid_level', 'cast(pyramid_level as varchar)'), ('value_group', 'value_group')] %}
 with segmented as (
-    select s.*, f.revenue_90
+    -- every scored user once per breakdown: all, and each attribute's value
+    {%- for b in breakdowns %}
+    select '{{ b[0] }}' as breakdown, {{ b[1] }} as breakdown_value, s.*, f.revenue_90
     from user_segments s
     join user_features f on f.user_id = s.user_id and f.dt = s.dt
     where s.dt = date '{{ ds }}'
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
 ),
 
 long as (
-    select 'activity_layer' as segment, activity_layer as value, revenue_90 from segmented
+    {%- for g in segments %}
+    select breakdown, breakdown_value, '{{ g[0] }}' as segment, {{ g[1] }} as value, revenue_90 from segmented
+    {%- if not loop.last %}
     union all
-    select 'lifecycle_stage', lifecycle_stage, revenue_90 from segmented
-    union all
-    select 'rfm_segment', rfm_segment, revenue_90 from segmented
-    union all
-    select 'pyramid_level', cast(pyramid_level as varchar), revenue_90 from segmented
-    union all
-    select 'value_group', value_group, revenue_90 from segmented
+    {%- endif %}
+    {%- endfor %}
 ),
 
 totals as (
     -- money is summed as decimal(38, 6): exact in any order, so a rerun
     -- (or another partitioning) gives the same bits
-    select count(*) as users,
+    select breakdown, breakdown_value, count(*) as users,
         coalesce(cast(sum(cast(revenue_90 as decimal(38, 6))) as double), 0.0) as revenue_90
     from segmented
+    group by breakdown, breakdown_value
 ),
 
 per_value as (
-    select segment, value, count(*) as users,
+    select breakdown, breakdown_value, segment, value, count(*) as users,
         cast(sum(cast(revenue_90 as decimal(38, 6))) as double) as revenue_90
     from long
-    group by segment, value
+    group by breakdown, breakdown_value, segment, value
 ),
 
 final as (
@@ -59,15 +77,19 @@ final as (
         p.segment,
         p.value,
         p.users,
-        -- share = users / scored users
+        -- share = users / scored users of the breakdown value
         cast(p.users as double) / nullif(t.users, 0) as share_of_users,
         p.revenue_90,
-        -- revenue share = revenue_90 / all revenue_90; the two sums
-        -- add the same amounts in different orders, so a value holding all
-        -- the revenue can come out as 1.0000000000000002: capped at 1
-        least(p.revenue_90 / nullif(t.revenue_90, 0.0), 1.0) as share_of_revenue
+        -- revenue share = revenue_90 / all revenue_90 of the breakdown value
+        -- (both exact decimal sums: a value holding every user gives exactly
+        -- 1); revenue is net of refunds, so a value whose refunds outweigh its
+        -- orders has a negative share, and the others then add up to more than 1
+        p.revenue_90 / nullif(t.revenue_90, 0.0) as share_of_revenue,
+        p.breakdown,
+        p.breakdown_value
     from per_value p
-    cross join totals t
+    join totals t
+        on t.breakdown = p.breakdown and (t.breakdown_value is not distinct from p.breakdown_value)
 )
 
 select * from final

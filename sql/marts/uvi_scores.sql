@@ -23,7 +23,7 @@ columns:
   orders: orders in the 90 days ending ds (purchase events grouped by order_id, docs/metrics.md#orders)
   revenue: purchase amounts in the 90 days ending ds
   conversion_rate: purchases / active_days (purchase events, not orders)
-  avg_order_value: revenue / orders (revenue per order); NULL without purchases
+  avg_order_value: revenue / orders (revenue per order; refunds lower revenue but are no orders); NULL without orders
   conversion_coef: conversion_rate / avg_order_value; 0 without purchases or when revenue <= 0 (refunds)
   uvi: interaction_coef * retention_coef * conversion_coef
   uvi_percentile: 100 * percent_rank() over the population by uvi ascending (ties equal)

@@ -33,7 +33,7 @@ fn catalog_ddl_opens_the_outputs_in_duckdb_like_pyarrow_and_shoal() {
         ],
     );
     assert!(
-        report.contains("33 tables (33 Delta), 0 differences"),
+        report.contains("35 tables (35 Delta), 0 differences"),
         "{report}"
     );
     assert!(report.contains("uvi_tiers: 3 rows"), "{report}");
@@ -56,7 +56,7 @@ fn catalog_ddl_opens_the_outputs_in_duckdb_like_pyarrow_and_shoal() {
         let out = p.shoal(&["catalog", "--emit", engine, "--schema", "shoal"]);
         out.expect_code(0);
         let text = out.stdout();
-        assert_eq!(text.matches(create).count(), 33, "{engine}:\n{text}");
+        assert_eq!(text.matches(create).count(), 35, "{engine}:\n{text}");
         if let Some(doc) = doc {
             assert!(
                 text.contains(doc),

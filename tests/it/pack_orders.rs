@@ -4,7 +4,7 @@
 //! hand-built history; one --full-refresh run for 2026-11-21 builds every day.
 
 use crate::common::{Ev, TempProject};
-use crate::pack_util::{assert_rows, evc, project};
+use crate::pack_util::{assert_rows, evc, project, run_full_refresh_in, with_referrer};
 
 /// A purchase line: community, channel, order_id and amount.
 fn buy(
@@ -419,4 +419,246 @@ fn user_order_features_and_avg_order_value_per_order() {
             ),
         ],
     );
+}
+
+/// A purchase line in c1 with a channel: `order` is the order_id (a refund
+/// has its own, like a cancellation invoice) and a negative amount.
+fn line(
+    id: &'static str,
+    t: &'static str,
+    u: &'static str,
+    channel: &'static str,
+    order: &'static str,
+    amount: f64,
+) -> Ev {
+    buy(id, t, u, "c1", channel, Some(order), Some(amount))
+}
+
+/// Refunds and weekly LTV cohorts. D = 2026-11-21 (a Saturday; the ISO
+/// weeks start on 11-02, 11-09 and 11-16), `vars.ltv_windows: [1, 7, 14]`,
+/// and `vars.min_amount` lowered so that refunds (negative purchases with
+/// their own order_id) pass through:
+///
+/// | day   | user | event                                           |
+/// |-------|------|-------------------------------------------------|
+/// | 11-02 | uA   | view (app), order o1 10                         |
+/// | 11-03 | uB   | signup (wechat) invited by uA                   |
+/// | 11-05 | uA   | order o2 20                                     |
+/// | 11-06 | uA   | refund r1 −5                                    |
+/// | 11-09 | uB   | order o4 30                                     |
+/// | 11-16 | uC   | view (app), order o5 8                          |
+/// | 11-20 | uA   | order o3 7                                      |
+/// | 11-20 | uD   | view (web), refund r3 −4 (of nothing we saw)    |
+/// | 11-21 | uC   | order o6 12                                     |
+/// | 11-21 | uA   | refund r2 −3                                    |
+fn refunds_fixture() -> TempProject {
+    let p = project();
+    let config = std::fs::read_to_string(p.path().join("config/shoal.yaml")).unwrap();
+    p.write(
+        "config/shoal.yaml",
+        &format!("{config}  ltv_windows: [1, 7, 14]\n  min_amount: -1000000000\n"),
+    );
+    let view = |id, t, u, channel| Ev {
+        channel: Some(channel),
+        ..evc(id, t, u, "view", Some("c1"), None)
+    };
+    run_full_refresh_in(
+        p,
+        "2026-11-21",
+        vec![
+            ("2026-11-02", view("v1", "2026-11-02 08:00:00", "uA", "app")),
+            (
+                "2026-11-02",
+                line("p1", "2026-11-02 09:00:00", "uA", "app", "o1", 10.0),
+            ),
+            (
+                "2026-11-03",
+                with_referrer(
+                    Ev {
+                        channel: Some("wechat"),
+                        ..evc(
+                            "s1",
+                            "2026-11-03 08:00:00",
+                            "uB",
+                            "signup",
+                            Some("c1"),
+                            None,
+                        )
+                    },
+                    "uA",
+                ),
+            ),
+            (
+                "2026-11-05",
+                line("p2", "2026-11-05 09:00:00", "uA", "app", "o2", 20.0),
+            ),
+            (
+                "2026-11-06",
+                line("p3", "2026-11-06 09:00:00", "uA", "app", "r1", -5.0),
+            ),
+            (
+                "2026-11-09",
+                line("p4", "2026-11-09 09:00:00", "uB", "wechat", "o4", 30.0),
+            ),
+            ("2026-11-16", view("v2", "2026-11-16 08:00:00", "uC", "app")),
+            (
+                "2026-11-16",
+                line("p5", "2026-11-16 09:00:00", "uC", "app", "o5", 8.0),
+            ),
+            (
+                "2026-11-20",
+                line("p6", "2026-11-20 09:00:00", "uA", "app", "o3", 7.0),
+            ),
+            ("2026-11-20", view("v3", "2026-11-20 08:00:00", "uD", "web")),
+            (
+                "2026-11-20",
+                line("p7", "2026-11-20 09:00:00", "uD", "web", "r3", -4.0),
+            ),
+            (
+                "2026-11-21",
+                line("p8", "2026-11-21 09:00:00", "uC", "app", "o6", 12.0),
+            ),
+            (
+                "2026-11-21",
+                line("p9", "2026-11-21 10:00:00", "uA", "app", "r2", -3.0),
+            ),
+        ],
+    )
+}
+
+#[test]
+fn refunds_are_counted_apart_from_orders() {
+    let p = refunds_fixture();
+    // D: order o6 (uC, 12) and refund r2 (uA, -3): one order, one buyer (uA
+    // refunded but bought nothing), gmv 12, refund_amount 3, net 12 - 3 = 9;
+    // uC's first order was 11-16, so no new buyer. The 7 days before
+    // (11-14 .. 11-20) hold o5 (8) and o3 (7), not the refund r3:
+    // orders_prev_7d_avg 2 / 7, gmv_prev_7d_avg (8 + 7) / 7
+    let daily = p.table_on("orders_daily", "2026-11-21", "scope, value");
+    let platform: Vec<String> = daily
+        .into_iter()
+        .filter(|r| r.starts_with("scope=platform "))
+        .collect();
+    assert_rows(
+        &platform,
+        &[format!(
+            "scope=platform gmv=12.0 orders=1 buyers=1 aov=12.0 new_buyers=0 returning_buyers=1 \
+             refunds=1 refund_amount=3.0 net_gmv=9.0 gmv_prev_7d_avg={} orders_prev_7d_avg={}",
+            15.0 / 7.0,
+            2.0 / 7.0
+        )],
+    );
+    // repurchase over 30 days (10-23 .. 11-21): uA o1 o2 o3, uB o4, uC o5 o6;
+    // uD has only a refund and is no buyer: 3 buyers, 2 repeat, 6 orders
+    let rep: Vec<String> = p
+        .table_on("repurchase", "2026-11-21", "window_days, scope, value")
+        .into_iter()
+        .filter(|r| r.starts_with("window_days=30 scope=platform "))
+        .collect();
+    assert_rows(
+        &rep,
+        &[format!(
+            "window_days=30 scope=platform buyers=3 repeat_buyers=2 repurchase_rate={} orders=6",
+            2.0 / 3.0
+        )],
+    );
+    // user_features: uA has 5 purchase events, 3 of them orders (2 refunds); uD one event, no order
+    let features = p.table_on("user_features", "2026-11-21", "user_id");
+    let get = |u: &str| {
+        features
+            .iter()
+            .find(|r| r.starts_with(&format!("user_id={u} ")))
+            .cloned()
+            .unwrap_or_else(|| panic!("no user_features row for {u}: {features:?}"))
+    };
+    assert_rows(
+        &[get("uA"), get("uD")],
+        &[
+            // uA: revenue is net: 10 + 20 - 5 + 7 - 3 = 29
+            "user_id=uA purchases_90=5 orders_90=3 revenue_90=29.0 days_since_last_order=1"
+                .to_string(),
+            "user_id=uD purchases_90=1 orders_90=0 revenue_90=-4.0 days_since_last_order=NULL"
+                .to_string(),
+        ],
+    );
+}
+
+#[test]
+fn ltv_cohorts_close_their_windows_and_split_by_channel_and_referral() {
+    let p = refunds_fixture();
+    let rows = p.table_on(
+        "ltv_cohorts",
+        "2026-11-21",
+        "cohort_kind, cohort_week, scope, value, window_days",
+    );
+    // A window w of the week starting W has closed for every member when
+    // D - W >= 6 + w - 1. D - 11-02 = 19: w 1, 7, 14 closed (19 >= 19).
+    // D - 11-09 = 12: w 1 and 7 (12 >= 12), not 14. D - 11-16 = 5: none.
+    //
+    // first_active, week 11-02: uA (first day 11-02, app, organic) and uB
+    // (11-03, wechat, referred by uA on that day); refunds are not orders:
+    //   uA: w1 = 11-02: 10; w7 = 11-02 .. 11-08: 10 + 20 = 30; w14 .. 11-15: 30
+    //   uB: w1 = 11-03: 0; w7 = 11-03 .. 11-09: 30; w14: 30
+    //   all: revenue 10 / 60 / 60 over 2 users -> ltv 5 / 30 / 30
+    // first_active, week 11-16: uC (app), uD (web): too young, all NULL.
+    // first_order, week 11-02: uA (first order 11-02): 10 / 30 / 30.
+    // first_order, week 11-09: uB (11-09): w1 = 30, w7 = 11-09 .. 11-15: 30, w14 NULL.
+    // first_order, week 11-16: uC (11-16): NULL. uD never ordered.
+    let expected = [
+        "cohort_kind=first_active cohort_week=2026-11-02 scope=acquisition value=organic window_days=1 cohort_users=1 revenue=10.0 ltv=10.0",
+        "cohort_kind=first_active cohort_week=2026-11-02 scope=acquisition value=organic window_days=7 cohort_users=1 revenue=30.0 ltv=30.0",
+        "cohort_kind=first_active cohort_week=2026-11-02 scope=acquisition value=organic window_days=14 cohort_users=1 revenue=30.0 ltv=30.0",
+        "cohort_kind=first_active cohort_week=2026-11-02 scope=acquisition value=referred window_days=1 cohort_users=1 revenue=0.0 ltv=0.0",
+        "cohort_kind=first_active cohort_week=2026-11-02 scope=acquisition value=referred window_days=7 cohort_users=1 revenue=30.0 ltv=30.0",
+        "cohort_kind=first_active cohort_week=2026-11-02 scope=acquisition value=referred window_days=14 cohort_users=1 revenue=30.0 ltv=30.0",
+        "cohort_kind=first_active cohort_week=2026-11-02 scope=all value=NULL window_days=1 cohort_users=2 revenue=10.0 ltv=5.0",
+        "cohort_kind=first_active cohort_week=2026-11-02 scope=all value=NULL window_days=7 cohort_users=2 revenue=60.0 ltv=30.0",
+        "cohort_kind=first_active cohort_week=2026-11-02 scope=all value=NULL window_days=14 cohort_users=2 revenue=60.0 ltv=30.0",
+        "cohort_kind=first_active cohort_week=2026-11-02 scope=channel value=app window_days=1 cohort_users=1 revenue=10.0 ltv=10.0",
+        "cohort_kind=first_active cohort_week=2026-11-02 scope=channel value=app window_days=7 cohort_users=1 revenue=30.0 ltv=30.0",
+        "cohort_kind=first_active cohort_week=2026-11-02 scope=channel value=app window_days=14 cohort_users=1 revenue=30.0 ltv=30.0",
+        "cohort_kind=first_active cohort_week=2026-11-02 scope=channel value=wechat window_days=1 cohort_users=1 revenue=0.0 ltv=0.0",
+        "cohort_kind=first_active cohort_week=2026-11-02 scope=channel value=wechat window_days=7 cohort_users=1 revenue=30.0 ltv=30.0",
+        "cohort_kind=first_active cohort_week=2026-11-02 scope=channel value=wechat window_days=14 cohort_users=1 revenue=30.0 ltv=30.0",
+        "cohort_kind=first_active cohort_week=2026-11-16 scope=acquisition value=organic window_days=1 cohort_users=2 revenue=NULL ltv=NULL",
+        "cohort_kind=first_active cohort_week=2026-11-16 scope=acquisition value=organic window_days=7 cohort_users=2 revenue=NULL ltv=NULL",
+        "cohort_kind=first_active cohort_week=2026-11-16 scope=acquisition value=organic window_days=14 cohort_users=2 revenue=NULL ltv=NULL",
+        "cohort_kind=first_active cohort_week=2026-11-16 scope=all value=NULL window_days=1 cohort_users=2 revenue=NULL",
+        "cohort_kind=first_active cohort_week=2026-11-16 scope=all value=NULL window_days=7 cohort_users=2 revenue=NULL",
+        "cohort_kind=first_active cohort_week=2026-11-16 scope=all value=NULL window_days=14 cohort_users=2 revenue=NULL",
+        "cohort_kind=first_active cohort_week=2026-11-16 scope=channel value=app window_days=1 cohort_users=1 revenue=NULL",
+        "cohort_kind=first_active cohort_week=2026-11-16 scope=channel value=app window_days=7 cohort_users=1 revenue=NULL",
+        "cohort_kind=first_active cohort_week=2026-11-16 scope=channel value=app window_days=14 cohort_users=1 revenue=NULL",
+        "cohort_kind=first_active cohort_week=2026-11-16 scope=channel value=web window_days=1 cohort_users=1 revenue=NULL",
+        "cohort_kind=first_active cohort_week=2026-11-16 scope=channel value=web window_days=7 cohort_users=1 revenue=NULL",
+        "cohort_kind=first_active cohort_week=2026-11-16 scope=channel value=web window_days=14 cohort_users=1 revenue=NULL",
+        "cohort_kind=first_order cohort_week=2026-11-02 scope=acquisition value=organic window_days=1 cohort_users=1 revenue=10.0",
+        "cohort_kind=first_order cohort_week=2026-11-02 scope=acquisition value=organic window_days=7 cohort_users=1 revenue=30.0",
+        "cohort_kind=first_order cohort_week=2026-11-02 scope=acquisition value=organic window_days=14 cohort_users=1 revenue=30.0",
+        "cohort_kind=first_order cohort_week=2026-11-02 scope=all value=NULL window_days=1 cohort_users=1 revenue=10.0 ltv=10.0",
+        "cohort_kind=first_order cohort_week=2026-11-02 scope=all value=NULL window_days=7 cohort_users=1 revenue=30.0 ltv=30.0",
+        "cohort_kind=first_order cohort_week=2026-11-02 scope=all value=NULL window_days=14 cohort_users=1 revenue=30.0 ltv=30.0",
+        "cohort_kind=first_order cohort_week=2026-11-02 scope=channel value=app window_days=1 cohort_users=1 revenue=10.0",
+        "cohort_kind=first_order cohort_week=2026-11-02 scope=channel value=app window_days=7 cohort_users=1 revenue=30.0",
+        "cohort_kind=first_order cohort_week=2026-11-02 scope=channel value=app window_days=14 cohort_users=1 revenue=30.0",
+        "cohort_kind=first_order cohort_week=2026-11-09 scope=acquisition value=referred window_days=1 cohort_users=1 revenue=30.0",
+        "cohort_kind=first_order cohort_week=2026-11-09 scope=acquisition value=referred window_days=7 cohort_users=1 revenue=30.0",
+        "cohort_kind=first_order cohort_week=2026-11-09 scope=acquisition value=referred window_days=14 cohort_users=1 revenue=NULL",
+        "cohort_kind=first_order cohort_week=2026-11-09 scope=all value=NULL window_days=1 cohort_users=1 revenue=30.0 ltv=30.0",
+        "cohort_kind=first_order cohort_week=2026-11-09 scope=all value=NULL window_days=7 cohort_users=1 revenue=30.0 ltv=30.0",
+        "cohort_kind=first_order cohort_week=2026-11-09 scope=all value=NULL window_days=14 cohort_users=1 revenue=NULL ltv=NULL",
+        "cohort_kind=first_order cohort_week=2026-11-09 scope=channel value=wechat window_days=1 cohort_users=1 revenue=30.0",
+        "cohort_kind=first_order cohort_week=2026-11-09 scope=channel value=wechat window_days=7 cohort_users=1 revenue=30.0",
+        "cohort_kind=first_order cohort_week=2026-11-09 scope=channel value=wechat window_days=14 cohort_users=1 revenue=NULL",
+        "cohort_kind=first_order cohort_week=2026-11-16 scope=acquisition value=organic window_days=1 cohort_users=1 revenue=NULL",
+        "cohort_kind=first_order cohort_week=2026-11-16 scope=acquisition value=organic window_days=7 cohort_users=1 revenue=NULL",
+        "cohort_kind=first_order cohort_week=2026-11-16 scope=acquisition value=organic window_days=14 cohort_users=1 revenue=NULL",
+        "cohort_kind=first_order cohort_week=2026-11-16 scope=all value=NULL window_days=1 cohort_users=1 revenue=NULL",
+        "cohort_kind=first_order cohort_week=2026-11-16 scope=all value=NULL window_days=7 cohort_users=1 revenue=NULL",
+        "cohort_kind=first_order cohort_week=2026-11-16 scope=all value=NULL window_days=14 cohort_users=1 revenue=NULL",
+        "cohort_kind=first_order cohort_week=2026-11-16 scope=channel value=app window_days=1 cohort_users=1 revenue=NULL",
+        "cohort_kind=first_order cohort_week=2026-11-16 scope=channel value=app window_days=7 cohort_users=1 revenue=NULL",
+        "cohort_kind=first_order cohort_week=2026-11-16 scope=channel value=app window_days=14 cohort_users=1 revenue=NULL",
+    ];
+    assert_rows(&rows, &expected.map(|s| s.to_string()));
 }

@@ -4,7 +4,7 @@
 //! --full-refresh run for D = 2026-11-21, so the backbones hold every day.
 
 use crate::common::Ev;
-use crate::pack_util::{assert_rows, evc, run_full_refresh, with_amount};
+use crate::pack_util::{assert_rows, evc, run_full_refresh, with_amount, with_order};
 
 const D: &str = "2026-11-21";
 
@@ -247,4 +247,227 @@ fn user_segments_lifecycle_band_boundaries() {
     );
     p.shoal(&["test", "--select", "user_segments"])
         .expect_code(0);
+}
+
+/// The users source (CSV here) as read by stg_users: uC is listed twice (the
+/// later signup wins, its gender trimmed and lower-cased, its empty region
+/// and out-of-range tier NULL); uD is not listed; u5 is deleted; uE is listed
+/// but never active, so never scored.
+const USERS_CSV: &str = "\
+user_id,signup_time,gender,birth_year,region,city_tier,occupation
+uA,2026-01-01T00:00:00Z,female,1998,广东,1,student
+uB,2026-01-01T00:00:00Z,male,1988,四川,3,engineer
+uC,2026-01-01T00:00:00Z,male,1970,江苏,2,teacher
+uC,2026-02-01T00:00:00Z, Female ,2003,,7,
+u5,2026-01-01T00:00:00Z,female,1999,广东,1,student
+uE,2026-01-01T00:00:00Z,male,1990,广东,1,student
+";
+
+/// Users with attributes, D = 2026-11-21:
+///
+/// | user | active days          | orders on D | gender | generation | tier | region | occupation |
+/// |------|----------------------|-------------|--------|------------|------|--------|------------|
+/// | uA   | 11-11 (view), D      | oA 30       | female | 95后 (gen_z) | 1  | 广东   | student    |
+/// | uB   | 10-12 (view)         |             | male   | 85后       | 3    | 四川   | engineer   |
+/// | uC   | D                    | oC 10       | female | 00后 (gen_z) | NULL | NULL | NULL       |
+/// | uD   | D (view)             |             | NULL   | NULL       | NULL | NULL   | NULL       |
+fn profiled() -> crate::common::TempProject {
+    let p = crate::pack_util::project();
+    p.write("data/users/users.csv", USERS_CSV);
+    let config = std::fs::read_to_string(p.path().join("config/shoal.yaml")).unwrap();
+    p.write(
+        "config/shoal.yaml",
+        &config.replace(
+            "users: { location: data/users, optional: true }",
+            "users: { location: data/users, optional: true, format: csv }",
+        ),
+    );
+    crate::pack_util::run_full_refresh_in(
+        p,
+        D,
+        vec![
+            at("a0", "2026-11-11 09:00:00", "uA", "view"),
+            at("a1", "2026-11-21 09:00:00", "uA", "like"),
+            (
+                D,
+                with_order(
+                    with_amount(
+                        evc(
+                            "a2",
+                            "2026-11-21 09:05:00",
+                            "uA",
+                            "purchase",
+                            Some("c1"),
+                            None,
+                        ),
+                        Some(30.0),
+                    ),
+                    "oA",
+                ),
+            ),
+            at("b0", "2026-10-12 09:00:00", "uB", "view"),
+            (
+                D,
+                with_order(
+                    with_amount(
+                        evc(
+                            "c0",
+                            "2026-11-21 10:00:00",
+                            "uC",
+                            "purchase",
+                            Some("c1"),
+                            None,
+                        ),
+                        Some(10.0),
+                    ),
+                    "oC",
+                ),
+            ),
+            at("d0", "2026-11-21 11:00:00", "uD", "view"),
+            at("x0", "2026-11-21 11:00:00", "u5", "view"),
+        ],
+    )
+}
+
+#[test]
+fn user_attributes_from_the_users_source_and_the_profile_summary() {
+    let p = profiled();
+    let features = p.table_on("user_features", D, "user_id");
+    assert_rows(
+        &features,
+        &[
+            "user_id=uA gender=female birth_year=1998 generation=95后 gen_z=true region=广东 city_tier=1 occupation=student",
+            "user_id=uB gender=male birth_year=1988 generation=85后 gen_z=false region=四川 city_tier=3 occupation=engineer",
+            // the 02-01 row of uC: " Female " -> female, region "" -> NULL, tier 7 -> NULL
+            "user_id=uC gender=female birth_year=2003 generation=00后 gen_z=true region=NULL city_tier=NULL occupation=NULL",
+            "user_id=uD gender=NULL birth_year=NULL generation=NULL gen_z=NULL region=NULL city_tier=NULL occupation=NULL",
+        ]
+        .map(|s| s.to_string()),
+    );
+    // 4 scored users, revenue_90: uA 30, uC 10 (total 40); active in 30 days:
+    // uA, uC, uD (uB's only day is 10-12, D - 40); buyers: uA, uC
+    let summary = p.table_on("user_profile_summary", D, "attribute, value");
+    let quarter = 0.25;
+    let row = |a: &str, v: &str, users: i64, active: i64, buyers: i64, revenue: f64| {
+        let n = users as f64;
+        format!(
+            "attribute={a} value={v} users={users} share_of_users={} active_users_30={active} \
+             active_share_30={} buyers_90={buyers} conversion_90={} revenue_90={revenue} arpu_90={} \
+             share_of_revenue={}",
+            n * quarter,
+            active as f64 / n,
+            buyers as f64 / n,
+            revenue / n,
+            revenue / 40.0
+        )
+    };
+    assert_rows(
+        &summary,
+        &[
+            // city_tier: 1 {uA}, 3 {uB}, missing {uC, uD}
+            row("city_tier", "1", 1, 1, 1, 30.0),
+            row("city_tier", "3", 1, 0, 0, 0.0),
+            row("city_tier", "NULL", 2, 2, 1, 10.0),
+            // gen_z: false {uB}, true {uA, uC}, missing {uD}
+            row("gen_z", "false", 1, 0, 0, 0.0),
+            row("gen_z", "true", 2, 2, 2, 40.0),
+            row("gen_z", "NULL", 1, 1, 0, 0.0),
+            // gender: female {uA, uC}, male {uB}, missing {uD}
+            row("gender", "female", 2, 2, 2, 40.0),
+            row("gender", "male", 1, 0, 0, 0.0),
+            row("gender", "NULL", 1, 1, 0, 0.0),
+            // generation: 00后 {uC}, 85后 {uB}, 95后 {uA}, missing {uD}
+            row("generation", "00后", 1, 1, 1, 10.0),
+            row("generation", "85后", 1, 0, 0, 0.0),
+            row("generation", "95后", 1, 1, 1, 30.0),
+            row("generation", "NULL", 1, 1, 0, 0.0),
+            // occupation: engineer {uB}, student {uA}, missing {uC, uD}
+            row("occupation", "engineer", 1, 0, 0, 0.0),
+            row("occupation", "student", 1, 1, 1, 30.0),
+            row("occupation", "NULL", 2, 2, 1, 10.0),
+            // region: 四川 {uB}, 广东 {uA}, missing {uC, uD}
+            row("region", "四川", 1, 0, 0, 0.0),
+            row("region", "广东", 1, 1, 1, 30.0),
+            row("region", "NULL", 2, 2, 1, 10.0),
+        ],
+    );
+    // segment_summary within gen_z = true ({uA, uC}): lifecycle_band of uA
+    // (first active 11-11, age 10) is 转化期, of uC (age 0) 曝光期; shares of
+    // the group's 2 users and 40 of revenue
+    let bands: Vec<String> = p
+        .table_on(
+            "segment_summary",
+            D,
+            "breakdown, breakdown_value, segment, value",
+        )
+        .into_iter()
+        .filter(|r| {
+            r.contains("segment=lifecycle_band ")
+                && r.contains(" breakdown=gen_z breakdown_value=true")
+        })
+        .collect();
+    assert_rows(
+        &bands,
+        &[
+            "segment=lifecycle_band value=曝光期 users=1 share_of_users=0.5 revenue_90=10.0 share_of_revenue=0.25",
+            "segment=lifecycle_band value=转化期 users=1 share_of_users=0.5 revenue_90=30.0 share_of_revenue=0.75",
+        ]
+        .map(|s| s.to_string()),
+    );
+    // uvi_tiers: three rows per group; the tiers of a group add up to its users
+    // and revenue (gender: female 2 users / 40, male 1 / 0, missing 1 / 0)
+    let tiers = p.table_on("uvi_tiers", D, "breakdown, breakdown_value, uvi_tier");
+    let group = |v: &str| -> (usize, i64, f64) {
+        let rows: Vec<&String> = tiers
+            .iter()
+            .filter(|r| r.contains(&format!(" breakdown=gender breakdown_value={v}")))
+            .collect();
+        let num = |r: &str, k: &str| -> f64 {
+            r.split(&format!(" {k}="))
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        (
+            rows.len(),
+            rows.iter().map(|r| num(r, "users") as i64).sum(),
+            rows.iter().map(|r| num(r, "revenue")).sum(),
+        )
+    };
+    assert_eq!(group("female"), (3, 2, 40.0), "{tiers:#?}");
+    assert_eq!(group("male"), (3, 1, 0.0), "{tiers:#?}");
+    assert_eq!(group("NULL"), (3, 1, 0.0), "{tiers:#?}");
+    assert_eq!(
+        tiers
+            .iter()
+            .filter(|r| r.contains(" breakdown=all "))
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn without_a_users_source_the_attributes_are_null_and_the_run_succeeds() {
+    // no data/users at all: stg_users is empty, every attribute NULL, and
+    // each attribute has one group (NULL) holding every scored user
+    let p = run_full_refresh(vec![
+        at("a0", "2026-11-21 09:00:00", "uA", "view"),
+        at("b0", "2026-11-21 09:00:00", "uB", "like"),
+    ]);
+    let summary = p.table_on("user_profile_summary", D, "attribute, value");
+    assert_eq!(summary.len(), 6, "{summary:#?}");
+    for r in &summary {
+        assert!(r.contains(" value=NULL users=2 share_of_users=1.0 "), "{r}");
+    }
+    let features = p.table_on("user_features", D, "user_id");
+    assert!(
+        features
+            .iter()
+            .all(|r| r.contains(" gender=NULL ") && r.contains(" generation=NULL ")),
+        "{features:#?}"
+    );
 }

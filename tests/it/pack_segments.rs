@@ -62,7 +62,7 @@ fn user_segments_layers_lifecycle_rfm_pyramid_value() {
     let summary: Vec<String> = p
         .table("segment_summary", "segment, value")
         .into_iter()
-        .filter(|r| r.starts_with("segment=activity_layer "))
+        .filter(|r| r.starts_with("segment=activity_layer ") && r.contains(" breakdown=all "))
         .collect();
     assert_rows(
         &summary,

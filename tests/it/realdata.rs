@@ -92,7 +92,10 @@ fn pack_invariants_hold_on_real_retail_data() {
         "select count(*) from uvi_scores where (uvi_percentile >= 80) <> (uvi_tier = 'high') \
          or (uvi_percentile >= 50 and uvi_percentile < 80) <> (uvi_tier = 'medium')",
     );
-    let shares = scalar(&p, "select sum(share_of_users) from uvi_tiers");
+    let shares = scalar(
+        &p,
+        "select sum(share_of_users) from uvi_tiers where breakdown = 'all'",
+    );
     assert!((shares - 1.0).abs() < 1e-9, "tier shares sum to {shares}");
     zero(
         "kpi rates in [0, 1]",
@@ -166,6 +169,18 @@ fn pack_invariants_hold_on_real_retail_data() {
         repeat > 0.0,
         "real customers reorder within 90 days: {repeat}"
     );
+    // cumulative revenue per user of a cohort never falls as the window grows
+    zero(
+        "ltv never decreases with the day count",
+        "select count(*) from (select ltv, lag(ltv) over (partition by cohort_kind, cohort_week, \
+         scope, value order by window_days) as prev from ltv_cohorts where ltv is not null) \
+         where ltv < prev",
+    );
+    let closed = scalar(
+        &p,
+        "select count(*) from ltv_cohorts where window_days = 90 and ltv > 0 and scope = 'all'",
+    );
+    assert!(closed >= 1.0, "no cohort with a 90-day ltv: {closed}");
     zero(
         "churn rates in [0, 1]",
         &format!(

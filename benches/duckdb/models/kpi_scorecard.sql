@@ -122,9 +122,10 @@ repurchases as (
     from (
         select x.scope, x.community_id, p.period, x.user_id, count(*) as n
         from (
-            select 'platform' as scope, null::varchar as community_id, user_id, dt from orders
+            -- a refund (negative amount) is no order
+            select 'platform' as scope, null::varchar as community_id, user_id, dt from orders where amount >= 0
             union all
-            select 'community', community_id, user_id, dt from orders
+            select 'community', community_id, user_id, dt from orders where amount >= 0
         ) x
         join periods p on x.dt between p.period_start and date '{{ ds }}'
         group by all

@@ -7,10 +7,11 @@ with recent as (
 ),
 
 first_orders as (
-    -- the day of each buyer's first order ever (all history up to ds)
+    -- the day of each buyer's first order ever (all history up to ds; a
+    -- refund is no order)
     select user_id, min(dt) as first_order_day
     from orders
-    where dt <= date '{{ ds }}'
+    where dt <= date '{{ ds }}' and amount >= 0
     group by user_id
 ),
 
@@ -24,16 +25,21 @@ scoped as (
 ),
 
 today as (
+    -- orders (amount >= 0) and refunds (amount < 0) of ds; a user with only
+    -- refunds has no first order and is no buyer
     select
         s.scope,
         s.value,
         -- money is summed as decimal(38, 6): exact, so a rerun gives the same bits
-        cast(sum(cast(s.amount as decimal(38, 6))) as double) as gmv,
-        count(*) as orders,
-        count(distinct s.user_id) as buyers,
-        count(distinct s.user_id) filter (where f.first_order_day = date '{{ ds }}') as new_buyers
+        cast(sum(cast(s.amount as decimal(38, 6))) filter (where s.amount >= 0) as double) as gmv,
+        count(*) filter (where s.amount >= 0) as orders,
+        count(distinct s.user_id) filter (where s.amount >= 0) as buyers,
+        count(distinct s.user_id) filter (
+            where s.amount >= 0 and f.first_order_day = date '{{ ds }}') as new_buyers,
+        count(*) filter (where s.amount < 0) as refunds,
+        -cast(sum(cast(s.amount as decimal(38, 6))) filter (where s.amount < 0) as double) as refund_amount
     from scoped s
-    join first_orders f on f.user_id = s.user_id
+    left join first_orders f on f.user_id = s.user_id
     where s.dt = date '{{ ds }}'
     group by s.scope, s.value
 ),
@@ -47,7 +53,7 @@ before as (
         cast(sum(cast(amount as decimal(38, 6))) filter (where dt = date '{{ days_before(ds, 7) }}') as double) as gmv_week_ago,
         count(*) filter (where dt = date '{{ days_before(ds, 7) }}') as orders_week_ago
     from scoped
-    where dt < date '{{ ds }}'
+    where dt < date '{{ ds }}' and amount >= 0
     group by scope, value
 ),
 
@@ -70,7 +76,9 @@ measured as (
         coalesce(b.gmv_prev_7d, 0.0) / 7 as gmv_prev_7d_avg,
         cast(coalesce(b.orders_prev_7d, 0) as double) / 7 as orders_prev_7d_avg,
         coalesce(b.gmv_week_ago, 0.0) as gmv_week_ago,
-        coalesce(b.orders_week_ago, 0) as orders_week_ago
+        coalesce(b.orders_week_ago, 0) as orders_week_ago,
+        coalesce(t.refunds, 0) as refunds,
+        coalesce(t.refund_amount, 0.0) as refund_amount
     from groups g
     left join today t on t.scope = g.scope and (t.value is not distinct from g.value)
     left join before b on b.scope = g.scope and (b.value is not distinct from g.value)
@@ -97,7 +105,11 @@ final as (
         -- week over week = today / the same weekday a week before - 1
         gmv / nullif(gmv_week_ago, 0.0) - 1 as gmv_growth_wow,
         orders_week_ago,
-        cast(orders as double) / nullif(orders_week_ago, 0) - 1 as orders_growth_wow
+        cast(orders as double) / nullif(orders_week_ago, 0) - 1 as orders_growth_wow,
+        refunds,
+        refund_amount,
+        -- net = what the orders brought in minus what was refunded
+        gmv - refund_amount as net_gmv
     from measured
 )
 

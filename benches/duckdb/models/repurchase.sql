@@ -16,7 +16,7 @@ windowed as (
     select w.window_days, o.user_id, o.order_key, o.order_id, o.dt, o.order_time, o.community_id
     from orders o
     join windows w on o.dt >= w.window_start
-    where o.dt <= date '{{ ds }}'
+    where o.dt <= date '{{ ds }}' and o.amount >= 0
 ),
 
 buyer_orders as (

@@ -26,7 +26,8 @@ select
         - count(distinct session_key) filter (where event_type in ({% for t in var.core_actions %}'{{ t }}'{% if not loop.last %}, {% endif %}{% endfor %}))
         as bounced_sessions,
     min(event_time) as first_event_time,
-    max(event_time) as last_event_time
+    max(event_time) as last_event_time,
+    first(channel order by event_time, event_id) as first_channel
 from stg_events
 where event_date <= date '{{ ds }}'
 group by user_id, event_date

@@ -71,7 +71,7 @@ order_history as (
         dt,
         dt - lag(dt) over (partition by user_id order by order_time, order_key, order_id) as interval_days
     from orders
-    where dt <= date '{{ ds }}'
+    where dt <= date '{{ ds }}' and amount >= 0
 ),
 
 order_stats as (
@@ -152,13 +152,21 @@ final as (
         om.median_order_interval_days,
         -- due when the time since the last order reaches the user's median
         -- interval; NULL without a median (fewer than 2 orders)
-        date '{{ ds }}' - o.last_order_day >= om.median_order_interval_days as purchase_cycle_due
+        date '{{ ds }}' - o.last_order_day >= om.median_order_interval_days as purchase_cycle_due,
+        u.gender,
+        u.birth_year,
+        u.generation,
+        u.gen_z,
+        u.region,
+        u.city_tier,
+        u.occupation
     from scored s
     left join members m on m.user_id = s.user_id
     left join carts c on c.user_id = s.user_id
     left join referred r on r.user_id = s.user_id
     left join order_stats o on o.user_id = s.user_id
     left join order_medians om on om.user_id = s.user_id
+    left join stg_users u on u.user_id = s.user_id
 )
 
 select * from final
