@@ -19,6 +19,7 @@ columns:
   channel: channel of the first line (NULL is its own group)
   lines: purchase events in the order
   amount: sum of the lines' non-NULL amounts, summed exactly; 0 when none has one
+  coupon: a line carries properties.coupon = true
 tests:
   - { unique: [user_id, order_key, order_id, dt] }
   - { not_null: [user_id, order_key, dt, order_time, lines, amount] }
@@ -37,6 +38,7 @@ with purchases as (
         community_id,
         channel,
         amount,
+        json_get_bool(properties, 'coupon') as coupon,
         row_number() over (
             partition by user_id, coalesce(order_id, event_id), order_id, event_date
             order by event_time, event_id) as line_no
@@ -62,7 +64,9 @@ final as (
         count(*) as lines,
         -- money is summed as decimal(38, 6): exact, so a rerun gives the same
         -- bits; an order without any amount is worth 0 (as user_daily's revenue)
-        coalesce(cast(sum(cast(amount as decimal(38, 6))) as double), 0.0) as amount
+        coalesce(cast(sum(cast(amount as decimal(38, 6))) as double), 0.0) as amount,
+        -- a coupon order: a line carries properties.coupon = true
+        coalesce(bool_or(coupon), false) as coupon
     from purchases
     group by user_id, order_key, order_id, event_date
 )

@@ -124,7 +124,10 @@ fn pack_invariants_hold_on_real_retail_data() {
         "select count(*) from uvi_scores where uvi <> 0 or uvi_tier <> 'low'",
     );
 
-    // Orders are invoices (order_id = InvoiceNo): many lines each.
+    // Orders are invoices (order_id = InvoiceNo): many lines each. A
+    // cancellation invoice ('C…', negative lines) is a refund, not an order:
+    // orders + refunds = the day's invoices, and refunds = its invoices
+    // with a negative total.
     let day_lines = scalar(
         &p,
         "select sum(purchases) from user_daily where dt = date '2011-12-09'",
@@ -133,18 +136,31 @@ fn pack_invariants_hold_on_real_retail_data() {
         &p,
         "select orders from orders_daily where scope = 'platform' and dt = date '2011-12-09'",
     );
+    let day_refunds = scalar(
+        &p,
+        "select refunds from orders_daily where scope = 'platform' and dt = date '2011-12-09'",
+    );
     let invoices = scalar(
         &p,
         "select count(distinct order_id) from events where dt = '2011-12-09' and event_type = 'purchase'",
     );
-    assert!(
-        day_orders >= 1.0 && day_orders < day_lines && day_orders == invoices,
-        "orders on 2011-12-09: {day_orders}, purchase lines {day_lines}, invoices {invoices}"
+    let negative = scalar(
+        &p,
+        "select count(*) from (select order_id from events where dt = '2011-12-09' \
+         and event_type = 'purchase' group by order_id having sum(amount) < 0)",
     );
-    // GMV of the day is the sum of its purchase amounts
+    assert!(
+        day_orders >= 1.0
+            && day_orders < day_lines
+            && day_orders + day_refunds == invoices
+            && day_refunds == negative,
+        "orders on 2011-12-09: {day_orders}, refunds {day_refunds}, purchase lines {day_lines}, \
+         invoices {invoices} ({negative} with a negative total)"
+    );
+    // net GMV of the day is the sum of its purchase amounts
     let gmv = scalar(
         &p,
-        "select gmv from orders_daily where scope = 'platform' and dt = date '2011-12-09'",
+        "select net_gmv from orders_daily where scope = 'platform' and dt = date '2011-12-09'",
     );
     let day_money = scalar(
         &p,
@@ -152,7 +168,7 @@ fn pack_invariants_hold_on_real_retail_data() {
     );
     assert!(
         (gmv - day_money).abs() < 1e-6 * day_money.abs(),
-        "orders_daily gmv {gmv} vs purchase amounts of the day {day_money}"
+        "orders_daily net_gmv {gmv} vs purchase amounts of the day {day_money}"
     );
     zero(
         "repurchase rates in [0, 1]",

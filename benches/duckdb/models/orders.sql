@@ -13,6 +13,7 @@ with purchases as (
         community_id,
         channel,
         amount,
+        try_cast(json_extract(properties, '$.coupon') as boolean) as coupon,
         row_number() over (
             partition by user_id, coalesce(order_id, event_id), order_id, event_date
             order by event_time, event_id) as line_no
@@ -38,7 +39,9 @@ final as (
         count(*) as lines,
         -- money is summed as decimal(38, 6): exact, so a rerun gives the same
         -- bits; an order without any amount is worth 0 (as user_daily's revenue)
-        coalesce(cast(sum(cast(amount as decimal(38, 6))) as double), 0.0) as amount
+        coalesce(cast(sum(cast(amount as decimal(38, 6))) as double), 0.0) as amount,
+        -- a coupon order: a line carries properties.coupon = true
+        coalesce(bool_or(coupon), false) as coupon
     from purchases
     group by user_id, order_key, order_id, event_date
 )
