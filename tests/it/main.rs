@@ -35,6 +35,7 @@ mod delta;
 mod ecosystem;
 mod lineage;
 mod nightly;
+mod pack_campaigns;
 mod pack_community;
 mod pack_experiments;
 mod pack_funnels;
