@@ -53,6 +53,8 @@ TABLES = {
     "user_profile_summary": (["attribute", "value"], "day"),
     "campaign_results": (["campaign_id"], "day"),
     "coupon_effect": (["scope", "community_id"], "day"),
+    "user_tags": (["user_id", "tag"], "day"),
+    "tag_summary": (["tag", "value"], "day"),
     "segment_transitions": (["segment", "from_value", "to_value"], "day"),
     "orders_daily": (["scope", "value"], "day"),
     "repurchase": (["window_days", "scope", "value"], "day"),

@@ -74,6 +74,8 @@ MODELS = [
     ("user_profile_summary", True),
     ("campaign_results", True),
     ("coupon_effect", True),
+    ("user_tags", True),
+    ("tag_summary", True),
     ("content_scores", True),
     ("referral_daily", True),
     ("path_edges", True),

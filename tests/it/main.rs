@@ -47,6 +47,7 @@ mod pack_platform;
 mod pack_retention;
 mod pack_segments;
 mod pack_signals;
+mod pack_tags;
 mod pack_util;
 mod pack_uvi;
 mod realdata;
