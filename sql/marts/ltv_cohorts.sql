@@ -83,19 +83,33 @@ anchors as (
     group by user_id
 ),
 
-per_user as (
+windowed as (
     -- a user's revenue in each window w: orders on anchor_day .. anchor_day + w - 1
-    -- (money as decimal(38, 6): exact in any order, so reruns give the same bits)
+    -- (money as decimal(38, 6): exact in any order, so reruns give the same
+    -- bits); an inner join, so users without an order have no row here
+    select
+        a.cohort_kind,
+        a.user_id
+        {%- for w in ltv_windows %},
+        sum(cast(s.amount as decimal(38, 6))) filter (where s.dt - a.anchor_day < {{ w }}) as revenue_{{ loop.index }}
+        {%- endfor %}
+    from anchors a
+    join sales s on s.user_id = a.user_id and s.dt >= a.anchor_day
+    group by a.cohort_kind, a.user_id
+),
+
+per_user as (
+    -- every anchored user, 0 without an order in a window (joined on keys
+    -- only: a Ballista cluster mishandles a left join carrying a range)
     select
         a.cohort_kind,
         a.user_id,
         a.anchor_day
         {%- for w in ltv_windows %},
-        coalesce(sum(cast(s.amount as decimal(38, 6))) filter (where s.dt - a.anchor_day < {{ w }}), 0) as revenue_{{ loop.index }}
+        coalesce(r.revenue_{{ loop.index }}, 0) as revenue_{{ loop.index }}
         {%- endfor %}
     from anchors a
-    left join sales s on s.user_id = a.user_id and s.dt >= a.anchor_day
-    group by a.cohort_kind, a.user_id, a.anchor_day
+    left join windowed r on r.cohort_kind = a.cohort_kind and r.user_id = a.user_id
 ),
 
 cells as (

@@ -10,7 +10,8 @@ description: >
   lifecycle_stage, lifecycle_band, rfm_segment, pyramid_level, value_group),
   uvi_scores (uvi, uvi_percentile, uvi_tier) and two habits from the last 30
   days of user_daily (main_channel, main_daypart). Every rule is evaluated in
-  one pass over the users: a rule costs an expression, not a scan.
+  one pass over the users (each user against the table of rules): a rule
+  costs an expression, not a scan.
 columns:
   user_id: the user
   tag: the rule's name
@@ -92,31 +93,32 @@ base as (
     where f.dt = date '{{ ds }}'
 ),
 
-evaluated as (
-    -- one row per user: the rule names and, per rule, '' (a `when` rule that
-    -- holds), the value (a `value` rule), or NULL (the tag does not apply)
-    select
-        user_id,
-        make_array(
-        {%- for t in tags %}
-            '{{ t.name }}'{% if not loop.last %},{% endif %}
-        {%- endfor %}
-        ) as names,
-        make_array(
-        {%- for t in tags %}
-            {%- if t.when is defined %}
-            case when ({{ t.when }}) then '' end
-            {%- else %}
-            cast(({{ t.value }}) as varchar)
-            {%- endif %}{% if not loop.last %},{% endif %}
-        {%- endfor %}
-        ) as vals
-    from base
+rules as (
+    select idx, name
+    from (values
+    {%- for t in tags %}
+        ({{ loop.index }}, '{{ t.name }}'){% if not loop.last %},{% endif %}
+    {%- endfor %}
+    ) as r(idx, name)
 ),
 
-long as (
-    select user_id, unnest(names) as tag, unnest(vals) as v
-    from evaluated
+evaluated as (
+    -- every user against every rule in one pass over base: per rule '' (a
+    -- `when` rule that holds), the value (a `value` rule) or NULL (the tag
+    -- does not apply)
+    select
+        b.user_id,
+        r.name as tag,
+        case r.idx
+        {%- for t in tags %}
+            when {{ loop.index }} then
+            {%- if t.when is defined %} case when ({{ t.when }}) then '' end
+            {%- else %} cast(({{ t.value }}) as varchar)
+            {%- endif %}
+        {%- endfor %}
+        end as v
+    from base b
+    cross join rules r
 )
 
 select
@@ -124,5 +126,5 @@ select
     tag,
     nullif(v, '') as value,
     date '{{ ds }}' as dt
-from long
+from evaluated
 where v is not null

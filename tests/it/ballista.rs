@@ -309,3 +309,121 @@ fn cluster_without_executors_fails_at_the_model_deadline() {
         "the lease is let go"
     );
 }
+
+/// An executor killed with SIGKILL in the middle of a run: the run ends
+/// either way, never waits for ever. Either the other executor finishes the
+/// jobs (exit 0, every table committed) or the model whose tasks were lost
+/// fails at `run.model_timeout` (exit 1, a message naming the limit and the
+/// scheduler), the rest of the run ends by `run.timeout`, nothing half-written
+/// is committed and the lease is let go.
+#[test]
+fn an_executor_killed_mid_run_ends_the_run() {
+    let p = TempProject::with_repo_project();
+    p.generate(&["--users", "300", "--days", "20", "--seed", "3"]);
+    let (_scheduler, sched_port) = scheduler(p.path());
+    let mut executors = vec![];
+    for i in 0..2 {
+        let (flight, grpc) = (free_port(), free_port());
+        let work = p.path().join(format!("executor-{i}"));
+        let mut e = Proc::spawn_env(
+            &format!("executor-{i}"),
+            p.path(),
+            &[
+                "executor",
+                "--scheduler",
+                &format!("127.0.0.1:{sched_port}"),
+                "--bind-host",
+                "127.0.0.1",
+                "--external-host",
+                "127.0.0.1",
+                "--port",
+                &flight.to_string(),
+                "--grpc-port",
+                &grpc.to_string(),
+                "--vcores",
+                "2",
+                "--work-dir",
+                work.to_str().unwrap(),
+            ],
+            &[(
+                "RUST_LOG",
+                "info,ballista_executor::executor_server=debug,buoyant_kernel=warn,deltalake_core=warn",
+            )],
+        );
+        e.wait_for_port(flight);
+        executors.push(e);
+    }
+    let engine = format!("ballista://127.0.0.1:{sched_port}");
+    let mut client = Proc::spawn(
+        "client",
+        p.path(),
+        &[
+            "run",
+            "--engine",
+            &engine,
+            "--set",
+            "run.model_timeout=45s",
+            "--set",
+            "run.timeout=240s",
+        ],
+    );
+    // kill executor-1 once it has completed a task of the run
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut killed = false;
+    while Instant::now() < deadline {
+        if executors[1].log().contains("execution statistics: Ok(") {
+            executors[1].child.kill().unwrap();
+            executors[1].child.wait().unwrap();
+            killed = true;
+            break;
+        }
+        if client.wait(Duration::from_millis(50)).is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        killed,
+        "executor-1 ran no task before the run ended:\n{}\n{}",
+        client.log(),
+        executors[1].log()
+    );
+    // A watchdog, not a timing check: the run must end on its own.
+    let Some(status) = client.wait(Duration::from_secs(600)) else {
+        panic!(
+            "the run still waits 600 s after the kill:\n{}",
+            client.log()
+        );
+    };
+    let log = client.log();
+    let warehouse = p.path().join("warehouse");
+    match status.code() {
+        Some(0) => {
+            let record: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(warehouse.join("_shoal/latest.json")).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(record["exit_code"], 0, "{record}");
+        }
+        Some(1) => {
+            assert!(
+                log.contains("run.model_timeout (45s)") || log.contains("run.timeout (240s)"),
+                "the failure names the limit:\n{log}"
+            );
+            assert!(
+                log.contains(&engine) || log.contains("run.timeout (240s)"),
+                "the failure names the scheduler:\n{log}"
+            );
+        }
+        other => panic!("exit {other:?}, expected 0 or 1:\n{log}"),
+    }
+    assert!(
+        !warehouse.join("_shoal/lock").exists(),
+        "the lease is let go"
+    );
+    eprintln!(
+        "executor killed mid-run: exit {:?}; client log tail:\n{}",
+        status.code(),
+        log.lines().rev().take(5).collect::<Vec<_>>().join("\n")
+    );
+}

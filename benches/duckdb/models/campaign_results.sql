@@ -43,19 +43,32 @@ active as (
     where dt <= date '{{ ds }}'
 ),
 
+came_back as (
+    -- per user, whether they were active on anchor + n (an inner join: users
+    -- never back in the 7 days have no row)
+    select
+        a.campaign_id,
+        a.user_id
+        {%- for n in [1, 3, 7] %},
+        max(case when d.dt - a.anchor_day = {{ n }} then 1 else 0 end) as back_d{{ n }}
+        {%- endfor %}
+    from anchored a
+    join active d on d.user_id = a.user_id and d.dt > a.anchor_day and d.dt - a.anchor_day <= 7
+    group by a.campaign_id, a.user_id
+),
+
 returns as (
     -- per user and n in (1, 3, 7): 1 when active on anchor + n, 0 when not,
-    -- NULL while anchor + n is after ds
+    -- NULL while anchor + n is after ds (joined on keys only: a Ballista
+    -- cluster mishandles a left join carrying a range)
     select
         a.campaign_id,
         a.participant
         {%- for n in [1, 3, 7] %},
-        case when date '{{ ds }}' - a.anchor_day >= {{ n }}
-            then max(case when d.dt - a.anchor_day = {{ n }} then 1 else 0 end) end as back_d{{ n }}
+        case when date '{{ ds }}' - a.anchor_day >= {{ n }} then coalesce(b.back_d{{ n }}, 0) end as back_d{{ n }}
         {%- endfor %}
     from anchored a
-    left join active d on d.user_id = a.user_id and d.dt > a.anchor_day and d.dt <= a.anchor_day + 7
-    group by a.campaign_id, a.user_id, a.participant, a.anchor_day
+    left join came_back b on b.campaign_id = a.campaign_id and b.user_id = a.user_id
 ),
 
 retention as (
@@ -76,18 +89,33 @@ sales as (
     where dt <= date '{{ ds }}' and amount >= 0
 ),
 
-converted as (
-    -- participants whose 7 days p .. p + 6 have passed, and their orders in them
+participants_7d as (
+    -- participants whose 7 days p .. p + 6 have passed
+    select campaign_id, user_id, participated_day
+    from users
+    where participated_day is not null and date '{{ ds }}' - participated_day >= 6
+),
+
+bought as (
+    -- their orders in those 7 days (an inner join: no row without one)
     select
         u.campaign_id,
         u.user_id,
-        count(s.user_id) as orders_7d,
-        coalesce(sum(cast(s.amount as decimal(38, 6))), 0) as revenue_7d
-    from users u
-    left join sales s
-        on s.user_id = u.user_id and s.dt >= u.participated_day and s.dt - u.participated_day <= 6
-    where u.participated_day is not null and date '{{ ds }}' - u.participated_day >= 6
+        count(*) as orders_7d,
+        sum(cast(s.amount as decimal(38, 6))) as revenue_7d
+    from participants_7d u
+    join sales s on s.user_id = u.user_id and s.dt >= u.participated_day and s.dt - u.participated_day <= 6
     group by u.campaign_id, u.user_id
+),
+
+converted as (
+    select
+        u.campaign_id,
+        u.user_id,
+        coalesce(b.orders_7d, 0) as orders_7d,
+        coalesce(b.revenue_7d, 0) as revenue_7d
+    from participants_7d u
+    left join bought b on b.campaign_id = u.campaign_id and b.user_id = u.user_id
 ),
 
 conversion as (

@@ -7,30 +7,34 @@ with sales as (
     where dt <= date '{{ ds }}' and dt >= date '{{ days_before(ds, 59) }}' and amount >= 0
 ),
 
-followed as (
-    -- an order of ds - 59 .. ds - 30 is followed when the buyer orders again
-    -- (a later order_time, or the same time and a greater key) within 30 days
-    select
-        a.user_id,
-        a.order_key,
-        a.order_id,
-        a.dt,
-        max(case when b.user_id is not null then 1 else 0 end) as repurchased
+later as (
+    -- the orders of ds - 59 .. ds - 30 the buyer followed with another order
+    -- (a later order_time, or the same time and a greater key) within 30
+    -- days; an inner join, so an order not followed has no row
+    select distinct a.user_id, a.order_key, a.order_id, a.dt
     from sales a
-    left join sales b
+    join sales b
         on b.user_id = a.user_id
        and b.dt - a.dt between 0 and 30
        and (b.order_time > a.order_time
             or (b.order_time = a.order_time and (b.order_key > a.order_key
                 or (b.order_key = a.order_key and coalesce(b.order_id, '') > coalesce(a.order_id, '')))))
     where a.dt <= date '{{ days_before(ds, 30) }}'
-    group by a.user_id, a.order_key, a.order_id, a.dt
 ),
 
 marked as (
-    select s.*, f.repurchased
+    -- repurchased: 1 or 0 for the orders of ds - 59 .. ds - 30, NULL for the
+    -- later ones (joined on keys only: a Ballista cluster mishandles a left
+    -- join carrying a range)
+    select
+        s.*,
+        case
+            when s.dt > date '{{ days_before(ds, 30) }}' then null
+            when f.user_id is not null then 1
+            else 0
+        end as repurchased
     from sales s
-    left join followed f
+    left join later f
         on f.user_id = s.user_id and f.order_key = s.order_key
        and (f.order_id is not distinct from s.order_id) and f.dt = s.dt
 ),

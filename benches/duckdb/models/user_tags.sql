@@ -1,4 +1,4 @@
--- user_tags (docs/metrics.md#user_tags): shoal's SQL (sql/marts/user_tags.sql), make_array as list_value.
+-- user_tags (docs/metrics.md#user_tags): shoal's SQL (sql/marts/user_tags.sql), unchanged.
 -- sort_by: user_id, tag
 {%- set tags = var.tags | default([]) %}
 with habits as (
@@ -72,31 +72,32 @@ base as (
     where f.dt = date '{{ ds }}'
 ),
 
-evaluated as (
-    -- one row per user: the rule names and, per rule, '' (a `when` rule that
-    -- holds), the value (a `value` rule), or NULL (the tag does not apply)
-    select
-        user_id,
-        list_value(
-        {%- for t in tags %}
-            '{{ t.name }}'{% if not loop.last %},{% endif %}
-        {%- endfor %}
-        ) as names,
-        list_value(
-        {%- for t in tags %}
-            {%- if t.when is defined %}
-            case when ({{ t.when }}) then '' end
-            {%- else %}
-            cast(({{ t.value }}) as varchar)
-            {%- endif %}{% if not loop.last %},{% endif %}
-        {%- endfor %}
-        ) as vals
-    from base
+rules as (
+    select idx, name
+    from (values
+    {%- for t in tags %}
+        ({{ loop.index }}, '{{ t.name }}'){% if not loop.last %},{% endif %}
+    {%- endfor %}
+    ) as r(idx, name)
 ),
 
-long as (
-    select user_id, unnest(names) as tag, unnest(vals) as v
-    from evaluated
+evaluated as (
+    -- every user against every rule in one pass over base: per rule '' (a
+    -- `when` rule that holds), the value (a `value` rule) or NULL (the tag
+    -- does not apply)
+    select
+        b.user_id,
+        r.name as tag,
+        case r.idx
+        {%- for t in tags %}
+            when {{ loop.index }} then
+            {%- if t.when is defined %} case when ({{ t.when }}) then '' end
+            {%- else %} cast(({{ t.value }}) as varchar)
+            {%- endif %}
+        {%- endfor %}
+        end as v
+    from base b
+    cross join rules r
 )
 
 select
@@ -104,5 +105,5 @@ select
     tag,
     nullif(v, '') as value,
     date '{{ ds }}' as dt
-from long
+from evaluated
 where v is not null
