@@ -238,7 +238,7 @@ fn report_renders_in_headless_chromium_with_every_chart_and_chinese_text() {
         &page,
         &[
             &format!("--screenshot={}", png.display()),
-            "--window-size=1280,3000",
+            "--window-size=1280,4200",
             "--hide-scrollbars",
         ],
     );
