@@ -30,15 +30,28 @@ use crate::{Error, Result};
 pub const FONT_STACK: &str = r#"system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif"#;
 
 /// The section titles, in page order (each one an `<h2>`).
-pub const TITLES: [&str; 7] = [
+pub const TITLES: [&str; 8] = [
     "Funnels",
     "Retention cohorts",
     "Segment pyramid",
     "Segment transitions",
     "UVI tiers vs GMV share",
     "Community health",
+    "Money and customers",
     "Data quality",
 ];
+
+/// The parts of the "Money and customers" section, in page order (each one
+/// an `<h3>`).
+pub const MONEY_PARTS: [&str; 4] = [
+    "GMV and orders, last 30 days",
+    "Repurchase by UVI tier",
+    "LTV per first-order cohort",
+    "Customer profile",
+];
+
+/// Most cohorts drawn in the LTV chart (the newest ones with a point).
+const LTV_COHORTS: usize = 8;
 
 /// Escapes text for HTML and SVG element content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -146,11 +159,21 @@ pub struct ReportData {
     pub segments: Found,
     /// `segment_transitions` of the day.
     pub transitions: Found,
-    /// `uvi_tiers` of the day.
+    /// `uvi_tiers` of the day (the `breakdown = 'all'` rows when the table
+    /// has that column).
     pub uvi_tiers: Found,
     /// `community_health_weekly` of the day: the 20 communities with the
     /// most active users, by health score.
     pub health: Found,
+    /// `orders_daily`, platform rows of the 30 days ending the day.
+    pub gmv: Found,
+    /// `repurchase` of the day, scope `uvi_tier`.
+    pub repurchase: Found,
+    /// `ltv_cohorts` of the day: first-order cohorts, scope `all`, points
+    /// with an LTV.
+    pub ltv: Found,
+    /// `user_profile_summary` of the day.
+    pub profile: Found,
     /// `dq_daily` of the 14 days ending the day.
     pub dq: Found,
 }
@@ -171,6 +194,14 @@ async fn fetch(ctx: &SessionContext, table: &str, sql: &str) -> Found {
         Ok(rows) if rows.is_empty() => Found::Missing,
         Ok(rows) => Found::Rows(rows),
         Err(e) => Found::Unreadable(e),
+    }
+}
+
+/// Whether `table` exists and has a column named `column`.
+async fn has_column(ctx: &SessionContext, table: &str, column: &str) -> bool {
+    match ctx.table(table).await {
+        Ok(df) => df.schema().has_column_with_unqualified_name(column),
+        Err(_) => false,
     }
 }
 
@@ -200,6 +231,12 @@ pub async fn load(project: &Project, ds: NaiveDate) -> Result<ReportData> {
         .into());
     }
     let day = format!("date '{ds}'");
+    // uvi_tiers with demographic breakdowns: only the overall rows
+    let uvi_overall = if has_column(&ctx, "uvi_tiers", "breakdown").await {
+        " and breakdown = 'all'"
+    } else {
+        ""
+    };
     Ok(ReportData {
         project: project.config().project.clone(),
         ds,
@@ -246,7 +283,7 @@ pub async fn load(project: &Project, ds: NaiveDate) -> Result<ReportData> {
             "uvi_tiers",
             &format!(
                 "select uvi_tier, users, share_of_users, share_of_revenue from uvi_tiers \
-                 where dt = {day} order by case uvi_tier when 'high' then 1 when 'medium' then 2 else 3 end"
+                 where dt = {day}{uvi_overall} order by case uvi_tier when 'high' then 1 when 'medium' then 2 else 3 end"
             ),
         )
         .await,
@@ -259,6 +296,48 @@ pub async fn load(project: &Project, ds: NaiveDate) -> Result<ReportData> {
                  from community_health_weekly where dt = {day} \
                  order by active_users desc nulls last, community_id limit 20) \
                  order by health_score desc nulls last, community_id"
+            ),
+        )
+        .await,
+        gmv: fetch(
+            &ctx,
+            "orders_daily",
+            &format!(
+                "select cast(dt as varchar) as dt, gmv, orders from orders_daily \
+                 where scope = 'platform' and dt between {day} - interval '29' day and {day} \
+                 order by dt"
+            ),
+        )
+        .await,
+        repurchase: fetch(
+            &ctx,
+            "repurchase",
+            &format!(
+                "select window_days, value, buyers, repeat_buyers, repurchase_rate from repurchase \
+                 where dt = {day} and scope = 'uvi_tier' order by window_days, \
+                 case value when 'high' then 1 when 'medium' then 2 when 'low' then 3 else 4 end"
+            ),
+        )
+        .await,
+        ltv: fetch(
+            &ctx,
+            "ltv_cohorts",
+            &format!(
+                "select cast(cohort_week as varchar) as cohort_week, window_days, cohort_users, ltv \
+                 from ltv_cohorts where dt = {day} and cohort_kind = 'first_order' \
+                 and scope = 'all' and ltv is not null order by cohort_week desc, window_days"
+            ),
+        )
+        .await,
+        profile: fetch(
+            &ctx,
+            "user_profile_summary",
+            &format!(
+                "select attribute, value, users, share_of_users, active_share_30, conversion_90, \
+                 arpu_90, share_of_revenue from user_profile_summary where dt = {day} \
+                 order by case attribute when 'gender' then 1 when 'generation' then 2 \
+                 when 'gen_z' then 3 when 'region' then 4 when 'city_tier' then 5 \
+                 when 'occupation' then 6 else 7 end, attribute, users desc, value"
             ),
         )
         .await,
@@ -330,6 +409,26 @@ impl Svg {
         );
     }
 
+    fn polyline(&mut self, points: &[(f64, f64)], color: &str) {
+        let mut pts = String::new();
+        for (x, y) in points {
+            let _ = write!(pts, "{x:.1},{y:.1} ");
+        }
+        let _ = write!(
+            self.body,
+            r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"/>"#,
+            pts.trim_end()
+        );
+    }
+
+    fn dot(&mut self, x: f64, y: f64, color: &str, title: &str) {
+        let _ = write!(
+            self.body,
+            r#"<circle cx="{x:.1}" cy="{y:.1}" r="3.5" fill="{color}"><title>{}</title></circle>"#,
+            escape(title)
+        );
+    }
+
     fn finish(self, label: &str) -> String {
         format!(
             r#"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{}" width="{w}" height="{h}" viewBox="0 0 {w} {h}">{}</svg>"#,
@@ -344,6 +443,20 @@ impl Svg {
 const BLUE: &str = "#3b6fb6";
 const ORANGE: &str = "#e08a2c";
 const GREY: &str = "#9aa5b1";
+
+/// Line colours of the LTV chart, one per cohort.
+const PALETTE: [&str; LTV_COHORTS] = [
+    "#3b6fb6", "#e08a2c", "#3f9f5f", "#c8463d", "#7c5cb5", "#2a9d9d", "#b5618f", "#7b8794",
+];
+
+/// Money with two decimals and thousands separators.
+fn money(v: Option<f64>) -> String {
+    let Some(v) = v else { return "–".into() };
+    let cents = (v.abs() * 100.0).round();
+    let whole = count(Some((cents / 100.0).trunc()));
+    let sign = if v < 0.0 && cents > 0.0 { "-" } else { "" };
+    format!("{sign}{whole}.{:02}", (cents % 100.0) as i64)
+}
 
 fn pct(v: Option<f64>) -> String {
     v.map_or("–".into(), |v| format!("{:.1}%", v * 100.0))
@@ -937,6 +1050,324 @@ fn dq_table(rows: &Rows, ds: NaiveDate) -> String {
     out
 }
 
+fn gmv_svg(rows: &Rows) -> String {
+    let dt = rows.text("dt");
+    let gmv = rows.num("gmv");
+    let orders = rows.num("orders");
+    let (left, top, plot_w, plot_h) = (90.0, 30.0, 800.0, 200.0);
+    let n = rows.len().max(1);
+    let col_w = plot_w / n as f64;
+    let max_of = |v: &[Option<f64>]| v.iter().flatten().fold(0.0_f64, |a, b| a.max(*b)).max(1.0);
+    let (max_gmv, max_orders) = (max_of(&gmv), max_of(&orders));
+    let mut svg = Svg::new(1000.0, top + plot_h + 80.0);
+    for t in [0.0, 0.5, 1.0] {
+        let y = top + plot_h * (1.0 - t);
+        svg.line(left, y, left + plot_w, y, "grid");
+        svg.text(
+            left - 6.0,
+            y + 4.0,
+            "end",
+            "tick",
+            &count(Some(max_gmv * t)),
+        );
+        svg.text(
+            left + plot_w + 6.0,
+            y + 4.0,
+            "start",
+            "tick",
+            &count(Some(max_orders * t)),
+        );
+    }
+    svg.text_rot(18.0, top + plot_h / 2.0, "axis-title", "GMV");
+    svg.text_rot(
+        left + plot_w + 60.0,
+        top + plot_h / 2.0,
+        "axis-title",
+        "orders",
+    );
+    let mut points = Vec::with_capacity(rows.len());
+    let every = n.div_ceil(10);
+    for i in 0..rows.len() {
+        let x = left + col_w * i as f64;
+        let day = dt[i].as_deref().unwrap_or("?");
+        let title = format!("{day}: GMV {}, {} orders", money(gmv[i]), count(orders[i]));
+        let h = plot_h * gmv[i].unwrap_or(0.0).max(0.0) / max_gmv;
+        svg.rect(x + 2.0, top + plot_h - h, col_w - 4.0, h, BLUE, &title);
+        if let Some(o) = orders[i] {
+            points.push((x + col_w / 2.0, top + plot_h * (1.0 - o / max_orders)));
+        }
+        if i % every == 0 || i + 1 == rows.len() {
+            svg.text(
+                x + col_w / 2.0,
+                top + plot_h + 16.0,
+                "middle",
+                "tick",
+                day.get(5..).unwrap_or(day),
+            );
+        }
+    }
+    svg.polyline(&points, ORANGE);
+    svg.line(left, top + plot_h, left + plot_w, top + plot_h, "axis");
+    svg.rect(left, top + plot_h + 40.0, 14.0, 14.0, BLUE, "GMV");
+    svg.text(
+        left + 20.0,
+        top + plot_h + 52.0,
+        "start",
+        "label",
+        "GMV per day (left axis)",
+    );
+    svg.rect(
+        left + 220.0,
+        top + plot_h + 40.0,
+        14.0,
+        14.0,
+        ORANGE,
+        "orders",
+    );
+    svg.text(
+        left + 240.0,
+        top + plot_h + 52.0,
+        "start",
+        "label",
+        "orders per day (right axis)",
+    );
+    svg.finish("GMV and orders")
+}
+
+fn repurchase_table(rows: &Rows) -> String {
+    let window = rows.num("window_days");
+    let tier = rows.text("value");
+    let buyers = rows.num("buyers");
+    let repeat = rows.num("repeat_buyers");
+    let rate = rows.num("repurchase_rate");
+    let mut out = String::from(
+        "<table class=\"repurchase\"><tr><th>window</th><th>UVI tier</th><th>buyers</th>\
+         <th>repeat buyers</th><th>repurchase rate</th></tr>",
+    );
+    for i in 0..rows.len() {
+        let _ = write!(
+            out,
+            "<tr><td>{} days</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td></tr>",
+            window[i].map_or("?".into(), |w| format!("{w:.0}")),
+            escape(tier[i].as_deref().unwrap_or("(not scored)")),
+            count(buyers[i]),
+            count(repeat[i]),
+            pct(rate[i])
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
+fn ltv_svg(rows: &Rows) -> String {
+    let week = rows.text("cohort_week");
+    let window = rows.num("window_days");
+    let users = rows.num("cohort_users");
+    let ltv = rows.num("ltv");
+    // the newest cohorts first (the query sorts by cohort_week desc)
+    let mut cohorts: Vec<String> = Vec::new();
+    for w in week.iter().flatten() {
+        if !cohorts.contains(w) {
+            cohorts.push(w.clone());
+        }
+    }
+    cohorts.truncate(LTV_COHORTS);
+    let keep = |i: usize| {
+        week[i]
+            .as_ref()
+            .and_then(|w| cohorts.iter().position(|c| c == w))
+            .filter(|_| window[i].is_some() && ltv[i].is_some())
+    };
+    let mut windows: Vec<i64> = (0..rows.len())
+        .filter(|&i| keep(i).is_some())
+        .filter_map(|i| window[i].map(|w| w as i64))
+        .collect();
+    windows.sort_unstable();
+    windows.dedup();
+    let max = (0..rows.len())
+        .filter(|&i| keep(i).is_some())
+        .filter_map(|i| ltv[i])
+        .fold(0.0_f64, f64::max);
+    let max = if max > 0.0 { max } else { 1.0 };
+    let (left, top, plot_w, plot_h) = (90.0, 30.0, 560.0, 220.0);
+    let x_of = |w: i64| {
+        let j = windows.iter().position(|v| *v == w).unwrap_or(0) as f64;
+        left + plot_w * (j + 0.5) / windows.len().max(1) as f64
+    };
+    let y_of = |v: f64| top + plot_h * (1.0 - v / max);
+    let mut svg = Svg::new(1000.0, top + plot_h + 60.0);
+    for t in [0.0, 0.5, 1.0] {
+        let y = top + plot_h * (1.0 - t);
+        svg.line(left, y, left + plot_w, y, "grid");
+        svg.text(left - 6.0, y + 4.0, "end", "tick", &money(Some(max * t)));
+    }
+    for w in &windows {
+        svg.text(
+            x_of(*w),
+            top + plot_h + 16.0,
+            "middle",
+            "tick",
+            &format!("{w} days"),
+        );
+    }
+    svg.line(left, top + plot_h, left + plot_w, top + plot_h, "axis");
+    svg.text_rot(
+        18.0,
+        top + plot_h / 2.0,
+        "axis-title",
+        "LTV (revenue per user)",
+    );
+    svg.text(
+        left + plot_w / 2.0,
+        top + plot_h + 40.0,
+        "middle",
+        "axis-title",
+        "days since the cohort's first order (window)",
+    );
+    let lx = left + plot_w + 40.0;
+    svg.text(lx, top - 10.0, "start", "axis-title", "cohort week (users)");
+    for (k, c) in cohorts.iter().enumerate() {
+        let color = PALETTE[k % PALETTE.len()];
+        let mut points = Vec::new();
+        let mut size = None;
+        for i in (0..rows.len()).filter(|&i| keep(i) == Some(k)) {
+            let (Some(w), Some(v)) = (window[i], ltv[i]) else {
+                continue;
+            };
+            let (x, y) = (x_of(w as i64), y_of(v));
+            points.push((x, y));
+            size = size.or(users[i]);
+            svg.dot(
+                x,
+                y,
+                color,
+                &format!(
+                    "cohort {c}, {w:.0} days: LTV {} ({} users)",
+                    money(Some(v)),
+                    count(users[i])
+                ),
+            );
+        }
+        if points.len() > 1 {
+            svg.polyline(&points, color);
+        }
+        let y = top + 22.0 * k as f64;
+        svg.rect(lx, y, 14.0, 14.0, color, c);
+        svg.text(
+            lx + 20.0,
+            y + 12.0,
+            "start",
+            "label",
+            &format!("{c} ({})", count(size)),
+        );
+    }
+    svg.finish("LTV per cohort")
+}
+
+fn profile_tables(rows: &Rows) -> String {
+    let attribute = rows.text("attribute");
+    let value = rows.text("value");
+    let nums = [
+        ("users", "users"),
+        ("share_of_users", "share of users"),
+        ("active_share_30", "active (30 days)"),
+        ("conversion_90", "conversion (90 days)"),
+        ("arpu_90", "ARPU (90 days)"),
+        ("share_of_revenue", "share of revenue"),
+    ];
+    let cols: Vec<Vec<Option<f64>>> = nums.iter().map(|(c, _)| rows.num(c)).collect();
+    let mut out = String::from("<div class=\"profile\">");
+    let mut i = 0;
+    while i < rows.len() {
+        let attr = attribute[i].clone();
+        let _ = write!(
+            out,
+            "<table><tr><th>{}</th>",
+            escape(attr.as_deref().unwrap_or("unknown"))
+        );
+        for (_, head) in &nums {
+            let _ = write!(out, "<th>{head}</th>");
+        }
+        out.push_str("</tr>");
+        while i < rows.len() && attribute[i] == attr {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td>",
+                escape(value[i].as_deref().unwrap_or("unknown"))
+            );
+            for (k, (c, _)) in nums.iter().enumerate() {
+                let v = cols[k][i];
+                let text = match *c {
+                    "users" => count(v),
+                    "arpu_90" => money(v),
+                    _ => pct(v),
+                };
+                let _ = write!(out, "<td class=\"num\">{text}</td>");
+            }
+            out.push_str("</tr>");
+            i += 1;
+        }
+        out.push_str("</table>");
+    }
+    out.push_str("</div>");
+    out
+}
+
+/// One part of a section: an `<h3>` and its chart or table, or "no data".
+fn part(
+    html: &mut String,
+    title: &str,
+    table: &str,
+    ds: NaiveDate,
+    found: &Found,
+    body: impl FnOnce(&Rows) -> String,
+) {
+    let _ = write!(html, "<h3>{}</h3>", escape(title));
+    match found {
+        Found::Rows(rows) => html.push_str(&body(rows)),
+        Found::Missing => {
+            let _ = write!(
+                html,
+                "<p class=\"empty\">no data for {ds} (table {})</p>",
+                escape(table)
+            );
+        }
+        Found::Unreadable(e) => {
+            let _ = write!(
+                html,
+                "<p class=\"empty\">cannot read {}: {}</p>",
+                escape(table),
+                escape(e)
+            );
+        }
+    }
+}
+
+fn money_section(html: &mut String, d: &ReportData) {
+    let ds = d.ds;
+    let _ = write!(html, "<section><h2>{}</h2>", escape(TITLES[6]));
+    part(html, MONEY_PARTS[0], "orders_daily", ds, &d.gmv, gmv_svg);
+    part(
+        html,
+        MONEY_PARTS[1],
+        "repurchase",
+        ds,
+        &d.repurchase,
+        repurchase_table,
+    );
+    part(html, MONEY_PARTS[2], "ltv_cohorts", ds, &d.ltv, ltv_svg);
+    part(
+        html,
+        MONEY_PARTS[3],
+        "user_profile_summary",
+        ds,
+        &d.profile,
+        profile_tables,
+    );
+    html.push_str("</section>\n");
+}
+
 fn section(
     html: &mut String,
     title: &str,
@@ -982,6 +1413,7 @@ pub fn render(d: &ReportData) -> String {
 <style>
 body {{ font-family: {font}; margin: 24px auto; max-width: 1040px; color: #1f2933; background: #fff; }}
 h1 {{ font-size: 24px; margin-bottom: 4px; }}
+h3 {{ font-size: 16px; margin: 18px 0 6px; }}
 h2 {{ font-size: 19px; border-bottom: 1px solid #d9e2ec; padding-bottom: 4px; margin-top: 28px; }}
 .meta {{ color: #52606d; font-size: 14px; }}
 .empty {{ color: #7b8794; font-style: italic; }}
@@ -999,6 +1431,7 @@ svg .grid {{ stroke: #e4e7eb; stroke-width: 1; }}
 table {{ border-collapse: collapse; font-size: 13px; margin-top: 8px; }}
 td, th {{ border: 1px solid #d9e2ec; padding: 3px 10px; text-align: left; }}
 td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+.profile {{ display: flex; flex-wrap: wrap; gap: 8px 18px; align-items: flex-start; }}
 </style>
 </head>
 <body>
@@ -1057,7 +1490,8 @@ td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
         &d.health,
         health_svg,
     );
-    section(&mut html, TITLES[6], "dq_daily", ds, &d.dq, |rows| {
+    money_section(&mut html, d);
+    section(&mut html, TITLES[7], "dq_daily", ds, &d.dq, |rows| {
         format!("{}{}", dq_svg(rows), dq_table(rows, ds))
     });
     html.push_str("</body>\n</html>\n");
@@ -1125,13 +1559,32 @@ mod tests {
             transitions: Found::Unreadable("bad <col>".into()),
             uvi_tiers: Found::Missing,
             health: Found::Rows(health),
+            gmv: Found::Missing,
+            repurchase: Found::Missing,
+            ltv: Found::Missing,
+            profile: Found::Missing,
             dq: Found::Missing,
         };
         let html = render(&d);
         for t in TITLES {
             assert!(html.contains(&format!("<h2>{t}</h2>")), "{t}");
         }
-        assert_eq!(html.matches("no data for 2026-11-21").count(), 5, "{html}");
+        for t in MONEY_PARTS {
+            assert!(html.contains(&format!("<h3>{t}</h3>")), "{t}");
+        }
+        // 4 sections and the 4 parts of "Money and customers"
+        assert_eq!(html.matches("no data for 2026-11-21").count(), 9, "{html}");
+        for table in [
+            "orders_daily",
+            "repurchase",
+            "ltv_cohorts",
+            "user_profile_summary",
+        ] {
+            assert!(
+                html.contains(&format!("no data for 2026-11-21 (table {table})")),
+                "{table}"
+            );
+        }
         assert!(html.contains("cannot read segment_transitions: bad &lt;col&gt;"));
         assert!(html.contains(">深圳宝妈群</text>"));
         assert!(html.contains("&lt;script&gt;x&lt;/script&gt;"));
@@ -1139,6 +1592,166 @@ mod tests {
         assert!(html.contains("p &amp; q — 2026-11-21"));
         assert!(html.contains(r#"<meta charset="utf-8">"#));
         assert!(html.contains("Noto Sans CJK SC"));
+    }
+
+    fn money_data(gmv: Found, repurchase: Found, ltv: Found, profile: Found) -> ReportData {
+        ReportData {
+            project: "p".into(),
+            ds: NaiveDate::from_ymd_opt(2026, 10, 30).unwrap(),
+            funnel_steps: Found::Missing,
+            retention: Found::Missing,
+            segments: Found::Missing,
+            transitions: Found::Missing,
+            uvi_tiers: Found::Missing,
+            health: Found::Missing,
+            gmv,
+            repurchase,
+            ltv,
+            profile,
+            dq: Found::Missing,
+        }
+    }
+
+    /// The HTML of the "Money and customers" section alone.
+    fn money_html(d: &ReportData) -> String {
+        let html = render(d);
+        let start = html.find("<h2>Money and customers</h2>").expect("section");
+        let end = start + html[start..].find("</section>").expect("end");
+        html[start..end].to_string()
+    }
+
+    #[test]
+    fn money_section_draws_gmv_repurchase_ltv_and_profile() {
+        let gmv = rows(
+            &[("dt", vec![Some("2026-10-29"), Some("2026-10-30")])],
+            &[
+                ("gmv", vec![Some(1234.5), Some(99.0)]),
+                ("orders", vec![Some(12.0), Some(3.0)]),
+            ],
+        );
+        let repurchase = rows(
+            &[("value", vec![Some("high"), None])],
+            &[
+                ("window_days", vec![Some(30.0), Some(30.0)]),
+                ("buyers", vec![Some(40.0), Some(5.0)]),
+                ("repeat_buyers", vec![Some(10.0), Some(0.0)]),
+                ("repurchase_rate", vec![Some(0.25), Some(0.0)]),
+            ],
+        );
+        // 10 cohorts, newest first: only the 8 newest are drawn
+        let weeks: Vec<String> = (0..10)
+            .map(|k| format!("2026-{:02}-{:02}", 10 - k / 4, 26 - 7 * (k % 4)))
+            .collect();
+        let mut week_col = vec![];
+        let (mut window, mut users, mut ltv) = (vec![], vec![], vec![]);
+        for (k, w) in weeks.iter().enumerate() {
+            for days in [7.0, 30.0] {
+                week_col.push(Some(w.as_str()));
+                window.push(Some(days));
+                users.push(Some(100.0 + k as f64));
+                ltv.push(Some(days / 7.0 + k as f64));
+            }
+        }
+        let ltv = rows(
+            &[("cohort_week", week_col)],
+            &[
+                ("window_days", window),
+                ("cohort_users", users),
+                ("ltv", ltv),
+            ],
+        );
+        let profile = rows(
+            &[
+                (
+                    "attribute",
+                    vec![Some("generation"), Some("generation"), Some("region")],
+                ),
+                ("value", vec![Some("00后"), None, Some("<Overseas>")]),
+            ],
+            &[
+                ("users", vec![Some(1500.0), Some(20.0), Some(30.0)]),
+                ("share_of_users", vec![Some(0.5), Some(0.01), Some(0.02)]),
+                ("conversion_90", vec![Some(0.1), None, Some(0.2)]),
+                ("arpu_90", vec![Some(12.346), None, Some(1234.5)]),
+                ("share_of_revenue", vec![Some(0.4), None, Some(0.03)]),
+            ],
+        );
+        let d = money_data(
+            Found::Rows(gmv),
+            Found::Rows(repurchase),
+            Found::Rows(ltv),
+            Found::Rows(profile),
+        );
+        let html = money_html(&d);
+        assert!(!html.contains("no data for"), "{html}");
+        assert_eq!(html.matches("<svg ").count(), 2, "GMV and LTV charts");
+        assert!(
+            html.contains("2026-10-29: GMV 1,234.50, 12 orders"),
+            "{html}"
+        );
+        assert!(html.contains("<polyline"), "{html}");
+        assert!(html.contains("<td>(not scored)</td>"), "{html}");
+        assert!(html.contains("<td class=\"num\">25.0%</td>"), "{html}");
+        // the 8 newest cohorts in the legend, not the 2 oldest
+        for w in &weeks[..LTV_COHORTS] {
+            assert!(html.contains(&format!(">{w} (")), "{w} missing");
+        }
+        for w in &weeks[LTV_COHORTS..] {
+            assert!(!html.contains(w.as_str()), "{w} drawn");
+        }
+        assert!(html.contains("30 days: LTV 4.29 (100 users)"), "{html}");
+        // profile: Chinese values as text, NULL as unknown, markup escaped
+        assert!(html.contains("<th>generation</th>") && html.contains("<th>region</th>"));
+        assert!(html.contains("<td>00后</td>"), "{html}");
+        assert!(html.contains("<td>unknown</td>"), "{html}");
+        assert!(html.contains("<td>&lt;Overseas&gt;</td>"), "{html}");
+        assert!(!html.contains("<Overseas>"));
+        assert!(html.contains("<td class=\"num\">1,234.50</td>"), "{html}");
+        assert!(html.contains("<td class=\"num\">12.35</td>"), "{html}");
+    }
+
+    #[test]
+    fn money_section_parts_without_rows_say_no_data() {
+        let gmv = rows(
+            &[("dt", vec![Some("2026-10-30")])],
+            &[("gmv", vec![Some(5.0)]), ("orders", vec![Some(1.0)])],
+        );
+        let d = money_data(
+            Found::Rows(gmv),
+            Found::Missing,
+            Found::Missing,
+            Found::Unreadable("no column <ltv>".into()),
+        );
+        let html = money_html(&d);
+        assert_eq!(html.matches("<svg ").count(), 1, "{html}");
+        assert!(html.contains("no data for 2026-10-30 (table repurchase)"));
+        assert!(html.contains("no data for 2026-10-30 (table ltv_cohorts)"));
+        assert!(html.contains("cannot read user_profile_summary: no column &lt;ltv&gt;"));
+    }
+
+    #[tokio::test]
+    async fn has_column_looks_at_the_table_schema() {
+        let ctx = SessionContext::new();
+        ctx.sql("create table uvi_tiers as values ('all', 'high')")
+            .await
+            .unwrap();
+        ctx.sql(
+            "create table uvi_tiers_b as select column1 as breakdown, column2 as uvi_tier \
+             from uvi_tiers",
+        )
+        .await
+        .unwrap();
+        assert!(has_column(&ctx, "uvi_tiers_b", "breakdown").await);
+        assert!(!has_column(&ctx, "uvi_tiers", "breakdown").await);
+        assert!(!has_column(&ctx, "no_such_table", "breakdown").await);
+    }
+
+    #[test]
+    fn money_has_cents_and_separators() {
+        assert_eq!(money(Some(1234567.891)), "1,234,567.89");
+        assert_eq!(money(Some(-12.5)), "-12.50");
+        assert_eq!(money(Some(0.004)), "0.00");
+        assert_eq!(money(None), "–");
     }
 
     #[test]

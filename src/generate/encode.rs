@@ -17,8 +17,6 @@ pub(super) struct Rows {
     pub(super) properties: StringBuilder,
     pub(super) len: usize,
     pub(super) buf: String,
-    /// Events of the current session to re-send at its end.
-    pub(super) dups: Vec<Ev>,
 }
 
 impl Rows {
@@ -40,7 +38,6 @@ impl Rows {
             properties: s(12),
             len: 0,
             buf: String::with_capacity(128),
-            dups: Vec::new(),
         }
     }
 
@@ -100,13 +97,18 @@ impl Rows {
             None => self.session_id.append_null(),
         }
         self.amount.append_option(ev.amount);
-        if ev.order {
-            buf.clear();
-            buf.push('o');
-            push_hex(buf, mix64(ev.id ^ ctx.order_key));
-            self.order_id.append_value(&*buf);
-        } else {
-            self.order_id.append_null();
+        match ev.order {
+            OrderRef::None => self.order_id.append_null(),
+            OrderRef::Sale(first) | OrderRef::Refund(first) => {
+                buf.clear();
+                buf.push(if matches!(ev.order, OrderRef::Sale(_)) {
+                    'o'
+                } else {
+                    'r'
+                });
+                push_hex(buf, mix64(first ^ ctx.order_key));
+                self.order_id.append_value(&*buf);
+            }
         }
         match ev.referrer {
             Some(r) => {

@@ -40,16 +40,37 @@
 //!   messages only: no core action) or contain at least one core action.
 //!   They are one of: *feed* (exposures of posts → click → view,
 //!   direct views, likes/comments/shares; posts are published daily and
-//!   popularity is Zipf with a recency bias), *shop* (exposure of a product
-//!   → click → view → add_to_cart → purchase with `amount` and `order_id`;
-//!   coupons; 1 % of purchases without amount; 40 % of users are in the
-//!   `checkout_v2` experiment, tagged on shop exposures, treatment converts
-//!   ×1.12 at checkout), *chat* (`message`s in a community, links clicked,
+//!   popularity is Zipf with a recency bias), *shop* (exposures of products
+//!   → click → view → add_to_cart, a filled cart filling faster, then maybe
+//!   a checkout: each product in the cart is bought with probability 0.9,
+//!   one `purchase` line per product with its `amount`, all lines sharing
+//!   one `order_id` (`o…`), so about 30 % of orders have 2+ lines; coupons;
+//!   1 % of lines without amount; every purchase has an `order_id`; 40 % of
+//!   users are in the `checkout_v2` experiment, tagged on shop exposures,
+//!   treatment converts ×1.12 at checkout), *chat* (`message`s in a community, links clicked,
 //!   some likes and shares),
 //!   *activity* (campaign banner exposure → `activity_join`, with
 //!   `campaign_id`). 5 % of sessions have no `session_id`. Channels: a
 //!   per-user primary (wechat 34 %, mini_program 22 %, wecom 14 %, app 14 %,
 //!   web 10 %, discord 6 %) used in 80 % of sessions.
+//! * **Repeat buyers**: checkouts come from the user's shop sessions, so
+//!   heavier users buy again; about 3 in 10 buyers of a 30-day window order
+//!   twice or more in it.
+//! * **Refunds**: one order of 3.1 % of the (user, day) pairs with an order
+//!   (about 3 % of orders) is refunded 1–14 days later: a `purchase` with a
+//!   NEGATIVE `amount` (minus one line's amount, or the whole order's) and
+//!   its own `order_id` (`r…`, like a cancellation invoice), by the same
+//!   user in the order's community and channel, without session. A refund
+//!   due after the last day is not written; every refund is a function of
+//!   the seed and of the order's day, so days stay independent.
+//! * **Demographics** (`users.parquet`: gender, birth year, region, city
+//!   tier, occupation) are drawn per user from their own stream before the
+//!   behaviour and shift it modestly: gen Z (born 1995–2009) ×1.35
+//!   intensity, ×1.4 chat sessions and ×0.85 spend; born before 1980
+//!   ×0.85 intensity and ×1.1 spend; tier-1/2 cities ×1.25 checkout
+//!   probability and ×1.15 spend, tier 4/5 ×0.8 and ×0.9; students ×0.75
+//!   shop sessions and ×0.75 spend, retired ×0.8 intensity, engineers and
+//!   the self-employed ×1.1 spend. Spend multiplies every line's amount.
 //! * **Noise**: whole sessions arrive 1–3 days late (≈ `late_share` of
 //!   events; lag 1/2/3 days 60/25/15 %), events are re-sent with the same
 //!   `event_id` (≈ `duplicate_share`: 70 % inside the same partition, 30 % as
@@ -196,6 +217,10 @@ const NULL_KEY_SHARE: f64 = 0.000_02;
 /// Late sessions per active day are `late_share * LATE_CALIBRATION`: one late
 /// session carries about 1/1.6 of a user's day, measured on the defaults.
 const LATE_CALIBRATION: f64 = 1.6;
+/// Share of (user, day) pairs with an order whose order is refunded.
+const REFUND_DAY_SHARE: f64 = 0.031;
+/// Most days between an order and its refund.
+const REFUND_MAX_LAG: u32 = 14;
 /// Microseconds per day.
 const DAY_US: i64 = 86_400_000_000;
 

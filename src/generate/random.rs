@@ -25,6 +25,7 @@ pub(super) enum Stream {
     EventId,
     SessionId,
     OrderId,
+    Refund,
 }
 
 #[inline]

@@ -43,6 +43,26 @@ impl Props {
     }
 }
 
+/// The `order_id` of an event: none, a sale or a refund, each keyed on the
+/// event id of its first line.
+#[derive(Clone, Copy, Default)]
+pub(super) enum OrderRef {
+    #[default]
+    None,
+    /// `o…`: the purchase lines of one checkout.
+    Sale(u64),
+    /// `r…`: a refund, a purchase with a negative amount.
+    Refund(u64),
+}
+
+/// A checkout: the purchase lines of one shop session, sharing an order id.
+pub(super) struct Order {
+    pub(super) community: Option<u16>,
+    pub(super) channel: Option<u8>,
+    /// (SKU, amount) per line; the amount is None for a line sent without one.
+    pub(super) lines: Vec<(u64, Option<f64>)>,
+}
+
 #[derive(Clone, Copy)]
 pub(super) struct Ev {
     pub(super) id: u64,
@@ -53,19 +73,18 @@ pub(super) struct Ev {
     pub(super) content: Content,
     pub(super) session: Option<u64>,
     pub(super) amount: Option<f64>,
-    pub(super) order: bool,
+    pub(super) order: OrderRef,
     pub(super) referrer: Option<u32>,
     pub(super) channel: Option<u8>,
     pub(super) props: Props,
 }
 
-pub(super) fn rows_dups_clear(rows: &mut Rows) {
-    rows.dups.clear();
-}
-
 pub(super) struct SessionGen<'a> {
     pub(super) ctx: &'a Ctx,
-    pub(super) rows: &'a mut Rows,
+    /// Where events go; None replays a session only to learn its order.
+    pub(super) rows: Option<&'a mut Rows>,
+    /// Events of the session to re-send at its end.
+    pub(super) dups: Vec<Ev>,
     pub(super) rng: Rng,
     pub(super) base: u64,
     pub(super) seq: u64,
@@ -109,7 +128,7 @@ impl SessionGen<'_> {
             content,
             session: self.session,
             amount: None,
-            order: false,
+            order: OrderRef::None,
             referrer: None,
             channel: self.channel,
             props: Props::default(),
@@ -118,14 +137,18 @@ impl SessionGen<'_> {
 
     /// Writes an event, maybe a re-send of it and maybe an unknown-type event.
     pub(super) fn emit(&mut self, ev: Ev) {
-        self.rows.push(self.ctx, &ev);
-        if self.rng.chance(self.ctx.dup_event_p) {
-            self.rows.dups.push(ev);
+        if let Some(rows) = self.rows.as_deref_mut() {
+            rows.push(self.ctx, &ev);
+        }
+        if self.rng.chance(self.ctx.dup_event_p) && self.rows.is_some() {
+            self.dups.push(ev);
         }
         if self.rng.chance(self.ctx.unknown_p) {
             let ty = [Ty::Badge, Ty::Refund, Ty::PollVote][self.rng.below(3) as usize];
             let e = self.ev(ty, ev.community, ev.content, false);
-            self.rows.push(self.ctx, &e);
+            if let Some(rows) = self.rows.as_deref_mut() {
+                rows.push(self.ctx, &e);
+            }
         }
     }
 
@@ -252,8 +275,15 @@ impl SessionGen<'_> {
         }
     }
 
-    /// Shopping: the exposure → click → view → cart → purchase funnel.
-    pub(super) fn shop(&mut self, p: &Profile, community: Option<u16>, mood: Mood) {
+    /// Shopping: the exposure → click → view → add_to_cart funnel per
+    /// product, then maybe a checkout of the cart: one purchase line per
+    /// product bought, all sharing one order id.
+    pub(super) fn shop(
+        &mut self,
+        p: &Profile,
+        community: Option<u16>,
+        mood: Mood,
+    ) -> Option<Order> {
         let c = if self.rng.chance(0.35) {
             None
         } else {
@@ -264,6 +294,8 @@ impl SessionGen<'_> {
         } else {
             1 + self.rng.geometric(2.0).min(30)
         };
+        // (SKU, coupon) of the products added to the cart.
+        let mut cart: Vec<(u64, bool)> = Vec::new();
         for item in 0..items {
             let sku = self.ctx.sku_zipf.sample(&mut self.rng);
             let content = Content::Sku(sku);
@@ -273,33 +305,58 @@ impl SessionGen<'_> {
                 ev.props.campaign = Campaign::Promo(self.promo(ev.time));
             }
             self.emit(ev);
-            if mood.bounce || !(item == 0 || self.rng.chance(0.3)) {
+            if mood.bounce || !(item == 0 || self.rng.chance(0.4)) {
                 continue;
             }
             self.simple(Ty::Click, c, content);
             self.simple(Ty::View, c, content);
-            if !self.rng.chance(0.3) {
+            // Someone with a filled cart keeps filling it.
+            if !self.rng.chance(if cart.is_empty() { 0.3 } else { 0.6 }) {
                 continue;
             }
             let coupon = self.rng.chance(0.2);
             let mut ev = self.ev(Ty::AddToCart, c, content, true);
             ev.props.coupon = coupon;
             self.emit(ev);
-            let lift = if p.variant == 2 { 1.12 } else { 1.0 };
-            if !self.rng.chance((0.35 * lift * mood.buy).min(0.95)) {
-                continue;
+            cart.push((sku, coupon));
+        }
+        let lift = if p.variant == 2 { 1.12 } else { 1.0 };
+        let checkout = (0.38 * lift * mood.buy * p.buy as f64).min(0.95);
+        if cart.is_empty() || !self.rng.chance(checkout) {
+            return None;
+        }
+        // Each product in the cart is bought with probability 0.9 (the
+        // first one when none is).
+        let mut bought: Vec<(u64, bool)> = Vec::with_capacity(cart.len());
+        for &line in &cart {
+            if self.rng.chance(0.9) {
+                bought.push(line);
             }
+        }
+        if bought.is_empty() {
+            bought.push(cart[0]);
+        }
+        let mut order = Order {
+            community: c,
+            channel: self.channel,
+            lines: Vec::with_capacity(bought.len()),
+        };
+        let mut first_line = None;
+        for (sku, coupon) in bought {
             let z = Rng::new(key(self.ctx.seed, Stream::Price, sku, 0)).normal();
             let price = ((79.0f64.ln() + 0.7 * z).exp().round() - 0.1).max(0.9);
             let qty = 1 + self.rng.chance(0.2) as u64 + self.rng.chance(0.05) as u64;
-            let mut amount = price * qty as f64 * if coupon { 0.9 } else { 1.0 };
+            let mut amount = price * qty as f64 * if coupon { 0.9 } else { 1.0 } * p.spend as f64;
             amount = (amount * 100.0).round() / 100.0;
-            let mut ev = self.ev(Ty::Purchase, c, content, true);
+            let mut ev = self.ev(Ty::Purchase, c, Content::Sku(sku), true);
+            let first = *first_line.get_or_insert(ev.id);
             ev.amount = (!self.rng.chance(0.01)).then_some(amount);
-            ev.order = true;
+            ev.order = OrderRef::Sale(first);
             ev.props.coupon = coupon;
+            order.lines.push((sku, ev.amount));
             self.emit(ev);
         }
+        Some(order)
     }
 
     /// The campaign running at `t` (four per week).

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::DataType;
-use datafusion::arrow::datatypes::Int64Type;
+use datafusion::arrow::datatypes::{Float64Type, Int64Type};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::ListingOptions;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -99,6 +99,18 @@ async fn count(ctx: &SessionContext, sql: &str) -> i64 {
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
     batches[0].column(0).as_primitive::<Int64Type>().value(0)
+}
+
+async fn float(ctx: &SessionContext, sql: &str) -> f64 {
+    let sql = format!("select cast(({sql}) as double)");
+    let batches = ctx
+        .sql(&sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    batches[0].column(0).as_primitive::<Float64Type>().value(0)
 }
 
 async fn strings(ctx: &SessionContext, sql: &str) -> BTreeSet<String> {
@@ -318,6 +330,148 @@ async fn small_set_has_everything_the_metrics_need() {
     assert!(communities >= 6, "{communities}");
 }
 
+/// Orders (distinct events of a sale order id) with their user, community,
+/// channel, day and total amount.
+const SALES: &str = "select user_id, order_id, min(community_id) as community_id, \
+     min(channel) as channel, min(cast(event_time as date)) as d, count(*) as lines, \
+     sum(amount) as total from (select distinct event_id, user_id, order_id, community_id, \
+     channel, event_time, amount from events where event_type = 'purchase' \
+     and order_id like 'o%') group by user_id, order_id";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_have_lines_refunds_and_buyers_differ_by_demographics() {
+    let opts = GenerateOptions {
+        users: 2_000,
+        days: 30,
+        ..GenerateOptions::default()
+    };
+    let (store, _) = generate_into(&opts).await;
+    let users = store
+        .get(&Path::from("data/users/users.parquet"))
+        .await
+        .expect("get")
+        .bytes()
+        .await
+        .expect("bytes");
+    let reader = ParquetRecordBatchReaderBuilder::try_new(users).expect("parquet");
+    assert_eq!(
+        reader.schema().as_ref(),
+        crate::catalog::users_schema().as_ref()
+    );
+    let ctx = session(store).await;
+
+    // Multi-line orders: lines of one order share a user, a day, a community
+    // and a channel; about 25–35 % of orders have 2+ lines.
+    let orders = count(&ctx, &format!("select count(*) from ({SALES})")).await;
+    let multi = count(
+        &ctx,
+        &format!("select count(*) from ({SALES}) where lines >= 2"),
+    )
+    .await;
+    let share = multi as f64 / orders as f64;
+    assert!(orders > 300, "{orders} orders");
+    assert!(
+        (0.2..=0.4).contains(&share),
+        "{multi} of {orders} orders have 2+ lines"
+    );
+    assert_eq!(
+        count(
+            &ctx,
+            "select count(*) from (select order_id from events where order_id is not null \
+             group by order_id having count(distinct user_id) > 1 \
+             or count(distinct cast(event_time as date)) > 1 \
+             or count(distinct coalesce(community_id, '-')) > 1 \
+             or count(distinct coalesce(channel, '-')) > 1)"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &ctx,
+            "select count(*) from events where event_type = 'purchase' and order_id is null"
+        )
+        .await,
+        0
+    );
+
+    // Refunds: negative purchases with their own r… order id, 1–14 days after
+    // an order of the same user in the same community and channel, at most
+    // the order's total.
+    let refunds = count(
+        &ctx,
+        "select count(distinct order_id) from events where order_id like 'r%'",
+    )
+    .await;
+    assert!(
+        refunds > 0 && refunds * 100 < orders * 6,
+        "{refunds} refunds of {orders} orders"
+    );
+    assert_eq!(
+        count(
+            &ctx,
+            "select count(*) from events where (amount < 0) <> coalesce(order_id like 'r%', false) \
+             or (order_id like 'r%' and event_type <> 'purchase')"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &ctx,
+            &format!(
+                "with sales as ({SALES}) select count(*) from events r \
+                 where r.order_id like 'r%' and not exists (select 1 from sales s \
+                 where s.user_id = r.user_id \
+                 and coalesce(s.community_id, '-') = coalesce(r.community_id, '-') \
+                 and coalesce(s.channel, '-') = coalesce(r.channel, '-') \
+                 and (s.d >= (cast(r.event_time as date) - interval '14 days')) \
+                 and (s.d <= (cast(r.event_time as date) - interval '1 day')) \
+                 and (0 - r.amount) <= s.total + 0.005)"
+            )
+        )
+        .await,
+        0
+    );
+
+    // Demographics shift behaviour: gen Z (born 1995–2009) is more active,
+    // tier-1/2 cities spend more per line than tier-4/5 ones.
+    let per_user = "with u as (select user_id, count(*) as events, \
+         count(distinct cast(event_time as date)) as days from events \
+         where user_id is not null group by user_id) \
+         select u.*, birth_year between 1995 and 2009 as gen_z from u \
+         join users using (user_id) where birth_year is not null";
+    let mean = |what: &str, gen_z: bool| {
+        format!("select avg({what}) from ({per_user}) where gen_z = {gen_z}")
+    };
+    let (z_events, other_events) = (
+        float(&ctx, &mean("events", true)).await,
+        float(&ctx, &mean("events", false)).await,
+    );
+    let (z_days, other_days) = (
+        float(&ctx, &mean("days", true)).await,
+        float(&ctx, &mean("days", false)).await,
+    );
+    assert!(
+        z_events > 1.15 * other_events && z_days > other_days,
+        "gen Z {z_events:.1} events on {z_days:.2} days, others {other_events:.1} on {other_days:.2}"
+    );
+    let line_amount = |tiers: &str| {
+        format!(
+            "select avg(e.amount) from events e join users u using (user_id) \
+             where e.order_id like 'o%' and u.city_tier in ({tiers})"
+        )
+    };
+    let (rich, poor) = (
+        float(&ctx, &line_amount("1, 2")).await,
+        float(&ctx, &line_amount("4, 5")).await,
+    );
+    assert!(
+        rich > 1.1 * poor,
+        "tier 1–2 {rich:.2} vs tier 4–5 {poor:.2} per line"
+    );
+}
+
 #[tokio::test]
 async fn same_seed_same_bytes_other_seed_other_rows() {
     let opts = GenerateOptions {
@@ -455,6 +609,10 @@ async fn profile() {
         "select properties, count(*) as n from events where event_type = 'checkin' group by 1 order by 1",
         "select round(avg(amount), 2) as avg_amount, count(*) as purchases, count(amount) as with_amount \
          from events where event_type = 'purchase'",
+        "with o as (select order_id, count(distinct event_id) as lines from events \
+         where order_id like 'o%' group by 1) \
+         select count(*) as orders, round(avg(case when lines >= 2 then 1.0 else 0 end), 3) as multi_line, \
+         (select count(distinct order_id) from events where order_id like 'r%') as refunds from o",
     ] {
         match ctx.sql(sql).await {
             Ok(df) => {

@@ -22,6 +22,11 @@ pub(super) struct Profile {
     pub(super) intensity: f32,
     pub(super) shop: f32,
     pub(super) chat: f32,
+    /// Multiplies the checkout probability (city tier, occupation).
+    pub(super) buy: f32,
+    /// Multiplies every line's amount (age, city tier, occupation).
+    pub(super) spend: f32,
+    pub(super) demo: Demographics,
     pub(super) checkin_p: f32,
     pub(super) channel: u8,
     /// 0 not enrolled, 1 control, 2 treatment.
@@ -376,7 +381,7 @@ impl Ctx {
                     && let Some(plan) = self.day_plan(u, d)
                     && let Some((s, _)) = self.late_session(u, d, &plan)
                 {
-                    self.gen_session(u, d, s, &plan, &mut rows);
+                    self.gen_session(u, d, s, &plan, Some(&mut rows));
                 }
                 // A session re-sent (same event ids) into the next day.
                 if d + 1 == day
@@ -384,7 +389,13 @@ impl Ctx {
                     && let Some(plan) = self.day_plan(u, d)
                     && let Some(s) = self.resent_session(u, d, &plan)
                 {
-                    self.gen_session(u, d, s, &plan, &mut rows);
+                    self.gen_session(u, d, s, &plan, Some(&mut rows));
+                }
+            }
+            // Refunds of orders of the last 14 days.
+            for d in day.saturating_sub(REFUND_MAX_LAG).max(p.signup)..day {
+                if let Some(ev) = self.refund(u, d, day) {
+                    rows.push(self, &ev);
                 }
             }
             // Today's sessions that arrive on time.
@@ -392,7 +403,7 @@ impl Ctx {
                 let late = self.late_session(u, day, &plan).map(|(s, _)| s);
                 for s in 0..plan.n_sessions {
                     if Some(s) != late {
-                        self.gen_session(u, day, s, &plan, &mut rows);
+                        self.gen_session(u, day, s, &plan, Some(&mut rows));
                     }
                 }
             }
@@ -406,9 +417,17 @@ impl Ctx {
         out.finish()
     }
 
-    /// Appends session `s` of user `u`'s day `d` to `rows`. A pure function
-    /// of (seed, u, d, s): late and re-sent copies are identical.
-    pub(super) fn gen_session(&self, u: u32, d: u32, s: usize, plan: &DayPlan, rows: &mut Rows) {
+    /// Appends session `s` of user `u`'s day `d` to `rows` (or, without
+    /// rows, only replays it) and returns its checkout, if any. A pure
+    /// function of (seed, u, d, s): late and re-sent copies are identical.
+    pub(super) fn gen_session(
+        &self,
+        u: u32,
+        d: u32,
+        s: usize,
+        plan: &DayPlan,
+        rows: Option<&mut Rows>,
+    ) -> Option<Order> {
         let p = &self.profiles[u as usize];
         let mut rng = Rng::new(key(
             self.seed,
@@ -441,6 +460,7 @@ impl Ctx {
         let mut g = SessionGen {
             ctx: self,
             rows,
+            dups: Vec::new(),
             rng,
             base,
             seq: 0,
@@ -450,7 +470,6 @@ impl Ctx {
             session,
             channel,
         };
-        rows_dups_clear(g.rows);
 
         if s == 0 {
             g.chores_start(p, d, plan, community);
@@ -472,20 +491,76 @@ impl Ctx {
             },
             0.12,
         ];
+        let mut order = None;
         match pick_weighted(&mut g.rng, &kinds) {
             0 => g.feed(d, community, mood, w),
-            1 => g.shop(p, community, mood),
+            1 => order = g.shop(p, community, mood),
             2 => g.chat(d, community, mood, w),
             _ => g.activity(d, community, mood),
         }
         if s == 0 {
             g.chores_end(p, d, plan, community);
         }
-        let SessionGen { rows, .. } = g;
-        for k in 0..rows.dups.len() {
-            let ev = rows.dups[k];
-            rows.push(self, &ev);
+        let SessionGen { rows, dups, .. } = g;
+        if let Some(rows) = rows {
+            for ev in &dups {
+                rows.push(self, ev);
+            }
         }
+        order
+    }
+
+    /// Whether one order of user `u`'s day `d` is refunded: the lag in days
+    /// (None: no refund) and the stream of the refund's further draws.
+    fn refund_draws(&self, u: u32, d: u32) -> (Option<u32>, Rng) {
+        let mut rng = Rng::new(key(self.seed, Stream::Refund, u as u64, d as u64));
+        let hit = rng.chance(REFUND_DAY_SHARE);
+        let lag = 1 + rng.below(REFUND_MAX_LAG as u64) as u32;
+        (hit.then_some(lag), rng)
+    }
+
+    /// The refund received on `day` of an order user `u` placed on day `d`:
+    /// a purchase with minus one line's amount or the whole order's, its
+    /// own `r…` order id, in the order's community and channel.
+    pub(super) fn refund(&self, u: u32, d: u32, day: u32) -> Option<Ev> {
+        let (lag, mut rng) = self.refund_draws(u, d);
+        if lag != Some(day - d) {
+            return None;
+        }
+        let plan = self.day_plan(u, d)?;
+        let orders: Vec<Order> = (0..plan.n_sessions)
+            .filter_map(|s| self.gen_session(u, d, s, &plan, None))
+            .collect();
+        if orders.is_empty() {
+            return None;
+        }
+        let order = &orders[rng.below(orders.len() as u64) as usize];
+        let lines = &order.lines;
+        let (sku, refunded) = if lines.len() > 1 && rng.chance(0.5) {
+            let (sku, amount) = lines[rng.below(lines.len() as u64) as usize];
+            (sku, amount?)
+        } else {
+            (lines[0].0, lines.iter().filter_map(|l| l.1).sum::<f64>())
+        };
+        if refunded <= 0.0 {
+            return None;
+        }
+        let hour = rng.pick(&self.hour_cumulative) as i64;
+        let id = ((day as u64) << 50) | ((u as u64) << 24) | (0xff << 16);
+        Some(Ev {
+            id,
+            time: self.day_start_us(day) + hour * 3_600_000_000 + rng.below(3_600_000_000) as i64,
+            user: Some(u),
+            ty: Some(Ty::Purchase),
+            community: order.community,
+            content: Content::Sku(sku),
+            session: None,
+            amount: Some(-((refunded * 100.0).round() / 100.0)),
+            order: OrderRef::Refund(id),
+            referrer: None,
+            channel: order.channel,
+            props: Props::default(),
+        })
     }
 
     pub(super) fn encode_users(&self, path: &str) -> Result<Vec<u8>, GenerateError> {
@@ -498,8 +573,6 @@ impl Ctx {
         let mut region = StringBuilder::with_capacity(n, n * 8);
         let mut city_tier = Int64Builder::with_capacity(n);
         let mut occupation = StringBuilder::with_capacity(n, n * 10);
-        let region_cumulative = cumulative(&REGIONS.map(|r| r.1));
-        let occupation_cumulative = cumulative(&OCCUPATION_WEIGHTS);
         let mut buf = String::with_capacity(16);
         for (u, p) in self.profiles.iter().enumerate() {
             let u = u as u32;
@@ -512,28 +585,12 @@ impl Ctx {
                 .map(|plan| plan.starts[0])
                 .unwrap_or(0);
             signup_time.append_value(self.day_start_us(p.signup) + first);
-            let mut rng = Rng::new(key(self.seed, Stream::Demographics, u as u64, 0));
-            let g = rng.f64();
-            gender.append_option(if g < 0.55 {
-                Some("female")
-            } else if g < 0.95 {
-                Some("male")
-            } else if g < 0.98 {
-                Some("other")
-            } else {
-                None
-            });
-            let year = 1994.0 + 8.0 * rng.normal();
-            birth_year.append_option(
-                (!rng.chance(0.05)).then_some(year.round().clamp(1950.0, 2010.0) as i64),
-            );
-            let (name, _, tier) = REGIONS[rng.pick(&region_cumulative)];
-            region.append_value(name);
-            let tier = (tier + rng.below(3) as i32 - 1).clamp(1, 5);
-            city_tier.append_option((!rng.chance(0.03)).then_some(i64::from(tier)));
-            occupation.append_option(
-                (!rng.chance(0.08)).then_some(OCCUPATIONS[rng.pick(&occupation_cumulative)]),
-            );
+            let demo = &p.demo;
+            gender.append_option(demo.gender);
+            birth_year.append_option(demo.birth_year.map(i64::from));
+            region.append_value(REGIONS[demo.region as usize].0);
+            city_tier.append_option(demo.city_tier.map(i64::from));
+            occupation.append_option(demo.occupation.map(|o| OCCUPATIONS[o as usize]));
         }
         let columns: Vec<ArrayRef> = vec![
             Arc::new(user_id.finish()),
@@ -561,9 +618,97 @@ impl Ctx {
     }
 }
 
+/// A user's row of `users.parquet`, drawn before behaviour: it shifts the
+/// user's activity, sociability, purchase propensity and spend.
+#[derive(Clone, Copy)]
+pub(super) struct Demographics {
+    pub(super) gender: Option<&'static str>,
+    pub(super) birth_year: Option<i16>,
+    /// Index into [`REGIONS`].
+    pub(super) region: u8,
+    pub(super) city_tier: Option<u8>,
+    /// Index into [`OCCUPATIONS`].
+    pub(super) occupation: Option<u8>,
+}
+
+impl Demographics {
+    /// Draws user `u`'s demographics from its own stream (a function of
+    /// (seed, user)).
+    pub(super) fn draw(seed: u64, u: u64) -> Demographics {
+        let mut rng = Rng::new(key(seed, Stream::Demographics, u, 0));
+        let g = rng.f64();
+        let gender = if g < 0.55 {
+            Some("female")
+        } else if g < 0.95 {
+            Some("male")
+        } else if g < 0.98 {
+            Some("other")
+        } else {
+            None
+        };
+        let year = 1994.0 + 8.0 * rng.normal();
+        let birth_year = (!rng.chance(0.05)).then_some(year.round().clamp(1950.0, 2010.0) as i16);
+        let region = rng.pick(&cumulative(&REGIONS.map(|r| r.1)));
+        let tier = (REGIONS[region].2 + rng.below(3) as i32 - 1).clamp(1, 5);
+        let city_tier = (!rng.chance(0.03)).then_some(tier as u8);
+        let occupation =
+            (!rng.chance(0.08)).then(|| rng.pick(&cumulative(&OCCUPATION_WEIGHTS)) as u8);
+        Demographics {
+            gender,
+            birth_year,
+            region: region as u8,
+            city_tier,
+            occupation,
+        }
+    }
+
+    /// Gen Z: born 1995–2009.
+    pub(super) fn gen_z(&self) -> bool {
+        self.birth_year.is_some_and(|y| (1995..=2009).contains(&y))
+    }
+
+    /// How the demographics shift behaviour, as multipliers of
+    /// (intensity, chat weight, shop weight, checkout probability, spend).
+    pub(super) fn leanings(&self) -> [f64; 5] {
+        let mut m = [1.0; 5];
+        let [intensity, chat, shop, buy, spend] = &mut m;
+        if self.gen_z() {
+            *intensity *= 1.35;
+            *chat *= 1.4;
+            *spend *= 0.85;
+        } else if self.birth_year.is_some_and(|y| y < 1980) {
+            *intensity *= 0.85;
+            *spend *= 1.1;
+        }
+        match self.city_tier {
+            Some(1 | 2) => {
+                *buy *= 1.25;
+                *spend *= 1.15;
+            }
+            Some(4 | 5) => {
+                *buy *= 0.8;
+                *spend *= 0.9;
+            }
+            _ => {}
+        }
+        match self.occupation.map(|o| OCCUPATIONS[o as usize]) {
+            Some("student") => {
+                *shop *= 0.75;
+                *spend *= 0.75;
+            }
+            Some("retired") => *intensity *= 0.8,
+            Some("engineer" | "self_employed") => *spend *= 1.1,
+            _ => {}
+        }
+        m
+    }
+}
+
 pub(super) fn make_profile(seed: u64, u: u64, signup: u32, comm_zipf: &Zipf) -> Profile {
+    let demo = Demographics::draw(seed, u);
+    let [activity, sociable, shopper, buyer, spender] = demo.leanings();
     let mut rng = Rng::new(key(seed, Stream::Profile, u, 0));
-    let intensity = (1.0 - rng.f64()).powf(-1.0 / 1.6).min(40.0);
+    let intensity = ((1.0 - rng.f64()).powf(-1.0 / 1.6) * activity).min(40.0);
     let engaged = ((intensity - 1.0) / 4.0).min(1.0);
     let p_active = (0.12 + 0.55 * engaged + 0.1 * rng.f64()).min(0.95);
     let r = rng.f64() - 0.15 * engaged;
@@ -587,8 +732,8 @@ pub(super) fn make_profile(seed: u64, u: u64, signup: u32, comm_zipf: &Zipf) -> 
         (NEVER, NEVER)
     };
     let tau = 10.0 + 30.0 * rng.f64();
-    let shop = 0.05 + 0.45 * rng.f64();
-    let chat = 0.1 + 0.7 * rng.f64();
+    let shop = (0.05 + 0.45 * rng.f64()) * shopper;
+    let chat = (0.1 + 0.7 * rng.f64()) * sociable;
     let checkin_p = if rng.chance(0.3) {
         0.04 + 0.2 * rng.f64()
     } else {
@@ -612,6 +757,9 @@ pub(super) fn make_profile(seed: u64, u: u64, signup: u32, comm_zipf: &Zipf) -> 
         intensity: intensity as f32,
         shop: shop as f32,
         chat: chat as f32,
+        buy: buyer as f32,
+        spend: spender as f32,
+        demo,
         checkin_p: checkin_p as f32,
         channel,
         variant,

@@ -132,6 +132,8 @@ class Ctx:
         self.core_actions = list(v.get("core_actions", CORE_ACTIONS))
         self.retention_days = [int(n) for n in v.get("retention_days", RETENTION_DAYS)]
         self.uvi = {**UVI_DEFAULTS, **(v.get("uvi") or {})}
+        self.min_amount = float(v.get("min_amount", 0))
+        self.max_amount = float(v.get("max_amount", 1e9))
         self.funnels = cfg.get("funnels") or []
         seg = cfg.get("segments") or {}
         self.activity_layer = seg["activity_layer"]
@@ -220,7 +222,14 @@ def stage_events(con: duckdb.DuckDBPyConnection, ctx: Ctx) -> None:
             select * from valid
             qualify row_number() over (partition by event_id order by event_time, dt) = 1
         )
-        select *, event_type in ({sql_list(ctx.vocabulary)}) as is_known_type
+        -- docs/metrics.md#stg_checked_events: an absurd amount (NaN, infinite,
+        -- outside [vars.min_amount, vars.max_amount]; with the shipped 0, a
+        -- refund's negative amount) is quarantined as NULL, the event stays.
+        select * replace (
+                   case when isnan(amount) or amount < {ctx.min_amount!r}
+                             or amount > {ctx.max_amount!r}
+                        then null else amount end as amount),
+               event_type in ({sql_list(ctx.vocabulary)}) as is_known_type
         from dedup
         -- docs/events.md#deletions: deleted users leave every output.
         where not exists (select 1 from deleted_users x where x.user_id = dedup.user_id)
