@@ -60,6 +60,7 @@ TABLES = {
     "repurchase": (["window_days", "scope", "value"], "day"),
     "ltv_cohorts": (["cohort_kind", "cohort_week", "scope", "value", "window_days"], "day"),
     "content_scores": (["content_id"], "day"),
+    "content_calendar": (["community_id"], "day"),
     "referral_daily": (["dt"], "day"),
     "path_edges": (["from_type", "to_type"], "day"),
     "event_anomalies": (["community_id", "event_type", "hour"], "day"),

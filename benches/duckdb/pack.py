@@ -77,6 +77,7 @@ MODELS = [
     ("user_tags", True),
     ("tag_summary", True),
     ("content_scores", True),
+    ("content_calendar", True),
     ("referral_daily", True),
     ("path_edges", True),
     ("event_anomalies", True),

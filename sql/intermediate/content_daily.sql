@@ -16,6 +16,9 @@ columns:
   comments: comment events on it
   shares: share events on it
   session_purchases: purchase events (of any content) later in a session (user, session_key) after a view of this content
+  exposures: exposure events of the content
+  clicks: click events on it
+  users_reached: distinct users with any event on the content that day in that community
 tests:
   - { unique: [content_id, community_id, dt] }
   - { not_null: [content_id, dt, views, likes, comments, shares, session_purchases] }
@@ -38,7 +41,10 @@ reactions as (
         count(*) filter (where event_type = 'view') as views,
         count(*) filter (where event_type = 'like') as likes,
         count(*) filter (where event_type = 'comment') as comments,
-        count(*) filter (where event_type = 'share') as shares
+        count(*) filter (where event_type = 'share') as shares,
+        count(*) filter (where event_type = 'exposure') as exposures,
+        count(*) filter (where event_type = 'click') as clicks,
+        count(distinct user_id) as users_reached
     from activity
     where content_id is not null
     group by content_id, community_id, event_date
@@ -80,7 +86,10 @@ final as (
         r.likes,
         r.comments,
         r.shares,
-        coalesce(c.session_purchases, 0) as session_purchases
+        coalesce(c.session_purchases, 0) as session_purchases,
+        r.exposures,
+        r.clicks,
+        r.users_reached
     -- converted (contents with a purchase) on the left: the smaller side
     from converted c
     right join reactions r

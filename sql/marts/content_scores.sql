@@ -18,6 +18,9 @@ columns:
   spread_rank: percent_rank() of spread
   conversion_rank: percent_rank() of conversion
   score: resonance_rank * spread_rank * conversion_rank
+  exposures: exposures of the content in the 30 days ending ds
+  clicks: clicks on it in the 30 days
+  ctr: clicks / exposures; NULL without exposures (a click without an exposure, e.g. a link in a chat, can take it above 1)
 tests:
   - { unique: content_id }
   - { not_null: [content_id, dt, views, resonance, spread, conversion, score] }
@@ -30,7 +33,9 @@ with window_totals as (
         sum(likes) as likes,
         sum(comments) as comments,
         sum(shares) as shares,
-        sum(session_purchases) as session_purchases
+        sum(session_purchases) as session_purchases,
+        sum(exposures) as exposures,
+        sum(clicks) as clicks
     from content_daily
     where dt between date '{{ days_before(ds, 29) }}' and date '{{ ds }}'
     group by content_id
@@ -45,7 +50,11 @@ rates as (
         -- spread = shares / views
         cast(shares as double) / views as spread,
         -- conversion = purchases in the same session after a view / views
-        cast(session_purchases as double) / views as conversion
+        cast(session_purchases as double) / views as conversion,
+        exposures,
+        clicks,
+        -- ctr = clicks / exposures (NULL without exposures)
+        cast(clicks as double) / nullif(exposures, 0) as ctr
     from window_totals
     where views > 0
 ),
@@ -71,7 +80,10 @@ final as (
         spread_rank,
         conversion_rank,
         -- score = product of the three percentile ranks
-        resonance_rank * spread_rank * conversion_rank as score
+        resonance_rank * spread_rank * conversion_rank as score,
+        exposures,
+        clicks,
+        ctr
     from ranked
 )
 

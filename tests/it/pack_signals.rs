@@ -154,3 +154,102 @@ fn content_scores_rates_and_rank_product() {
         ],
     );
 }
+
+/// An event on content `content` in community `c`; the partition is the event's day.
+fn on(
+    id: &'static str,
+    t: &'static str,
+    u: &'static str,
+    k: &'static str,
+    c: &'static str,
+    content: &'static str,
+) -> (&'static str, Ev) {
+    (
+        &t[..10],
+        Ev {
+            content: Some(content),
+            ..crate::pack_util::evc(id, t, u, k, Some(c), None)
+        },
+    )
+}
+
+/// content_daily's exposures, clicks and reach, content_scores' CTR and the
+/// content_calendar (docs/metrics.md#content_calendar) with
+/// `interactive_post_min_interactions: 2` and `interactive_posts_target: 2`.
+/// On D = 11-21:
+///
+/// | content | community | events on D                                              | interactions | users |
+/// |---------|-----------|----------------------------------------------------------|--------------|-------|
+/// | P1      | c1        | view uA, like uA, like uB, comment uC, exposure + click uD | 3          | 4     |
+/// | P2      | c1        | like uA, share uB                                        | 2            | 2     |
+/// | P3      | c1        | exposure uA twice, view uB                               | 0            | 2     |
+/// | P4      | c2        | like uA                                                  | 1            | 1     |
+///
+/// and a like of P1 by uA on 11-20, which is not D.
+#[test]
+fn content_calendar_counts_interactive_posts_against_the_target() {
+    let p = crate::pack_util::project();
+    let config = std::fs::read_to_string(p.path().join("config/shoal.yaml")).unwrap();
+    p.write(
+        "config/shoal.yaml",
+        &format!("{config}  interactive_post_min_interactions: 2\n  interactive_posts_target: 2\n"),
+    );
+    let p = crate::pack_util::run_full_refresh_in(
+        p,
+        "2026-11-21",
+        vec![
+            on("y1", "2026-11-20 09:00:00", "uA", "like", "c1", "P1"),
+            on("a1", "2026-11-21 09:00:00", "uA", "view", "c1", "P1"),
+            on("a2", "2026-11-21 09:01:00", "uA", "like", "c1", "P1"),
+            on("a3", "2026-11-21 09:02:00", "uB", "like", "c1", "P1"),
+            on("a4", "2026-11-21 09:03:00", "uC", "comment", "c1", "P1"),
+            on("a5", "2026-11-21 09:04:00", "uD", "exposure", "c1", "P1"),
+            on("a6", "2026-11-21 09:05:00", "uD", "click", "c1", "P1"),
+            on("b1", "2026-11-21 10:00:00", "uA", "like", "c1", "P2"),
+            on("b2", "2026-11-21 10:01:00", "uB", "share", "c1", "P2"),
+            on("c1", "2026-11-21 11:00:00", "uA", "exposure", "c1", "P3"),
+            on("c2", "2026-11-21 11:01:00", "uA", "exposure", "c1", "P3"),
+            on("c3", "2026-11-21 11:02:00", "uB", "view", "c1", "P3"),
+            on("d1", "2026-11-21 12:00:00", "uA", "like", "c2", "P4"),
+        ],
+    );
+    let daily = p.table_on("content_daily", "2026-11-21", "content_id, community_id");
+    assert_rows(
+        &daily,
+        &[
+            "content_id=P1 community_id=c1 views=1 likes=2 comments=1 exposures=1 clicks=1 users_reached=4",
+            "content_id=P2 community_id=c1 likes=1 shares=1 exposures=0 clicks=0 users_reached=2",
+            "content_id=P3 community_id=c1 views=1 exposures=2 clicks=0 users_reached=2",
+            "content_id=P4 community_id=c2 likes=1 users_reached=1",
+        ]
+        .map(|s| s.to_string()),
+    );
+    // c1: P1 (3) and P2 (2) reach 2 interactions, P3 (0) does not: 2 of 3,
+    // target 2 met, gap 0; 3 + 2 + 0 = 5 interactions; reach 4 + 2 + 2 = 8;
+    // top P1. c2: P4 alone with 1: 0 posts, gap -2.
+    let calendar = p.table_on("content_calendar", "2026-11-21", "community_id");
+    assert_rows(
+        &calendar,
+        &[
+            "community_id=c1 contents=3 interactive_posts=2 interactions=5 users_reached=8 target=2 met=true gap=0 \
+             top_content_id=P1 top_content_interactions=3",
+            "community_id=c2 contents=1 interactive_posts=0 interactions=1 users_reached=1 target=2 met=false gap=-2 \
+             top_content_id=P4 top_content_interactions=1",
+        ]
+        .map(|s| s.to_string()),
+    );
+    // CTR over 30 days, contents with a view: P1 1 click / 1 exposure, P3 0 / 2
+    let scores: Vec<String> = p
+        .table("content_scores", "content_id")
+        .into_iter()
+        .filter(|r| r.starts_with("content_id=P1 ") || r.starts_with("content_id=P3 "))
+        .collect();
+    assert_rows(
+        &scores,
+        &[
+            "content_id=P1 exposures=1 clicks=1 ctr=1.0",
+            "content_id=P3 exposures=2 clicks=0 ctr=0.0",
+        ]
+        .map(|s| s.to_string()),
+    );
+}

@@ -10,7 +10,10 @@ reactions as (
         count_if(event_type = 'view') as views,
         count_if(event_type = 'like') as likes,
         count_if(event_type = 'comment') as comments,
-        count_if(event_type = 'share') as shares
+        count_if(event_type = 'share') as shares,
+        count_if(event_type = 'exposure') as exposures,
+        count_if(event_type = 'click') as clicks,
+        count(distinct user_id) as users_reached
     from activity
     where content_id is not null
     group by content_id, community_id, event_date
@@ -35,7 +38,8 @@ select
     r.community_id,
     r.event_date as dt,
     r.views, r.likes, r.comments, r.shares,
-    coalesce(c.session_purchases, 0) as session_purchases
+    coalesce(c.session_purchases, 0) as session_purchases,
+    r.exposures, r.clicks, r.users_reached
 from reactions r
 left join converted c
     on c.content_id = r.content_id

@@ -7,7 +7,9 @@ with window_totals as (
         sum(likes) as likes,
         sum(comments) as comments,
         sum(shares) as shares,
-        sum(session_purchases) as session_purchases
+        sum(session_purchases) as session_purchases,
+        sum(exposures) as exposures,
+        sum(clicks) as clicks
     from content_daily
     where dt between date '{{ days_before(ds, 29) }}' and date '{{ ds }}'
     group by content_id
@@ -22,7 +24,11 @@ rates as (
         -- spread = shares / views
         cast(shares as double) / views as spread,
         -- conversion = purchases in the same session after a view / views
-        cast(session_purchases as double) / views as conversion
+        cast(session_purchases as double) / views as conversion,
+        exposures,
+        clicks,
+        -- ctr = clicks / exposures (NULL without exposures)
+        cast(clicks as double) / nullif(exposures, 0) as ctr
     from window_totals
     where views > 0
 ),
@@ -48,7 +54,10 @@ final as (
         spread_rank,
         conversion_rank,
         -- score = product of the three percentile ranks
-        resonance_rank * spread_rank * conversion_rank as score
+        resonance_rank * spread_rank * conversion_rank as score,
+        exposures,
+        clicks,
+        ctr
     from ranked
 )
 
