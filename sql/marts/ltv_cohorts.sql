@@ -129,18 +129,23 @@ cells as (
     group by 1, 2, 3, 4
 ),
 
+scopes as (
+    select scope
+    from (values ('all'), ('channel'), ('acquisition')) as t(scope)
+),
+
 scoped as (
-    select cohort_kind, cohort_week, 'all' as scope, cast(null as varchar) as value, cohort_users
-        {%- for w in ltv_windows %}, revenue_{{ loop.index }}{% endfor %}
-    from cells
-    union all
-    select cohort_kind, cohort_week, 'channel', channel, cohort_users
-        {%- for w in ltv_windows %}, revenue_{{ loop.index }}{% endfor %}
-    from cells
-    union all
-    select cohort_kind, cohort_week, 'acquisition', acquisition, cohort_users
-        {%- for w in ltv_windows %}, revenue_{{ loop.index }}{% endfor %}
-    from cells
+    -- every cell once per scope: a cross join with the scopes (a union of
+    -- three selects would compute cells three times)
+    select
+        c.cohort_kind,
+        c.cohort_week,
+        s.scope,
+        case s.scope when 'channel' then c.channel when 'acquisition' then c.acquisition end as value,
+        c.cohort_users
+        {%- for w in ltv_windows %}, c.revenue_{{ loop.index }}{% endfor %}
+    from cells c
+    cross join scopes s
 ),
 
 grouped as (
@@ -157,15 +162,32 @@ grouped as (
     group by cohort_kind, cohort_week, scope, value
 ),
 
-long as (
+windows as (
+    select idx, window_days
+    from (values
     {%- for w in ltv_windows %}
-    select cohort_kind, cohort_week, scope, value, {{ w }} as window_days, cohort_users,
-        cast(revenue_{{ loop.index }} as double) as revenue
-    from grouped
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        ({{ loop.index }}, {{ w }}){% if not loop.last %},{% endif %}
     {%- endfor %}
+    ) as t(idx, window_days)
+),
+
+long as (
+    -- one row per window: a cross join with the windows, the revenue column
+    -- picked by position (not a union, which would compute grouped per window)
+    select
+        g.cohort_kind,
+        g.cohort_week,
+        g.scope,
+        g.value,
+        w.window_days,
+        g.cohort_users,
+        cast(case w.idx
+        {%- for w in ltv_windows %}
+            when {{ loop.index }} then g.revenue_{{ loop.index }}
+        {%- endfor %}
+        end as double) as revenue
+    from grouped g
+    cross join windows w
 ),
 
 final as (

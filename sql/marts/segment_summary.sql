@@ -27,32 +27,65 @@ tests:
   - { accepted_values: { column: breakdown, values: [all, gender, generation, gen_z, region, city_tier, occupation] } }
   - { expression: "breakdown <> 'all' or breakdown_value is null" }
 ---*/
-{%- set breakdowns = [('all', 'cast(null as varchar)'), ('gender', 'f.gender'), ('generation', 'f.generation'),
-    ('gen_z', 'cast(f.gen_z as varchar)'), ('region', 'f.region'), ('city_tier', 'cast(f.city_tier as varchar)'),
-    ('occupation', 'f.occupation')] %}
-{%- set segments = [('activity_layer', 'activity_layer'), ('lifecycle_stage', 'lifecycle_stage'),
-    ('lifecycle_band', 'lifecycle_band'), ('rfm_segment', 'rfm_segment'),
-    ('pyramid_level', 'cast(pyramid_level as varchar)'), ('value_group', 'value_group')] %}
-with segmented as (
-    -- every scored user once per breakdown: all, and each attribute's value
-    {%- for b in breakdowns %}
-    select '{{ b[0] }}' as breakdown, {{ b[1] }} as breakdown_value, s.*, f.revenue_90
+{%- set breakdowns = [('all', 'cast(null as varchar)'), ('gender', 'u.gender'), ('generation', 'u.generation'),
+    ('gen_z', 'cast(u.gen_z as varchar)'), ('region', 'u.region'), ('city_tier', 'cast(u.city_tier as varchar)'),
+    ('occupation', 'u.occupation')] %}
+{%- set segments = [('activity_layer', 's.activity_layer'), ('lifecycle_stage', 's.lifecycle_stage'),
+    ('lifecycle_band', 's.lifecycle_band'), ('rfm_segment', 's.rfm_segment'),
+    ('pyramid_level', 'cast(s.pyramid_level as varchar)'), ('value_group', 's.value_group')] %}
+with users as (
+    select s.*, f.revenue_90, f.gender, f.generation, f.gen_z, f.region, f.city_tier, f.occupation
     from user_segments s
     join user_features f on f.user_id = s.user_id and f.dt = s.dt
     where s.dt = date '{{ ds }}'
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+),
+
+breakdowns as (
+    select idx, breakdown
+    from (values
+    {%- for b in breakdowns %}
+        ({{ loop.index }}, '{{ b[0] }}'){% if not loop.last %},{% endif %}
     {%- endfor %}
+    ) as t(idx, breakdown)
+),
+
+segmented as (
+    -- every scored user once per breakdown: all, and each attribute's value
+    -- (a cross join with the breakdowns: one pass over users, not one per breakdown)
+    select
+        b.breakdown,
+        case b.idx
+        {%- for b in breakdowns %}
+            when {{ loop.index }} then {{ b[1] }}
+        {%- endfor %}
+        end as breakdown_value,
+        u.*
+    from users u
+    cross join breakdowns b
+),
+
+segment_columns as (
+    select idx, segment
+    from (values
+    {%- for g in segments %}
+        ({{ loop.index }}, '{{ g[0] }}'){% if not loop.last %},{% endif %}
+    {%- endfor %}
+    ) as t(idx, segment)
 ),
 
 long as (
-    {%- for g in segments %}
-    select breakdown, breakdown_value, '{{ g[0] }}' as segment, {{ g[1] }} as value, revenue_90 from segmented
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+    select
+        s.breakdown,
+        s.breakdown_value,
+        c.segment,
+        case c.idx
+        {%- for g in segments %}
+            when {{ loop.index }} then {{ g[1] }}
+        {%- endfor %}
+        end as value,
+        s.revenue_90
+    from segmented s
+    cross join segment_columns c
 ),
 
 totals as (

@@ -27,22 +27,37 @@ tests:
   - { accepted_values: { column: attribute, values: [gender, generation, gen_z, region, city_tier, occupation] } }
   - { expression: "active_users_30 <= users and buyers_90 <= users and share_of_users between 0 and 1 and conversion_90 between 0 and 1" }
 ---*/
-{%- set attributes = [('gender', 'gender'), ('generation', 'generation'), ('gen_z', 'cast(gen_z as varchar)'),
-    ('region', 'region'), ('city_tier', 'cast(city_tier as varchar)'), ('occupation', 'occupation')] %}
+{%- set attributes = [('gender', 'f.gender'), ('generation', 'f.generation'), ('gen_z', 'cast(f.gen_z as varchar)'),
+    ('region', 'f.region'), ('city_tier', 'cast(f.city_tier as varchar)'), ('occupation', 'f.occupation')] %}
 with features as (
     select *
     from user_features
     where dt = date '{{ ds }}'
 ),
 
-long as (
+attributes as (
+    select idx, attribute
+    from (values
     {%- for a in attributes %}
-    select '{{ a[0] }}' as attribute, {{ a[1] }} as value, active_days_30, orders_90, revenue_90
-    from features
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        ({{ loop.index }}, '{{ a[0] }}'){% if not loop.last %},{% endif %}
     {%- endfor %}
+    ) as t(idx, attribute)
+),
+
+long as (
+    -- every user once per attribute (a cross join: one pass over the features)
+    select
+        a.attribute,
+        case a.idx
+        {%- for a in attributes %}
+            when {{ loop.index }} then {{ a[1] }}
+        {%- endfor %}
+        end as value,
+        f.active_days_30,
+        f.orders_90,
+        f.revenue_90
+    from features f
+    cross join attributes a
 ),
 
 totals as (

@@ -1,19 +1,38 @@
 -- uvi_tiers (docs/metrics.md#uvi_tiers): shoal's SQL (sql/marts/uvi_tiers.sql), unchanged.
 -- sort_by: breakdown, breakdown_value, uvi_tier
-{%- set breakdowns = [('all', 'cast(null as varchar)'), ('gender', 'f.gender'), ('generation', 'f.generation'),
-    ('gen_z', 'cast(f.gen_z as varchar)'), ('region', 'f.region'), ('city_tier', 'cast(f.city_tier as varchar)'),
-    ('occupation', 'f.occupation')] %}
-with scores as (
-    -- every scored user once per breakdown: all, and each attribute's value
-    {%- for b in breakdowns %}
-    select '{{ b[0] }}' as breakdown, {{ b[1] }} as breakdown_value, u.uvi_tier, u.revenue
+{%- set breakdowns = [('all', 'cast(null as varchar)'), ('gender', 'u.gender'), ('generation', 'u.generation'),
+    ('gen_z', 'cast(u.gen_z as varchar)'), ('region', 'u.region'), ('city_tier', 'cast(u.city_tier as varchar)'),
+    ('occupation', 'u.occupation')] %}
+with users as (
+    select u.uvi_tier, u.revenue, f.gender, f.generation, f.gen_z, f.region, f.city_tier, f.occupation
     from uvi_scores u
     join user_features f on f.user_id = u.user_id and f.dt = u.dt
     where u.dt = date '{{ ds }}'
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+),
+
+breakdowns as (
+    select idx, breakdown
+    from (values
+    {%- for b in breakdowns %}
+        ({{ loop.index }}, '{{ b[0] }}'){% if not loop.last %},{% endif %}
     {%- endfor %}
+    ) as t(idx, breakdown)
+),
+
+scores as (
+    -- every scored user once per breakdown: all, and each attribute's value
+    -- (a cross join with the breakdowns: one pass over users, not one per breakdown)
+    select
+        b.breakdown,
+        case b.idx
+        {%- for b in breakdowns %}
+            when {{ loop.index }} then {{ b[1] }}
+        {%- endfor %}
+        end as breakdown_value,
+        u.uvi_tier,
+        u.revenue
+    from users u
+    cross join breakdowns b
 ),
 
 tiers as (
