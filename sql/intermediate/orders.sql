@@ -20,6 +20,7 @@ columns:
   lines: purchase events in the order
   amount: sum of the lines' non-NULL amounts, summed exactly; 0 when none has one
   coupon: a line carries properties.coupon = true
+  decision_minutes: minutes from the user's first add_to_cart of the order's day (at or before order_time) to order_time; NULL without one
 tests:
   - { unique: [user_id, order_key, order_id, dt] }
   - { not_null: [user_id, order_key, dt, order_time, lines, amount] }
@@ -51,7 +52,7 @@ with purchases as (
     {% endif %}
 ),
 
-final as (
+orders_of_day as (
     select
         user_id,
         order_key,
@@ -69,6 +70,41 @@ final as (
         coalesce(bool_or(coupon), false) as coupon
     from purchases
     group by user_id, order_key, order_id, event_date
+),
+
+carts as (
+    -- add_to_carts of the same days (a cart counts for an order of its own day only)
+    select user_id, event_date, event_time
+    from stg_events
+    where event_type = 'add_to_cart'
+    {% if not run.full_refresh %}
+      and event_date between date '{{ days_before(ds, run.late_days) }}' and date '{{ ds }}'
+    {% else %}
+      and event_date <= date '{{ ds }}'
+    {% endif %}
+),
+
+decided as (
+    -- minutes from the user's first add_to_cart of the order's day, at or
+    -- before the order, to the order (an inner join: no row without a cart)
+    select
+        o.user_id,
+        o.order_key,
+        o.order_id,
+        o.dt,
+        max((cast(o.order_time as bigint) - cast(c.event_time as bigint))) / 60000000.0 as decision_minutes
+    from orders_of_day o
+    join carts c on c.user_id = o.user_id and c.event_date = o.dt and c.event_time <= o.order_time
+    group by o.user_id, o.order_key, o.order_id, o.dt
+),
+
+final as (
+    -- (joined on keys only: a Ballista cluster mishandles a left join carrying a range)
+    select o.*, d.decision_minutes
+    from orders_of_day o
+    left join decided d
+        on d.user_id = o.user_id and d.order_key = o.order_key
+       and (d.order_id is not distinct from o.order_id) and d.dt = o.dt
 )
 
 select * from final

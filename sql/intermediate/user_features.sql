@@ -41,6 +41,10 @@ columns:
   days_since_last_order: ds - the day of the latest order up to ds; NULL without an order
   median_order_interval_days: median of the days between consecutive orders, over all orders up to ds; NULL with fewer than 2 orders
   purchase_cycle_due: days_since_last_order >= median_order_interval_days; NULL with fewer than 2 orders
+  messages_30: message events in the 30 days ending ds
+  coupon_orders_90: of orders_90, orders with a coupon (orders.coupon)
+  decision_minutes_90: median over the orders of 90 days of orders.decision_minutes (minutes from the day's first add_to_cart to the order); NULL without one
+  campaign_days_90: days with a campaign participation (campaign_daily) in the 90 days ending ds
   gender: from the users source (stg_users); NULL when missing or without a users source
   birth_year: from stg_users
   generation: 10后, 00后, 95后, 90后, 85后, 80后 or 80前, from birth_year (stg_users)
@@ -90,6 +94,7 @@ windowed as (
         -- money is summed as decimal(38, 6): exact, so a rerun gives the same bits
         coalesce(cast(sum(cast(revenue as decimal(38, 6))) filter (where dt >= date '{{ days_before(ds, 89) }}') as double), 0.0) as revenue_90,
         coalesce(sum(invites) filter (where dt >= date '{{ days_before(ds, 29) }}'), 0) as invites_30,
+        coalesce(sum(messages) filter (where dt >= date '{{ days_before(ds, 29) }}'), 0) as messages_30,
         min(dt) as first_seen,
         min(dt) filter (where dt >= date '{{ days_before(ds, 89) }}') as first_active_90
     from history
@@ -137,7 +142,9 @@ order_history as (
     select
         user_id,
         dt,
-        dt - lag(dt) over (partition by user_id order by order_time, order_key, order_id) as interval_days
+        dt - lag(dt) over (partition by user_id order by order_time, order_key, order_id) as interval_days,
+        coupon,
+        decision_minutes
     from orders
     -- a refund (negative amount) is no order (docs/metrics.md#orders)
     where dt <= date '{{ ds }}' and amount >= 0
@@ -147,6 +154,7 @@ order_stats as (
     select
         user_id,
         count(*) filter (where dt >= date '{{ days_before(ds, 89) }}') as orders_90,
+        count(*) filter (where dt >= date '{{ days_before(ds, 89) }}' and coupon) as coupon_orders_90,
         max(dt) as last_order_day
     from order_history
     group by user_id
@@ -168,6 +176,33 @@ order_medians as (
     select user_id, avg(cast(interval_days as double)) as median_order_interval_days
     from ranked_intervals
     where rn in ((n + 1) / 2, (n + 2) / 2)
+    group by user_id
+),
+
+ranked_decisions as (
+    select
+        user_id,
+        decision_minutes,
+        row_number() over (partition by user_id order by decision_minutes) as rn,
+        count(*) over (partition by user_id) as n
+    from order_history
+    where decision_minutes is not null and dt >= date '{{ days_before(ds, 89) }}'
+),
+
+decision_medians as (
+    -- the median minutes from the first add_to_cart of an order's day to the
+    -- order, over the orders of 90 days: the middle one, or the mean of the two
+    select user_id, avg(decision_minutes) as decision_minutes_90
+    from ranked_decisions
+    where rn in ((n + 1) / 2, (n + 2) / 2)
+    group by user_id
+),
+
+campaigns as (
+    -- days with a campaign participation (docs/metrics.md#campaign_daily) in 90 days
+    select user_id, count(distinct dt) as campaign_days_90
+    from campaign_daily
+    where participations > 0 and dt between date '{{ days_before(ds, 89) }}' and date '{{ ds }}'
     group by user_id
 ),
 
@@ -221,6 +256,10 @@ final as (
         -- due when the time since the last order reaches the user's median
         -- interval; NULL without a median (fewer than 2 orders)
         date '{{ ds }}' - o.last_order_day >= om.median_order_interval_days as purchase_cycle_due,
+        s.messages_30,
+        coalesce(o.coupon_orders_90, 0) as coupon_orders_90,
+        dm.decision_minutes_90,
+        coalesce(cp.campaign_days_90, 0) as campaign_days_90,
         -- who the user is (the optional users source; NULL without it)
         u.gender,
         u.birth_year,
@@ -235,6 +274,8 @@ final as (
     left join referred r on r.user_id = s.user_id
     left join order_stats o on o.user_id = s.user_id
     left join order_medians om on om.user_id = s.user_id
+    left join decision_medians dm on dm.user_id = s.user_id
+    left join campaigns cp on cp.user_id = s.user_id
     left join stg_users u on u.user_id = s.user_id
 )
 

@@ -5,7 +5,8 @@ description: >
   Size and revenue of every segment value on ds
   (docs/metrics.md#segment_summary), one row per segment column
   (activity_layer, lifecycle_stage, lifecycle_band, rfm_segment,
-  pyramid_level, value_group) and value present: for all scored users
+  pyramid_level, value_group, and the four dimensions and four_d_score in
+  bands of 20: [0,20) .. [80,100]) and value present: for all scored users
   (breakdown all) and within every value of each user attribute (gender,
   generation, gen_z, region, city_tier, occupation from user_features; a
   missing value is its own group with breakdown_value NULL). Shares are
@@ -32,7 +33,10 @@ tests:
     ('occupation', 'u.occupation')] %}
 {%- set segments = [('activity_layer', 's.activity_layer'), ('lifecycle_stage', 's.lifecycle_stage'),
     ('lifecycle_band', 's.lifecycle_band'), ('rfm_segment', 's.rfm_segment'),
-    ('pyramid_level', 'cast(s.pyramid_level as varchar)'), ('value_group', 's.value_group')] %}
+    ('pyramid_level', 'cast(s.pyramid_level as varchar)'), ('value_group', 's.value_group'),
+    ('spending_power', "case when s.spending_power < 20 then '[0,20)' when s.spending_power < 40 then '[20,40)' when s.spending_power < 60 then '[40,60)' when s.spending_power < 80 then '[60,80)' else '[80,100]' end"), ('social_power', "case when s.social_power < 20 then '[0,20)' when s.social_power < 40 then '[20,40)' when s.social_power < 60 then '[40,60)' when s.social_power < 80 then '[60,80)' else '[80,100]' end"),
+    ('decision_power', "case when s.decision_power < 20 then '[0,20)' when s.decision_power < 40 then '[20,40)' when s.decision_power < 60 then '[40,60)' when s.decision_power < 80 then '[60,80)' else '[80,100]' end"), ('demand_sensitivity', "case when s.demand_sensitivity < 20 then '[0,20)' when s.demand_sensitivity < 40 then '[20,40)' when s.demand_sensitivity < 60 then '[40,60)' when s.demand_sensitivity < 80 then '[60,80)' else '[80,100]' end"),
+    ('four_d_score', "case when s.four_d_score < 20 then '[0,20)' when s.four_d_score < 40 then '[20,40)' when s.four_d_score < 60 then '[40,60)' when s.four_d_score < 80 then '[60,80)' else '[80,100]' end")] %}
 with users as (
     select s.*, f.revenue_90, f.gender, f.generation, f.gen_z, f.region, f.city_tier, f.occupation
     from user_segments s

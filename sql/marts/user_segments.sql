@@ -20,6 +20,11 @@ columns:
   value_group: high_value (uvi tier high), high_activity (active_days_7 >= 3), high_intent (add_to_cart in 7 days, no purchase after it), other
   recommended_action: segments.recommended_action of the activity layer
   lifecycle_band: "days since the first active day (age_days): 曝光期 0-1, 探索期 2-7, 转化期 8-30, 成熟期 31 and more"
+  spending_power: 消费力, 0-100, the mean of the percent_rank of revenue_90 and of AOV (revenue_90 / orders_90) among scored users, x 100, rounded to 0.1
+  social_power: 社交力, 0-100, the mean of the percent_ranks of shares_30, invites_30, referred_joins_30 and messages_30, x 100
+  decision_power: 决策力, 0-100, 100 x cume_dist of decision_minutes_90 descending among users with one (the fastest decider 100); 0 without one
+  demand_sensitivity: 需求敏感度, 0-100, 50 x coupon_orders_90 / orders_90 (0 without orders) + 50 x min(campaign_days_90, 4) / 4
+  four_d_score: the sum of the four weighted by vars.four_dimensions (spending, social, decision, demand), rounded to 0.1
 tests:
   - { unique: user_id }
   - { not_null: [user_id, dt, activity_layer, lifecycle_stage, rfm_r, rfm_f, rfm_m, rfm_segment, pyramid_level, value_group] }
@@ -30,7 +35,10 @@ tests:
   - { accepted_values: { column: rfm_segment, values: [Champions, Loyal, Potential Loyalist, New Customers, Promising, Need Attention, About To Sleep, At Risk, Cannot Lose Them, Hibernating, Lost] } }
   - { expression: "rfm_r between 1 and 5 and rfm_f between 1 and 5 and rfm_m between 1 and 5" }
   - { expression: "pyramid_level between 1 and 5" }
+  - { expression: "spending_power between 0 and 100 and social_power between 0 and 100 and decision_power between 0 and 100 and demand_sensitivity between 0 and 100" }
+  - { not_null: [spending_power, social_power, decision_power, demand_sensitivity, four_d_score] }
 ---*/
+{%- set w = var.four_dimensions | default({'spending': 0.25, 'social': 0.25, 'decision': 0.25, 'demand': 0.25}) %}
 with features as (
     select *
     from user_features
@@ -55,7 +63,21 @@ ranked as (
         -- money ranked to the 1e-6: sums of the same amounts in another order
         -- can differ in the last bit, and equal values must get equal scores
         cast(rank() over (order by round(f.revenue_90, 6)) as bigint) - 1 as m_rank,
-        cast(rank() over (order by f.interactions_30) as bigint) - 1 as i_rank
+        cast(rank() over (order by f.interactions_30) as bigint) - 1 as i_rank,
+        -- the four dimensions' percentiles (docs/metrics.md#user_segments):
+        -- spending (revenue and AOV, money to the 1e-6), social (shares,
+        -- invites, referred joins, messages), decision (the median minutes
+        -- from cart to order, faster ranking higher, among users with one)
+        percent_rank() over (order by round(f.revenue_90, 6)) as pr_revenue,
+        percent_rank() over (
+            order by case when f.orders_90 > 0 then round(f.revenue_90 / f.orders_90, 6) else 0 end) as pr_aov,
+        percent_rank() over (order by f.shares_30) as pr_shares,
+        percent_rank() over (order by f.invites_30) as pr_invites,
+        percent_rank() over (order by f.referred_joins_30) as pr_referred,
+        percent_rank() over (order by f.messages_30) as pr_messages,
+        cume_dist() over (
+            partition by f.decision_minutes_90 is null
+            order by round(f.decision_minutes_90, 6) desc) as cd_decision
     from features f
     left join scores s on s.user_id = f.user_id
 ),
@@ -133,6 +155,24 @@ segmented as (
     from scored
 ),
 
+dimensions as (
+    select
+        s.*,
+        -- 消费力 spending power: the mean of the revenue and AOV percentiles
+        round(100 * (r.pr_revenue + r.pr_aov) / 2, 1) as spending_power,
+        -- 社交力 social power: the mean of four percentiles
+        round(100 * (r.pr_shares + r.pr_invites + r.pr_referred + r.pr_messages) / 4, 1) as social_power,
+        -- 决策力 decision power: the share of deciders no faster than the user
+        -- (cume_dist, fastest = 100); 0 without an order after a cart
+        case when r.decision_minutes_90 is null then 0.0 else round(100 * r.cd_decision, 1) end as decision_power,
+        -- 需求敏感度 demand sensitivity: half the coupon share of orders, half
+        -- campaign participation (days in 90, capped at 4)
+        round(100 * (0.5 * coalesce(cast(r.coupon_orders_90 as double) / nullif(r.orders_90, 0), 0)
+                     + 0.5 * least(r.campaign_days_90, 4) / 4.0), 1) as demand_sensitivity
+    from segmented s
+    join ranked r on r.user_id = s.user_id
+),
+
 final as (
     select
         user_id,
@@ -152,8 +192,15 @@ final as (
         {%- endfor %}
         end as recommended_action,
         -- added after the first pack's columns, so their positions stay
-        lifecycle_band
-    from segmented
+        lifecycle_band,
+        spending_power,
+        social_power,
+        decision_power,
+        demand_sensitivity,
+        -- four_d_score = the weighted sum of the four (vars.four_dimensions)
+        round({{ w.spending }} * spending_power + {{ w.social }} * social_power
+              + {{ w.decision }} * decision_power + {{ w.demand }} * demand_sensitivity, 1) as four_d_score
+    from dimensions
 )
 
 select * from final

@@ -104,3 +104,133 @@ fn segment_transitions_from_yesterday() {
         ],
     );
 }
+
+/// The four dimensions (docs/metrics.md#user_segments) of three users on
+/// D = 2026-11-21, with `vars.four_dimensions` 0.4 / 0.2 / 0.2 / 0.2:
+///
+/// | user | orders (amount, minutes from the day's first cart) | social on D        | campaign |
+/// |------|----------------------------------------------------|--------------------|----------|
+/// | uA   | o1 100 with a coupon, 10 min                        | 2 shares           | 1 day    |
+/// | uB   | o2 25 (11-20), o3 25 (11-21), 30 min each           | 1 invite, 5 messages |        |
+/// | uC   | none                                                | 1 like             |          |
+#[test]
+fn four_dimension_scores_and_their_weighted_sum() {
+    use crate::common::Ev;
+    use crate::pack_util::{evc, with_amount, with_order};
+    let at = |id: &'static str,
+              t: &'static str,
+              u: &'static str,
+              k: &'static str|
+     -> (&'static str, Ev) { (&t[..10], evc(id, t, u, k, Some("c1"), None)) };
+    let order = |id, t, u, o, amount, props: Option<&'static str>| {
+        let (d, e) = at(id, t, u, "purchase");
+        (
+            d,
+            with_order(
+                with_amount(
+                    Ev {
+                        properties: props,
+                        ..e
+                    },
+                    Some(amount),
+                ),
+                o,
+            ),
+        )
+    };
+    let p = crate::pack_util::project();
+    let config = std::fs::read_to_string(p.path().join("config/shoal.yaml")).unwrap();
+    p.write(
+        "config/shoal.yaml",
+        &format!(
+            "{config}  four_dimensions: {{ spending: 0.4, social: 0.2, decision: 0.2, demand: 0.2 }}\n"
+        ),
+    );
+    let p = crate::pack_util::run_full_refresh_in(
+        p,
+        "2026-11-21",
+        vec![
+            at("a1", "2026-11-21 10:00:00", "uA", "add_to_cart"),
+            order(
+                "a2",
+                "2026-11-21 10:10:00",
+                "uA",
+                "o1",
+                100.0,
+                Some(r#"{"coupon":true}"#),
+            ),
+            at("a3", "2026-11-21 11:00:00", "uA", "share"),
+            at("a4", "2026-11-21 11:01:00", "uA", "share"),
+            (
+                "2026-11-21",
+                Ev {
+                    properties: Some(r#"{"campaign_id":"act-1"}"#),
+                    ..evc(
+                        "a5",
+                        "2026-11-21 11:02:00",
+                        "uA",
+                        "activity_join",
+                        Some("c1"),
+                        None,
+                    )
+                },
+            ),
+            at("b1", "2026-11-20 12:00:00", "uB", "add_to_cart"),
+            order("b2", "2026-11-20 12:30:00", "uB", "o2", 25.0, None),
+            at("b3", "2026-11-21 12:00:00", "uB", "add_to_cart"),
+            order("b4", "2026-11-21 12:30:00", "uB", "o3", 25.0, None),
+            at("b5", "2026-11-21 13:00:00", "uB", "invite"),
+            at("b6", "2026-11-21 13:01:00", "uB", "message"),
+            at("b7", "2026-11-21 13:02:00", "uB", "message"),
+            at("b8", "2026-11-21 13:03:00", "uB", "message"),
+            at("b9", "2026-11-21 13:04:00", "uB", "message"),
+            at("b10", "2026-11-21 13:05:00", "uB", "message"),
+            at("c1", "2026-11-21 14:00:00", "uC", "like"),
+        ],
+    );
+    let features = p.table_on("user_features", "2026-11-21", "user_id");
+    assert_rows(
+        &features,
+        &[
+            "user_id=uA messages_30=0 coupon_orders_90=1 decision_minutes_90=10.0 campaign_days_90=1",
+            "user_id=uB messages_30=5 coupon_orders_90=0 decision_minutes_90=30.0 campaign_days_90=0",
+            "user_id=uC messages_30=0 coupon_orders_90=0 decision_minutes_90=NULL campaign_days_90=0",
+        ]
+        .map(|s| s.to_string()),
+    );
+    // percent_rank among 3 users = (rank - 1) / 2, ties equal:
+    //   revenue uC 0 -> 0, uB 50 -> 0.5, uA 100 -> 1; AOV uC 0, uB 25, uA 100: the same
+    //   -> spending uA 100, uB 50, uC 0
+    //   shares uA 1 (others tie at 0); invites uB 1; referred joins all 0; messages uB 1
+    //   -> social uA (1 + 0 + 0 + 0) / 4 = 25, uB (0 + 1 + 0 + 1) / 4 = 50, uC 0
+    //   decision, cume_dist slowest first among uA (10 min) and uB (30): uB 1/2,
+    //   uA 2/2 -> uA 100, uB 50; uC has none: 0
+    //   demand uA 50 x 1/1 coupon share + 50 x 1/4 campaign days = 62.5; uB, uC 0
+    //   four_d = 0.4 spending + 0.2 (social + decision + demand):
+    //   uA 40 + 5 + 20 + 12.5 = 77.5; uB 20 + 10 + 10 + 0 = 40; uC 0
+    let segments = p.table_on("user_segments", "2026-11-21", "user_id");
+    assert_rows(
+        &segments,
+        &[
+            "user_id=uA spending_power=100.0 social_power=25.0 decision_power=100.0 demand_sensitivity=62.5 four_d_score=77.5",
+            "user_id=uB spending_power=50.0 social_power=50.0 decision_power=50.0 demand_sensitivity=0.0 four_d_score=40.0",
+            "user_id=uC spending_power=0.0 social_power=0.0 decision_power=0.0 demand_sensitivity=0.0 four_d_score=0.0",
+        ]
+        .map(|s| s.to_string()),
+    );
+    // the distribution in segment_summary: bands of 20
+    let bands: Vec<String> = p
+        .table_on("segment_summary", "2026-11-21", "segment, value")
+        .into_iter()
+        .filter(|r| r.starts_with("segment=four_d_score ") && r.contains(" breakdown=all "))
+        .collect();
+    assert_rows(
+        &bands,
+        &[
+            "segment=four_d_score value=[0,20) users=1",
+            "segment=four_d_score value=[40,60) users=1",
+            "segment=four_d_score value=[60,80) users=1",
+        ]
+        .map(|s| s.to_string()),
+    );
+}

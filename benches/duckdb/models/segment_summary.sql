@@ -5,7 +5,10 @@
     ('occupation', 'u.occupation')] %}
 {%- set segments = [('activity_layer', 's.activity_layer'), ('lifecycle_stage', 's.lifecycle_stage'),
     ('lifecycle_band', 's.lifecycle_band'), ('rfm_segment', 's.rfm_segment'),
-    ('pyramid_level', 'cast(s.pyramid_level as varchar)'), ('value_group', 's.value_group')] %}
+    ('pyramid_level', 'cast(s.pyramid_level as varchar)'), ('value_group', 's.value_group'),
+    ('spending_power', "case when s.spending_power < 20 then '[0,20)' when s.spending_power < 40 then '[20,40)' when s.spending_power < 60 then '[40,60)' when s.spending_power < 80 then '[60,80)' else '[80,100]' end"), ('social_power', "case when s.social_power < 20 then '[0,20)' when s.social_power < 40 then '[20,40)' when s.social_power < 60 then '[40,60)' when s.social_power < 80 then '[60,80)' else '[80,100]' end"),
+    ('decision_power', "case when s.decision_power < 20 then '[0,20)' when s.decision_power < 40 then '[20,40)' when s.decision_power < 60 then '[40,60)' when s.decision_power < 80 then '[60,80)' else '[80,100]' end"), ('demand_sensitivity', "case when s.demand_sensitivity < 20 then '[0,20)' when s.demand_sensitivity < 40 then '[20,40)' when s.demand_sensitivity < 60 then '[40,60)' when s.demand_sensitivity < 80 then '[60,80)' else '[80,100]' end"),
+    ('four_d_score', "case when s.four_d_score < 20 then '[0,20)' when s.four_d_score < 40 then '[20,40)' when s.four_d_score < 60 then '[40,60)' when s.four_d_score < 80 then '[60,80)' else '[80,100]' end")] %}
 with users as (
     select s.*, f.revenue_90, f.gender, f.generation, f.gen_z, f.region, f.city_tier, f.occupation
     from user_segments s

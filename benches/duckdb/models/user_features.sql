@@ -29,6 +29,7 @@ windowed as (
         coalesce(sum(purchases) filter (where dt >= date '{{ days_before(ds, 89) }}'), 0) as purchases_90,
         coalesce(cast(sum(cast(revenue as decimal(38, 6))) filter (where dt >= date '{{ days_before(ds, 89) }}') as double), 0.0) as revenue_90,
         coalesce(sum(invites) filter (where dt >= date '{{ days_before(ds, 29) }}'), 0) as invites_30,
+        coalesce(sum(messages) filter (where dt >= date '{{ days_before(ds, 29) }}'), 0) as messages_30,
         min(dt) as first_seen,
         min(dt) filter (where dt > date '{{ ds }}' - 90) as first_active_90
     from history
@@ -69,7 +70,9 @@ order_history as (
     select
         user_id,
         dt,
-        dt - lag(dt) over (partition by user_id order by order_time, order_key, order_id) as interval_days
+        dt - lag(dt) over (partition by user_id order by order_time, order_key, order_id) as interval_days,
+        coupon,
+        decision_minutes
     from orders
     where dt <= date '{{ ds }}' and amount >= 0
 ),
@@ -78,6 +81,7 @@ order_stats as (
     select
         user_id,
         count(*) filter (where dt >= date '{{ days_before(ds, 89) }}') as orders_90,
+        count(*) filter (where dt >= date '{{ days_before(ds, 89) }}' and coupon) as coupon_orders_90,
         max(dt) as last_order_day
     from order_history
     group by user_id
@@ -99,6 +103,30 @@ order_medians as (
     select user_id, avg(cast(interval_days as double)) as median_order_interval_days
     from ranked_intervals
     where rn in ((n + 1) // 2, (n + 2) // 2)
+    group by user_id
+),
+
+ranked_decisions as (
+    select
+        user_id,
+        decision_minutes,
+        row_number() over (partition by user_id order by decision_minutes) as rn,
+        count(*) over (partition by user_id) as n
+    from order_history
+    where decision_minutes is not null and dt >= date '{{ days_before(ds, 89) }}'
+),
+
+decision_medians as (
+    select user_id, avg(decision_minutes) as decision_minutes_90
+    from ranked_decisions
+    where rn in ((n + 1) // 2, (n + 2) // 2)
+    group by user_id
+),
+
+campaigns as (
+    select user_id, count(distinct dt) as campaign_days_90
+    from campaign_daily
+    where participations > 0 and dt between date '{{ days_before(ds, 89) }}' and date '{{ ds }}'
     group by user_id
 ),
 
@@ -153,6 +181,10 @@ final as (
         -- due when the time since the last order reaches the user's median
         -- interval; NULL without a median (fewer than 2 orders)
         date '{{ ds }}' - o.last_order_day >= om.median_order_interval_days as purchase_cycle_due,
+        s.messages_30,
+        coalesce(o.coupon_orders_90, 0) as coupon_orders_90,
+        dm.decision_minutes_90,
+        coalesce(cp.campaign_days_90, 0) as campaign_days_90,
         u.gender,
         u.birth_year,
         u.generation,
@@ -166,6 +198,8 @@ final as (
     left join referred r on r.user_id = s.user_id
     left join order_stats o on o.user_id = s.user_id
     left join order_medians om on om.user_id = s.user_id
+    left join decision_medians dm on dm.user_id = s.user_id
+    left join campaigns cp on cp.user_id = s.user_id
     left join stg_users u on u.user_id = s.user_id
 )
 

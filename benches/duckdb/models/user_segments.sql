@@ -2,6 +2,7 @@
 -- except lifecycle_band, written from the definition on the first active day
 -- (first_seen) rather than on age_days.
 -- sort_by: user_id
+{%- set w = var.four_dimensions | default({'spending': 0.25, 'social': 0.25, 'decision': 0.25, 'demand': 0.25}) %}
 with features as (
     select *
     from user_features
@@ -24,7 +25,17 @@ ranked as (
         cast(rank() over (order by f.recency_days desc) as bigint) - 1 as r_rank,
         cast(rank() over (order by f.active_days_90) as bigint) - 1 as f_rank,
         cast(rank() over (order by round(f.revenue_90, 6)) as bigint) - 1 as m_rank,
-        cast(rank() over (order by f.interactions_30) as bigint) - 1 as i_rank
+        cast(rank() over (order by f.interactions_30) as bigint) - 1 as i_rank,
+        percent_rank() over (order by round(f.revenue_90, 6)) as pr_revenue,
+        percent_rank() over (
+            order by case when f.orders_90 > 0 then round(f.revenue_90 / f.orders_90, 6) else 0 end) as pr_aov,
+        percent_rank() over (order by f.shares_30) as pr_shares,
+        percent_rank() over (order by f.invites_30) as pr_invites,
+        percent_rank() over (order by f.referred_joins_30) as pr_referred,
+        percent_rank() over (order by f.messages_30) as pr_messages,
+        cume_dist() over (
+            partition by f.decision_minutes_90 is null
+            order by round(f.decision_minutes_90, 6) desc) as cd_decision
     from features f
     left join scores s on s.user_id = f.user_id
 ),
@@ -93,9 +104,21 @@ segmented as (
     from scored
 ),
 
+dimensions as (
+    select
+        s.*,
+        round(100 * (r.pr_revenue + r.pr_aov) / 2, 1) as spending_power,
+        round(100 * (r.pr_shares + r.pr_invites + r.pr_referred + r.pr_messages) / 4, 1) as social_power,
+        case when r.decision_minutes_90 is null then 0.0 else round(100 * r.cd_decision, 1) end as decision_power,
+        round(100 * (0.5 * coalesce(cast(r.coupon_orders_90 as double) / nullif(r.orders_90, 0), 0)
+                     + 0.5 * least(r.campaign_days_90, 4) / 4.0), 1) as demand_sensitivity
+    from segmented s
+    join ranked r on r.user_id = s.user_id
+),
+
 final as (
     select
-        * exclude (first_seen),
+        * exclude (first_seen, spending_power, social_power, decision_power, demand_sensitivity),
         -- recommended_action per activity_layer, from segments.recommended_action
         case activity_layer
         {%- for layer, action in segments.recommended_action|items %}
@@ -108,8 +131,14 @@ final as (
             when first_seen >= date '{{ ds }}' - 7 then '探索期'
             when first_seen >= date '{{ ds }}' - 30 then '转化期'
             else '成熟期'
-        end as lifecycle_band
-    from segmented
+        end as lifecycle_band,
+        spending_power,
+        social_power,
+        decision_power,
+        demand_sensitivity,
+        round({{ w.spending }} * spending_power + {{ w.social }} * social_power
+              + {{ w.decision }} * decision_power + {{ w.demand }} * demand_sensitivity, 1) as four_d_score
+    from dimensions
 )
 
 select * from final
