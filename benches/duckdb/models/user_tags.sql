@@ -72,6 +72,7 @@ base as (
     where f.dt = date '{{ ds }}'
 ),
 
+{%- if tags %}
 rules as (
     select idx, name
     from (values
@@ -107,3 +108,15 @@ select
     date '{{ ds }}' as dt
 from evaluated
 where v is not null
+{%- else %}
+-- no rules (vars.tags absent or empty): no tags, same columns
+rules_none as (select 1 as one)
+
+select
+    cast(null as varchar) as user_id,
+    cast(null as varchar) as tag,
+    cast(null as varchar) as value,
+    date '{{ ds }}' as dt
+from rules_none
+where false
+{%- endif %}
