@@ -400,13 +400,21 @@ def ref_uvi_scores(con, ctx):
                    count(*) filter (where event_type = 'share') as shares,
                    count(distinct event_date) as active_days,
                    count(*) filter (where event_type = 'purchase') as purchases,
-                   -- docs/metrics.md#orders: an order is a user's purchases sharing an order_id on
-                   -- one day; a purchase without order_id is an order of its own
-                   count(distinct (event_date, coalesce(order_id, event_id), order_id is null))
-                       filter (where event_type = 'purchase') as orders,
                    -- docs/metrics.md#user_daily: revenue = sum of non-null purchase amounts, 0 when none
                    coalesce(sum(amount) filter (where event_type = 'purchase'), 0) as revenue
             from win group by user_id
+        ),
+        order_totals as (
+            -- docs/metrics.md#orders: an order is a user's purchases sharing an order_id on
+            -- one day; a purchase without order_id is an order of its own; one whose
+            -- amounts add up to less than 0 is a refund, not an order
+            select user_id, coalesce(sum(amount), 0) as total
+            from win where event_type = 'purchase'
+            group by user_id, event_date, coalesce(order_id, event_id), order_id is null
+        ),
+        order_counts as (
+            select user_id, count(*) filter (where total >= 0) as orders
+            from order_totals group by user_id
         ),
         days as (
             -- r7 / r30 / r90: distinct active days in the k days ending D, over k
@@ -425,8 +433,8 @@ def ref_uvi_scores(con, ctx):
                    ad7 / 7.0 as r7, ad30 / 30.0 as r30, ad90 / 90.0 as r90,
                    purchases / nullif(active_days, 0)::double as conversion_rate,
                    -- docs/metrics.md#uvi_scores: revenue per order
-                   revenue / nullif(orders, 0) as avg_order_value
-            from per_user p join days using (user_id)
+                   revenue / nullif(coalesce(o.orders, 0), 0) as avg_order_value
+            from per_user p join days using (user_id) left join order_counts o using (user_id)
         ),
         scored as (
             select *,
