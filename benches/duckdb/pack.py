@@ -78,10 +78,13 @@ MODELS = [
     ("tag_summary", True),
     ("content_scores", True),
     ("content_calendar", True),
+    ("comment_sentiment", True),
+    ("sentiment_daily", True),
     ("referral_daily", True),
     ("path_edges", True),
     ("event_anomalies", True),
     ("community_health_weekly", True),
+    ("pyramid_evaluation", True),
     ("platform_daily", True),
     ("churn_daily", True),
     ("kpi_scorecard", True),
@@ -203,6 +206,21 @@ def main(argv=None) -> int:
     # DuckDB keeps insertion order through every COPY and CTAS (slower, more memory).
     con.execute("set preserve_insertion_order = false")
 
+    # docs/functions.md#sentiment: shoal's sentiment(text [, lexicon]) as a Python function
+    import sentiment
+    lexicons = {}
+
+    def sentiment_of(text, lexicon=None):
+        path = lexicon or sentiment.DEFAULT
+        if path not in lexicons:
+            lexicons[path] = sentiment.scorer(sentiment.load(path))
+        return lexicons[path](text)
+
+    if (cfg.get("vars") or {}).get("sentiment_lexicon"):
+        con.create_function("sentiment", sentiment_of, ["VARCHAR", "VARCHAR"], "DOUBLE")
+    else:
+        con.create_function("sentiment", lambda t: sentiment_of(t), ["VARCHAR"], "DOUBLE")
+
     # docs/events.md#deletions: users in `deletions` leave every output (none in generated data).
     con.execute("create table deleted_users (user_id varchar)")
     if args.deletions:
@@ -262,7 +280,7 @@ def main(argv=None) -> int:
     # ds - 1 too (when that day has events), kept as user_segments_prev.
     previous = days_before(ds, 1)
     con.execute("create or replace table user_segments_prev (user_id varchar)")
-    if "segment_transitions" in names and (events / f"dt={previous}").is_dir():
+    if ({"segment_transitions", "pyramid_evaluation"} & set(names)) and (events / f"dt={previous}").is_dir():
         upto = [n for n, _ in MODELS][: [n for n, _ in MODELS].index("user_segments") + 1]
         print(f"-- the models up to user_segments for {previous}", file=sys.stderr)
         if run_models({**context, "ds": previous, "ds_nodash": previous.replace("-", ""),

@@ -9,8 +9,9 @@ description: >
   bands of 20: [0,20) .. [80,100]) and value present: for all scored users
   (breakdown all) and within every value of each user attribute (gender,
   generation, gen_z, region, city_tier, occupation from user_features; a
-  missing value is its own group with breakdown_value NULL). Shares are
-  within the breakdown value.
+  missing value is its own group with breakdown_value NULL), and within
+  every community among its members (breakdown community; a member of two
+  communities counts in both). Shares are within the breakdown value.
 columns:
   dt: the run day
   segment: the user_segments column
@@ -19,13 +20,13 @@ columns:
   share_of_users: users / scored users of the breakdown value
   revenue_90: their purchase amounts in the 90 days ending ds
   share_of_revenue: revenue_90 / revenue_90 of the breakdown value's scored users (net of refunds, so outside 0 .. 1 when some value's refunds outweigh its orders); NULL when that is 0
-  breakdown: all, or the attribute (gender, generation, gen_z, region, city_tier, occupation)
-  breakdown_value: the attribute's value as text; NULL for all and for a missing value
+  breakdown: all, the attribute (gender, generation, gen_z, region, city_tier, occupation), or community
+  breakdown_value: the attribute's value as text, or the community_id; NULL for all, for a missing value and for the NULL community
 tests:
   - { unique: [breakdown, breakdown_value, segment, value] }
   - { not_null: [dt, segment, value, users, revenue_90, breakdown] }
   - { expression: "share_of_users between 0 and 1" }
-  - { accepted_values: { column: breakdown, values: [all, gender, generation, gen_z, region, city_tier, occupation] } }
+  - { accepted_values: { column: breakdown, values: [all, gender, generation, gen_z, region, city_tier, occupation, community] } }
   - { expression: "breakdown <> 'all' or breakdown_value is null" }
 ---*/
 {%- set breakdowns = [('all', 'cast(null as varchar)'), ('gender', 'u.gender'), ('generation', 'u.generation'),
@@ -66,6 +67,12 @@ segmented as (
         u.*
     from users u
     cross join breakdowns b
+    union all
+    -- and once per community the user is a member of (latest join or quit
+    -- up to ds is a join): the distribution within each community
+    select 'community' as breakdown, m.community_id as breakdown_value, u.*
+    from users u
+    join community_membership m on m.user_id = u.user_id and m.last_membership_event = 'join'
 ),
 
 segment_columns as (

@@ -38,6 +38,9 @@ tests:
   - { expression: "spending_power between 0 and 100 and social_power between 0 and 100 and decision_power between 0 and 100 and demand_sensitivity between 0 and 100" }
   - { not_null: [spending_power, social_power, decision_power, demand_sensitivity, four_d_score] }
 ---*/
+{%- set life = segments.lifecycle_stage | default({}) %}
+{%- set pyr = segments.pyramid | default({}) %}
+{%- set vg = segments.value_group | default({}) %}
 {%- set w = var.four_dimensions | default({'spending': 0.25, 'social': 0.25, 'decision': 0.25, 'demand': 0.25}) %}
 with features as (
     select *
@@ -90,8 +93,10 @@ scored as (
         case when population = 1 then 1 else least(5, 1 + (5 * r_rank) / (population - 1)) end as rfm_r,
         case when population = 1 then 1 else least(5, 1 + (5 * f_rank) / (population - 1)) end as rfm_f,
         case when population = 1 then 1 else least(5, 1 + (5 * m_rank) / (population - 1)) end as rfm_m,
-        -- top 1 % by interactions_30: percent_rank() >= 0.99, with any interaction
-        population > 1 and interactions_30 > 0 and i_rank * 100 >= 99 * (population - 1) as is_top_interactor
+        -- top segments.pyramid.core_koc_top_percent (1 %) by interactions_30:
+        -- percent_rank() >= 0.99, with any interaction
+        population > 1 and interactions_30 > 0
+            and i_rank * 100 >= {{ 100 - pyr.core_koc_top_percent | default(1) }} * (population - 1) as is_top_interactor
     from ranked
 ),
 
@@ -105,13 +110,15 @@ segmented as (
             when {{ rule.when }} then '{{ rule.name }}'
         {%- endfor %}
         end as activity_layer,
-        -- lifecycle_stage, first match in this order
+        -- lifecycle_stage, first match in this order; thresholds from
+        -- segments.lifecycle_stage (shipped values when absent)
         case
-            when age_days <= 1 and core_actions_90 = 0 then 'acquisition'
-            when age_days <= 7 then 'activation'
-            when recency_days >= 30 then 'churn'
-            when recency_days >= 14 then 'at_risk'
-            when purchases_90 >= 2 or referred_joins_30 >= 1 then 'growth'
+            when age_days <= {{ life.acquisition_days | default(1) }} and core_actions_90 = 0 then 'acquisition'
+            when age_days <= {{ life.activation_days | default(7) }} then 'activation'
+            when recency_days >= {{ life.churn_recency_days | default(30) }} then 'churn'
+            when recency_days >= {{ life.at_risk_recency_days | default(14) }} then 'at_risk'
+            when purchases_90 >= {{ life.growth_purchases_90 | default(2) }}
+              or referred_joins_30 >= {{ life.growth_referred_joins_30 | default(1) }} then 'growth'
             else 'retention'
         end as lifecycle_stage,
         rfm_r,
@@ -126,18 +133,20 @@ segmented as (
         end as rfm_segment,
         -- pyramid: 5 core KOC (a contributor whose invites brought a join
         -- in 30 days, or top 1 % by interactions_30), 4 contributor (comments +
-        -- shares in 30 days >= 5), 3 active member (active_days_30 >= 8), 2 member, 1 potential
+        -- shares in 30 days >= 5), 3 active member (active_days_30 >= 8), 2 member, 1 potential;
+        -- the thresholds are segments.pyramid's (shipped values shown)
         case
-            when (comments_30 + shares_30 >= 5 and referred_joins_30 >= 1) or is_top_interactor then 5
-            when comments_30 + shares_30 >= 5 then 4
-            when is_member and active_days_30 >= 8 then 3
+            when (comments_30 + shares_30 >= {{ pyr.contributor_interactions_30 | default(5) }}
+                  and referred_joins_30 >= {{ pyr.core_koc_referred_joins_30 | default(1) }}) or is_top_interactor then 5
+            when comments_30 + shares_30 >= {{ pyr.contributor_interactions_30 | default(5) }} then 4
+            when is_member and active_days_30 >= {{ pyr.active_member_days_30 | default(8) }} then 3
             when is_member then 2
             else 1
         end as pyramid_level,
         -- value_group, first match
         case
             when uvi_tier = 'high' then 'high_value'
-            when active_days_7 >= 3 then 'high_activity'
+            when active_days_7 >= {{ vg.high_activity_days_7 | default(3) }} then 'high_activity'
             when last_add_to_cart_time_7 is not null
              and (last_purchase_time is null or last_purchase_time <= last_add_to_cart_time_7) then 'high_intent'
             else 'other'

@@ -1,6 +1,7 @@
 //! shoal's SQL functions: event-sequence aggregates (`window_funnel`,
 //! `retention`, `sequence_match`, `sequence_count`) and JSON helpers
-//! (`json_get_str`, `json_get_float`, `json_get_bool`) and `hash64`, all registered by
+//! (`json_get_str`, `json_get_float`, `json_get_bool`), `hash64` and
+//! `sentiment`, all registered by
 //! [`register_all`] in every session shoal creates (CLI, tests and Ballista
 //! executors alike).
 //!
@@ -18,6 +19,7 @@ mod hash64;
 mod json;
 mod pseudonym;
 mod retention;
+mod sentiment;
 mod sequence;
 mod single_phase;
 mod window_funnel;
@@ -36,6 +38,7 @@ pub use hash64::Hash64;
 pub use json::{JsonGet, JsonGetKind};
 pub use pseudonym::{PSEUDONYMIZE, Pseudonymize};
 pub use retention::Retention;
+pub use sentiment::{DEFAULT_LEXICON, Lexicon, Sentiment};
 pub use sequence::{Sequence, SequenceKind};
 pub use single_phase::SinglePhaseEventsAggregate;
 pub use window_funnel::WindowFunnel;
@@ -52,13 +55,15 @@ pub fn all_udafs() -> Vec<AggregateUDF> {
 }
 
 /// Every shoal scalar function: `json_get_str`, `json_get_float`,
-/// `json_get_bool` and `hash64` (for a Ballista function registry).
+/// `json_get_bool`, `hash64` and `sentiment` (for a Ballista function
+/// registry).
 pub fn all_udfs() -> Vec<ScalarUDF> {
     vec![
         ScalarUDF::from(JsonGet::new(JsonGetKind::Str)),
         ScalarUDF::from(JsonGet::new(JsonGetKind::Float)),
         ScalarUDF::from(JsonGet::new(JsonGetKind::Bool)),
         ScalarUDF::from(Hash64::new()),
+        ScalarUDF::from(Sentiment::new()),
     ]
 }
 

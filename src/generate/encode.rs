@@ -120,11 +120,12 @@ impl Rows {
         }
         self.channel
             .append_option(ev.channel.map(|c| CHANNELS[c as usize]));
-        if ev.props.is_empty() {
+        let comment = (ev.ty == Some(Ty::Comment)).then(|| comment(ev));
+        if ev.props.is_empty() && comment.is_none() {
             self.properties.append_null();
         } else {
             buf.clear();
-            push_props(buf, &ev.props);
+            push_props(buf, &ev.props, comment);
             self.properties.append_value(&*buf);
         }
         self.len += 1;
@@ -157,7 +158,46 @@ impl Rows {
     }
 }
 
-pub(super) fn push_props(buf: &mut String, p: &Props) {
+/// A comment's text and, on about 30 % of comments, the label an upstream
+/// moderation service would send. Drawn from a hash of the event id, not
+/// from the session's random stream, so adding texts changed no other
+/// column of the generated data. About 55 % positive, 27 % neutral and 18 %
+/// negative; on one day in 31 per community (a bad delivery, a broken
+/// update) 60 % negative, the spikes `sentiment_daily` flags.
+pub(super) struct Comment {
+    text: &'static str,
+    label: Option<&'static str>,
+}
+
+fn comment(ev: &Ev) -> Comment {
+    let h = mix64(ev.id ^ 0x5e47_1ae7_c0de_0001);
+    let day = ev.time.div_euclid(86_400_000_000);
+    let spike = ev
+        .community
+        .is_some_and(|c| (day + c as i64 * 11).rem_euclid(31) == 0);
+    let r = h % 100;
+    let class: i8 = match (spike, r) {
+        (false, 0..55) | (true, 0..25) => 1,
+        (false, 55..82) | (true, 25..40) => 0,
+        _ => -1,
+    };
+    let n = COMMENTS.iter().filter(|(_, c)| *c == class).count() as u64;
+    let k = ((h >> 16) % n) as usize;
+    let (text, _) = COMMENTS
+        .iter()
+        .filter(|(_, c)| *c == class)
+        .nth(k)
+        .copied()
+        .unwrap_or(COMMENTS[0]);
+    let label = ((h >> 40) % 10 < 3).then_some(match class {
+        1 => "positive",
+        0 => "neutral",
+        _ => "negative",
+    });
+    Comment { text, label }
+}
+
+pub(super) fn push_props(buf: &mut String, p: &Props, comment: Option<Comment>) {
     buf.push('{');
     let mut first = true;
     let mut key = |buf: &mut String, k: &str| {
@@ -207,6 +247,19 @@ pub(super) fn push_props(buf: &mut String, p: &Props) {
     if p.streak > 0 {
         key(buf, "streak");
         push_dec(buf, p.streak as u64, 1);
+    }
+    if let Some(c) = comment {
+        // The texts hold no `"` or `\` to escape.
+        key(buf, "text");
+        buf.push('"');
+        buf.push_str(c.text);
+        buf.push('"');
+        if let Some(label) = c.label {
+            key(buf, "sentiment");
+            buf.push('"');
+            buf.push_str(label);
+            buf.push('"');
+        }
     }
     buf.push('}');
 }

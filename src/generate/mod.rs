@@ -39,7 +39,10 @@
 //! * **Sessions** either bounce (an exposure or two, a view, or chat
 //!   messages only: no core action) or contain at least one core action.
 //!   They are one of: *feed* (exposures of posts → click → view,
-//!   direct views, likes/comments/shares; posts are published daily and
+//!   direct views, likes/comments/shares; every comment has a
+//!   `properties.text` in Chinese or English, about 55 % positive, 27 %
+//!   neutral and 18 % negative (60 % negative on one day in 31 per
+//!   community), 30 % with an upstream `properties.sentiment` label; posts are published daily and
 //!   popularity is Zipf with a recency bias), *shop* (exposures of products
 //!   → click → view → add_to_cart, a filled cart filling faster, then maybe
 //!   a checkout: each product in the cart is bought with probability 0.9,

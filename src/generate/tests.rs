@@ -328,6 +328,38 @@ async fn small_set_has_everything_the_metrics_need() {
     assert!(channels.len() >= 6, "{channels:?}");
     let communities = count(&ctx, "select count(distinct community_id) from events").await;
     assert!(communities >= 6, "{communities}");
+
+    // Every comment has a text of the vocabulary, and the upstream label,
+    // where there is one, is that text's sentiment; about 30 % are labelled
+    // and all three classes occur.
+    let comments = strings(
+        &ctx,
+        "select coalesce(properties, '') from events where event_type = 'comment'",
+    )
+    .await;
+    assert!(comments.len() >= 40, "{} comments", comments.len());
+    let (mut labelled, mut classes) = (0, BTreeSet::new());
+    for p in &comments {
+        let v: serde_json::Value = serde_json::from_str(p).expect("JSON");
+        let text = v["text"].as_str().expect("a comment has a text");
+        let (_, class) = COMMENTS
+            .iter()
+            .find(|(t, _)| *t == text)
+            .expect("a text of the vocabulary");
+        classes.insert(*class);
+        if let Some(label) = v.get("sentiment") {
+            labelled += 1;
+            let expected = match class {
+                1 => "positive",
+                0 => "neutral",
+                _ => "negative",
+            };
+            assert_eq!(label.as_str(), Some(expected), "{p}");
+        }
+    }
+    let share = labelled as f64 / comments.len() as f64;
+    assert!((0.15..0.45).contains(&share), "{share} labelled");
+    assert_eq!(classes.len(), 3, "{classes:?}");
 }
 
 /// Orders (distinct events of a sale order id) with their user, community,

@@ -10,7 +10,12 @@ use std::process::Command;
 use crate::common::{Ev, TempProject, repo_root};
 use crate::crosscheck::interpreter;
 
-const TITLES: [&str; 8] = [
+const TITLES: [&str; 13] = [
+    "KPI scorecard",
+    "Campaigns",
+    "Comment sentiment",
+    "Top tags",
+    "Four dimensions",
     "Funnels",
     "Retention cohorts",
     "Segment pyramid",
@@ -150,6 +155,17 @@ fn report_renders_in_headless_chromium_with_every_chart_and_chinese_text() {
     for t in TITLES {
         assert!(html.contains(&format!("<h2>{t}</h2>")), "title {t}");
     }
+    // the sections in page order, the KPI scorecard first
+    let at: Vec<usize> = TITLES
+        .iter()
+        .map(|t| html.find(&format!("<h2>{t}</h2>")).unwrap())
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "sections out of order");
+    assert_eq!(
+        html.find("<h2>"),
+        Some(at[0]),
+        "the KPI scorecard opens the report"
+    );
     let pending = tables_not_in_the_pack();
     for t in &pending {
         assert!(
@@ -162,8 +178,9 @@ fn report_renders_in_headless_chromium_with_every_chart_and_chinese_text() {
         pending.len(),
         "parts without data besides {pending:?}:\n{html}"
     );
-    // one chart per section, two in "Money and customers" (GMV, LTV)
-    let charts = 8 + usize::from(!pending.contains(&"ltv_cohorts"));
+    // one chart per section but the KPI scorecard and campaigns (tables),
+    // two in "Money and customers" (GMV, LTV)
+    let charts = 11 + usize::from(!pending.contains(&"ltv_cohorts"));
     assert_eq!(
         html.matches("<svg ").count(),
         charts,
@@ -198,6 +215,15 @@ fn report_renders_in_headless_chromium_with_every_chart_and_chinese_text() {
         "<td>90 days</td>",
         "<h3>LTV per first-order cohort</h3>",
         "<h3>Customer profile</h3>",
+        r#"<table class="kpi">"#,
+        "<td>interaction_rate</td>",
+        "<h3>Communities that miss the most, last 7 days</h3>",
+        r#"<table class="campaigns">"#,
+        "<td>daily_checkin</td>",
+        r#"aria-label="Comment sentiment""#,
+        "<h3>Negative spikes today</h3>",
+        r#"aria-label="Top tags""#,
+        "spending power 消费力",
     ] {
         assert!(html.contains(s), "{s:?} missing from the report");
     }

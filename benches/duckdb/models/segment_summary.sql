@@ -38,6 +38,12 @@ segmented as (
         u.*
     from users u
     cross join breakdowns b
+    union all
+    -- and once per community the user is a member of (latest join or quit
+    -- up to ds is a join): the distribution within each community
+    select 'community' as breakdown, m.community_id as breakdown_value, u.*
+    from users u
+    join community_membership m on m.user_id = u.user_id and m.last_membership_event = 'join'
 ),
 
 segment_columns as (

@@ -25,12 +25,19 @@ use crate::models::Materialization;
 use crate::project::Project;
 use crate::{Error, Result};
 
+mod operations;
+
 /// The page's font stack: Latin first, then CJK fallbacks so Chinese text
 /// renders on Linux (Noto), macOS (PingFang) and Windows (YaHei).
 pub const FONT_STACK: &str = r#"system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif"#;
 
 /// The section titles, in page order (each one an `<h2>`).
-pub const TITLES: [&str; 8] = [
+pub const TITLES: [&str; 13] = [
+    "KPI scorecard",
+    "Campaigns",
+    "Comment sentiment",
+    "Top tags",
+    "Four dimensions",
     "Funnels",
     "Retention cohorts",
     "Segment pyramid",
@@ -48,6 +55,12 @@ pub const MONEY_PARTS: [&str; 4] = [
     "Repurchase by UVI tier",
     "LTV per first-order cohort",
     "Customer profile",
+];
+
+/// The parts of the "Comment sentiment" section (each one an `<h3>`).
+pub const SENTIMENT_PARTS: [&str; 2] = [
+    "Positive and negative shares, last 30 days",
+    "Negative spikes today",
 ];
 
 /// Most cohorts drawn in the LTV chart (the newest ones with a point).
@@ -176,6 +189,18 @@ pub struct ReportData {
     pub profile: Found,
     /// `dq_daily` of the 14 days ending the day.
     pub dq: Found,
+    /// kpi_scorecard of the day.
+    pub kpi: Found,
+    /// campaign_results of the day, most participants first.
+    pub campaigns: Found,
+    /// comment_sentiment summed over communities, per day, last 30 days.
+    pub sentiment_trend: Found,
+    /// sentiment_daily of the day.
+    pub sentiment_today: Found,
+    /// tag_summary of the day, most users first.
+    pub tags: Found,
+    /// segment_summary of the day: the four dimensions' bands.
+    pub four_d: Found,
 }
 
 async fn fetch(ctx: &SessionContext, table: &str, sql: &str) -> Found {
@@ -237,7 +262,69 @@ pub async fn load(project: &Project, ds: NaiveDate) -> Result<ReportData> {
     } else {
         ""
     };
+    let segments_overall = if has_column(&ctx, "segment_summary", "breakdown").await {
+        " and breakdown = 'all'"
+    } else {
+        ""
+    };
     Ok(ReportData {
+        kpi: fetch(
+            &ctx,
+            "kpi_scorecard",
+            &format!(
+                "select scope, community_id, period, kpi, actual, target, target_high, direction, met \
+                 from kpi_scorecard where dt = {day} order by scope desc, community_id, kpi, period"
+            ),
+        )
+        .await,
+        campaigns: fetch(
+            &ctx,
+            "campaign_results",
+            &format!(
+                "select * from campaign_results where dt = {day} \
+                 order by participants desc nulls last, campaign_id limit 10"
+            ),
+        )
+        .await,
+        sentiment_trend: fetch(
+            &ctx,
+            "comment_sentiment",
+            &format!(
+                "select cast(dt as varchar) as dt, sum(scored) as scored, sum(positive) as positive, \
+                 sum(negative) as negative from comment_sentiment \
+                 where dt between {day} - interval '29' day and {day} group by dt order by dt"
+            ),
+        )
+        .await,
+        sentiment_today: fetch(
+            &ctx,
+            "sentiment_daily",
+            &format!(
+                "select community_id, scored, negative_share, baseline_negative_share, z_score, \
+                 negative_spike from sentiment_daily where dt = {day} \
+                 order by z_score desc nulls last, community_id"
+            ),
+        )
+        .await,
+        tags: fetch(
+            &ctx,
+            "tag_summary",
+            &format!(
+                "select tag, value, users, share_of_users from tag_summary where dt = {day} \
+                 order by users desc, tag, value nulls first limit 15"
+            ),
+        )
+        .await,
+        four_d: fetch(
+            &ctx,
+            "segment_summary",
+            &format!(
+                "select segment, value, users, share_of_users from segment_summary where dt = {day} \
+                 and segment in ('spending_power', 'social_power', 'decision_power', \
+                 'demand_sensitivity', 'four_d_score'){segments_overall}"
+            ),
+        )
+        .await,
         project: project.config().project.clone(),
         ds,
         funnel_steps: fetch(
@@ -265,7 +352,7 @@ pub async fn load(project: &Project, ds: NaiveDate) -> Result<ReportData> {
             "segment_summary",
             &format!(
                 "select segment, value, users, share_of_users, share_of_revenue \
-                 from segment_summary where dt = {day} order by segment, value"
+                 from segment_summary where dt = {day}{segments_overall} order by segment, value"
             ),
         )
         .await,
@@ -1346,7 +1433,7 @@ fn part(
 
 fn money_section(html: &mut String, d: &ReportData) {
     let ds = d.ds;
-    let _ = write!(html, "<section><h2>{}</h2>", escape(TITLES[6]));
+    let _ = write!(html, "<section><h2>{}</h2>", escape(TITLES[11]));
     part(html, MONEY_PARTS[0], "orders_daily", ds, &d.gmv, gmv_svg);
     part(
         html,
@@ -1431,6 +1518,8 @@ svg .grid {{ stroke: #e4e7eb; stroke-width: 1; }}
 table {{ border-collapse: collapse; font-size: 13px; margin-top: 8px; }}
 td, th {{ border: 1px solid #d9e2ec; padding: 3px 10px; text-align: left; }}
 td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+td.met {{ color: #2f7d4a; font-weight: 600; }}
+td.missed {{ color: #b83b30; font-weight: 600; }}
 .profile {{ display: flex; flex-wrap: wrap; gap: 8px 18px; align-items: flex-start; }}
 </style>
 </head>
@@ -1444,6 +1533,56 @@ td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
     section(
         &mut html,
         TITLES[0],
+        "kpi_scorecard",
+        ds,
+        &d.kpi,
+        operations::scorecard,
+    );
+    section(
+        &mut html,
+        TITLES[1],
+        "campaign_results",
+        ds,
+        &d.campaigns,
+        operations::campaigns,
+    );
+    let _ = write!(html, "<section><h2>{}</h2>", escape(TITLES[2]));
+    part(
+        &mut html,
+        SENTIMENT_PARTS[0],
+        "comment_sentiment",
+        ds,
+        &d.sentiment_trend,
+        operations::sentiment_svg,
+    );
+    part(
+        &mut html,
+        SENTIMENT_PARTS[1],
+        "sentiment_daily",
+        ds,
+        &d.sentiment_today,
+        operations::sentiment_spikes,
+    );
+    html.push_str("</section>\n");
+    section(
+        &mut html,
+        TITLES[3],
+        "tag_summary",
+        ds,
+        &d.tags,
+        operations::tags_svg,
+    );
+    section(
+        &mut html,
+        TITLES[4],
+        "segment_summary",
+        ds,
+        &d.four_d,
+        operations::four_d_svg,
+    );
+    section(
+        &mut html,
+        TITLES[5],
         "funnel_steps",
         ds,
         &d.funnel_steps,
@@ -1451,7 +1590,7 @@ td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
     );
     section(
         &mut html,
-        TITLES[1],
+        TITLES[6],
         "retention_cohorts",
         ds,
         &d.retention,
@@ -1467,7 +1606,7 @@ td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
     };
     section(
         &mut html,
-        TITLES[2],
+        TITLES[7],
         "segment_summary",
         ds,
         &pyramid,
@@ -1475,23 +1614,23 @@ td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
     );
     section(
         &mut html,
-        TITLES[3],
+        TITLES[8],
         "segment_transitions",
         ds,
         &d.transitions,
         transitions_svg,
     );
-    section(&mut html, TITLES[4], "uvi_tiers", ds, &d.uvi_tiers, uvi_svg);
+    section(&mut html, TITLES[9], "uvi_tiers", ds, &d.uvi_tiers, uvi_svg);
     section(
         &mut html,
-        TITLES[5],
+        TITLES[10],
         "community_health_weekly",
         ds,
         &d.health,
         health_svg,
     );
     money_section(&mut html, d);
-    section(&mut html, TITLES[7], "dq_daily", ds, &d.dq, |rows| {
+    section(&mut html, TITLES[12], "dq_daily", ds, &d.dq, |rows| {
         format!("{}{}", dq_svg(rows), dq_table(rows, ds))
     });
     html.push_str("</body>\n</html>\n");
@@ -1564,6 +1703,12 @@ mod tests {
             ltv: Found::Missing,
             profile: Found::Missing,
             dq: Found::Missing,
+            kpi: Found::Missing,
+            campaigns: Found::Missing,
+            sentiment_trend: Found::Missing,
+            sentiment_today: Found::Missing,
+            tags: Found::Missing,
+            four_d: Found::Missing,
         };
         let html = render(&d);
         for t in TITLES {
@@ -1572,8 +1717,10 @@ mod tests {
         for t in MONEY_PARTS {
             assert!(html.contains(&format!("<h3>{t}</h3>")), "{t}");
         }
-        // 4 sections and the 4 parts of "Money and customers"
-        assert_eq!(html.matches("no data for 2026-11-21").count(), 9, "{html}");
+        // 5 sections of the first pack (all but health, which has rows, and
+        // transitions, unreadable), the 4 new sections without parts, the 4
+        // parts of "Money and customers" and the 2 of "Comment sentiment"
+        assert_eq!(html.matches("no data for 2026-11-21").count(), 15, "{html}");
         for table in [
             "orders_daily",
             "repurchase",
@@ -1609,6 +1756,12 @@ mod tests {
             ltv,
             profile,
             dq: Found::Missing,
+            kpi: Found::Missing,
+            campaigns: Found::Missing,
+            sentiment_trend: Found::Missing,
+            sentiment_today: Found::Missing,
+            tags: Found::Missing,
+            four_d: Found::Missing,
         }
     }
 
@@ -1759,5 +1912,136 @@ mod tests {
         assert_eq!(count(Some(1234567.0)), "1,234,567");
         assert_eq!(count(Some(12.0)), "12");
         assert_eq!(count(None), "–");
+    }
+
+    #[test]
+    fn the_report_opens_with_the_kpi_scorecard() {
+        // platform: interaction_rate met over 7 days, missed over the
+        // quarter; c1 misses 2 of its 2 KPIs, c2 1 of 2, c3 none
+        let kpi = rows(
+            &[
+                (
+                    "scope",
+                    vec![
+                        Some("platform"),
+                        Some("platform"),
+                        Some("community"),
+                        Some("community"),
+                        Some("community"),
+                        Some("community"),
+                        Some("community"),
+                        Some("community"),
+                    ],
+                ),
+                (
+                    "community_id",
+                    vec![
+                        None,
+                        None,
+                        Some("c1"),
+                        Some("c1"),
+                        Some("c2"),
+                        Some("c2"),
+                        Some("c3"),
+                        Some("c3"),
+                    ],
+                ),
+                (
+                    "period",
+                    vec![
+                        Some("7d"),
+                        Some("qtd"),
+                        Some("7d"),
+                        Some("7d"),
+                        Some("7d"),
+                        Some("7d"),
+                        Some("7d"),
+                        Some("qtd"),
+                    ],
+                ),
+                (
+                    "kpi",
+                    vec![
+                        Some("interaction_rate"),
+                        Some("interaction_rate"),
+                        Some("bounce_rate"),
+                        Some("interaction_rate"),
+                        Some("bounce_rate"),
+                        Some("interaction_rate"),
+                        Some("interaction_rate"),
+                        Some("interaction_rate"),
+                    ],
+                ),
+                (
+                    "direction",
+                    vec![
+                        Some(">="),
+                        Some(">="),
+                        Some("<="),
+                        Some(">="),
+                        Some("<="),
+                        Some(">="),
+                        Some(">="),
+                        Some(">="),
+                    ],
+                ),
+            ],
+            &[
+                (
+                    "actual",
+                    vec![
+                        Some(0.2),
+                        Some(0.1),
+                        Some(0.5),
+                        Some(0.1),
+                        Some(0.5),
+                        Some(0.3),
+                        Some(0.3),
+                        Some(0.01),
+                    ],
+                ),
+                ("target", vec![Some(0.15); 8]),
+                ("target_high", vec![None; 8]),
+                (
+                    "met",
+                    vec![
+                        Some(1.0),
+                        Some(0.0),
+                        Some(0.0),
+                        Some(0.0),
+                        Some(0.0),
+                        Some(1.0),
+                        Some(1.0),
+                        Some(0.0),
+                    ],
+                ),
+            ],
+        );
+        let mut d = money_data(
+            Found::Missing,
+            Found::Missing,
+            Found::Missing,
+            Found::Missing,
+        );
+        d.kpi = Found::Rows(kpi);
+        let html = render(&d);
+        let first_h2 = html.find("<h2>").unwrap();
+        assert!(
+            html[first_h2..].starts_with("<h2>KPI scorecard</h2>"),
+            "{html}"
+        );
+        assert!(html.find("<h2>KPI scorecard</h2>") < html.find("<h2>Funnels</h2>"));
+        assert!(html.contains(
+            "<tr><td>interaction_rate</td><td class=\"num\">20.0%</td><td class=\"num\">≥ 15.0%</td>\
+             <td class=\"met\">met</td><td class=\"num\">10.0%</td><td class=\"num\">≥ 15.0%</td>\
+             <td class=\"missed\">missed</td></tr>"
+        ), "{html}");
+        // c1 (2 missed) before c2 (1); c3 misses only over the quarter: not listed
+        let c1 = html.find(
+            "<tr><td>c1</td><td class=\"num\">2 of 2</td><td>bounce_rate, interaction_rate</td>",
+        );
+        let c2 = html.find("<tr><td>c2</td><td class=\"num\">1 of 2</td><td>bounce_rate</td>");
+        assert!(c1.is_some() && c2.is_some() && c1 < c2, "{html}");
+        assert!(!html.contains("<td>c3</td>"), "{html}");
     }
 }
