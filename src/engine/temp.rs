@@ -134,5 +134,49 @@ pub(super) async fn write_temp_shared(
     mr.partitions_read = events_partitions(&mr.files_read, &shared.events_prefix);
     let _ = ctx.deregister_table(model.name.as_str());
     catalog::register_listing(ctx, &model.name, &dir, staged.file_schema, false)
-        .map_err(|e| (FailKind::Model, e.to_string()))
+        .map_err(|e| (FailKind::Model, e.to_string()))?;
+    audit_cluster_result(shared, model, mr).await
+}
+
+/// Runs a `temp` model's data tests on what the cluster returned. Ballista
+/// 55 can return a job's result partitions twice when an executor is lost
+/// in the middle of the job (docs/operations.md#ballista-cluster): a published
+/// model's own tests catch that before its commit, but a `temp` table has
+/// none and would pass the repeated rows on to every model after it. So on
+/// a cluster a temp model's `tests:` (stg_valid_events: `unique(event_id)`)
+/// run here, and a failure stops the model and everything downstream.
+async fn audit_cluster_result(
+    shared: &RunShared,
+    model: &Model,
+    mr: &mut ModelRun,
+) -> Result<(), (FailKind, String)> {
+    if model.header.tests.is_empty() {
+        return Ok(());
+    }
+    let outcomes = crate::quality::run_tests(&shared.ctx, &model.name, &model.header.tests)
+        .await
+        .map_err(|e| {
+            let (kind, message) = classify(&model.file, &e);
+            (
+                kind,
+                format!("{}: data tests do not run: {message}", model.file),
+            )
+        })?;
+    let blocking: Vec<String> = outcomes
+        .iter()
+        .filter(|o| o.blocks())
+        .map(|o| format!("{} ({} rows)", o.name, o.failures))
+        .collect();
+    mr.tests = outcomes;
+    if blocking.is_empty() {
+        return Ok(());
+    }
+    Err((
+        FailKind::Model,
+        format!(
+            "{}: data tests failed on the cluster's result: {}; Ballista returns rows twice when an executor is lost during a job, so nothing after this model runs and nothing of it is committed; rerun the day (docs/operations.md#ballista-cluster)",
+            model.file,
+            blocking.join("; ")
+        ),
+    ))
 }
