@@ -31,7 +31,7 @@ tests:
 ---*/
 {%- set breakdowns = [('all', 'cast(null as varchar)'), ('gender', 'u.gender'), ('generation', 'u.generation'),
     ('gen_z', 'cast(u.gen_z as varchar)'), ('region', 'u.region'), ('city_tier', 'cast(u.city_tier as varchar)'),
-    ('occupation', 'u.occupation')] %}
+    ('occupation', 'u.occupation'), ('community', 'm.community_id')] %}
 {%- set segments = [('activity_layer', 's.activity_layer'), ('lifecycle_stage', 's.lifecycle_stage'),
     ('lifecycle_band', 's.lifecycle_band'), ('rfm_segment', 's.rfm_segment'),
     ('pyramid_level', 'cast(s.pyramid_level as varchar)'), ('value_group', 's.value_group'),
@@ -67,12 +67,11 @@ segmented as (
         u.*
     from users u
     cross join breakdowns b
-    union all
-    -- and once per community the user is a member of (latest join or quit
-    -- up to ds is a join): the distribution within each community
-    select 'community' as breakdown, m.community_id as breakdown_value, u.*
-    from users u
-    join community_membership m on m.user_id = u.user_id and m.last_membership_event = 'join'
+    -- the community breakdown: once per community the user is a member of
+    -- (latest join or quit up to ds is a join), not at all without one
+    left join community_membership m
+        on b.breakdown = 'community' and m.user_id = u.user_id and m.last_membership_event = 'join'
+    where b.breakdown <> 'community' or m.user_id is not null
 ),
 
 segment_columns as (
