@@ -249,7 +249,8 @@ fn runtime_env(stores: &Stores, work_dir: Option<&FsPath>) -> DfResult<Arc<Runti
 }
 
 /// The scheduler's session for one client session: DataFusion's and
-/// Ballista's defaults, shoal's functions and stores.
+/// Ballista's defaults, shoal's functions and stores, and the rule that
+/// builds a cross join on its small side.
 pub fn scheduler_session_state(stores: &Stores, config: SessionConfig) -> DfResult<SessionState> {
     let mut scalar = ballista_scalar_functions();
     scalar.extend(shoal_udfs());
@@ -260,6 +261,7 @@ pub fn scheduler_session_state(stores: &Stores, config: SessionConfig) -> DfResu
         .with_config(config)
         .with_runtime_env(runtime_env(stores, None)?)
         .with_optimizer_rules(ballista_core::optimizer::ballista_default_optimizer_rules())
+        .with_physical_optimizer_rule(Arc::new(crate::functions::SmallSideFirstCrossJoin::new()))
         .with_scalar_functions(scalar)
         .with_aggregate_functions(aggregate)
         .with_window_functions(ballista_window_functions())

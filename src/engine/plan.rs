@@ -190,7 +190,8 @@ pub async fn check_models_plan(
     }
 }
 
-/// Plans one model and registers it as a view under its name.
+/// Plans one model and registers an empty table of its schema under its
+/// name, for the models after it.
 async fn plan_one(
     ctx: &SessionContext,
     m: &Model,
@@ -204,8 +205,16 @@ async fn plan_one(
             "a daily model needs a `dt` column (the partition day); add e.g. `date '{ds}' as dt`"
         )));
     }
+    // Later models need only the schema to plan against. Registered as a
+    // view, every later model would inline this one's whole plan, and its
+    // upstream models' plans in turn: planning the pack took 8 s of every
+    // run that way, against well under one as empty tables.
+    let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
     ctx.deregister_table(m.name.as_str())?;
-    ctx.register_table(m.name.as_str(), df.into_view())?;
+    ctx.register_table(
+        m.name.as_str(),
+        std::sync::Arc::new(datafusion::datasource::empty::EmptyTable::new(schema)),
+    )?;
     Ok(())
 }
 

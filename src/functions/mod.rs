@@ -14,6 +14,7 @@
 //! answers).
 
 mod args;
+mod cross_join;
 mod events;
 mod hash64;
 mod json;
@@ -34,6 +35,7 @@ use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+pub use cross_join::SmallSideFirstCrossJoin;
 pub use hash64::Hash64;
 pub use json::{JsonGet, JsonGetKind};
 pub use pseudonym::{PSEUDONYMIZE, Pseudonymize};
@@ -68,14 +70,16 @@ pub fn all_udfs() -> Vec<ScalarUDF> {
 }
 
 /// A local session with `config` and `runtime`, shoal's functions and its
-/// physical optimizer rule (the events aggregates run in one phase, see
-/// [`SinglePhaseEventsAggregate`]).
+/// physical optimizer rules: the events aggregates run in one phase (see
+/// [`SinglePhaseEventsAggregate`]) and a cross join is built on its small
+/// side ([`SmallSideFirstCrossJoin`]).
 pub fn local_session(config: SessionConfig, runtime: Arc<RuntimeEnv>) -> SessionContext {
     let state = SessionStateBuilder::new()
         .with_config(config)
         .with_runtime_env(runtime)
         .with_default_features()
         .with_physical_optimizer_rule(Arc::new(SinglePhaseEventsAggregate::new()))
+        .with_physical_optimizer_rule(Arc::new(SmallSideFirstCrossJoin::new()))
         .build();
     let ctx = SessionContext::new_with_state(state);
     register_all(&ctx);
