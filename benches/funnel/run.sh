@@ -30,7 +30,8 @@
 # Environment:
 #   SHOAL_BIN   the shoal binary (default: $CARGO_TARGET_DIR/release/shoal, built
 #               with `cargo build --release` when SHOAL_BIN is unset)
-#   PY          a Python with duckdb, chdb (default: the interpreter .ci/pyenv prints)
+#   PY          a Python with duckdb, chdb (default: the interpreter .ci/bench-env prints,
+#               DuckDB 2.0 and chDB)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -68,8 +69,8 @@ if [ -z "${SHOAL_BIN:-}" ]; then
   SHOAL_BIN="${CARGO_TARGET_DIR:-$root/target}/release/shoal"
 fi
 [ -x "$SHOAL_BIN" ] || die "SHOAL_BIN=$SHOAL_BIN is not an executable"
-PY="${PY:-$("$root/.ci/pyenv")}"
-"$PY" -c 'import duckdb, chdb' 2>/dev/null || die "$PY lacks duckdb or chdb (see .ci/pyenv)"
+PY="${PY:-$("$root/.ci/bench-env")}"
+"$PY" -c 'import duckdb, chdb' 2>/dev/null || die "$PY lacks duckdb or chdb (see .ci/bench-env)"
 [ -x /usr/bin/time ] || die "/usr/bin/time (GNU time) is needed for wall time and peak RSS"
 
 # --- data -------------------------------------------------------------------

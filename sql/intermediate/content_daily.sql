@@ -34,19 +34,35 @@ with activity as (
 ),
 
 reactions as (
+    -- per user first, then per content: users_reached is a count of rows,
+    -- not a count(distinct) that keeps a set of users per content and day
     select
         content_id,
         community_id,
         event_date,
-        count(*) filter (where event_type = 'view') as views,
-        count(*) filter (where event_type = 'like') as likes,
-        count(*) filter (where event_type = 'comment') as comments,
-        count(*) filter (where event_type = 'share') as shares,
-        count(*) filter (where event_type = 'exposure') as exposures,
-        count(*) filter (where event_type = 'click') as clicks,
-        count(distinct user_id) as users_reached
-    from activity
-    where content_id is not null
+        sum(views) as views,
+        sum(likes) as likes,
+        sum(comments) as comments,
+        sum(shares) as shares,
+        sum(exposures) as exposures,
+        sum(clicks) as clicks,
+        count(user_id) as users_reached
+    from (
+        select
+            content_id,
+            community_id,
+            event_date,
+            user_id,
+            count(*) filter (where event_type = 'view') as views,
+            count(*) filter (where event_type = 'like') as likes,
+            count(*) filter (where event_type = 'comment') as comments,
+            count(*) filter (where event_type = 'share') as shares,
+            count(*) filter (where event_type = 'exposure') as exposures,
+            count(*) filter (where event_type = 'click') as clicks
+        from activity
+        where content_id is not null
+        group by content_id, community_id, event_date, user_id
+    ) per_user
     group by content_id, community_id, event_date
 ),
 

@@ -61,6 +61,7 @@ pub async fn backfill(
             exclude: b.exclude.clone(),
             full_refresh: b.full_refresh && first,
             command: "backfill".into(),
+            built_to_day_before: Default::default(),
         };
         let record = run(project, &opts, observers).await?;
         on_day(&record);

@@ -115,6 +115,11 @@ pub struct RunOptions {
     pub full_refresh: bool,
     /// `run`, `retry` or `backfill` (recorded).
     pub command: String,
+    /// Published models this invocation has just built up to `ds − 1` (the
+    /// previous-day run of a full refresh, see `reads_previous_day`): in a
+    /// full refresh they run as that night's run would, rewriting only
+    /// their late window instead of all history a second time.
+    pub built_to_day_before: BTreeSet<String>,
 }
 
 /// Plans a run without running it (`shoal run --dry-run`): the plan, after
@@ -188,6 +193,27 @@ pub async fn run(
             if record.exit_code != Some(crate::ExitStatus::Success) {
                 return Ok(record);
             }
+            let built = dag.select(&previous.select, &[])?;
+            let opts = RunOptions {
+                built_to_day_before: built
+                    .into_iter()
+                    .filter(|name| {
+                        dag.get(name)
+                            .is_some_and(|m| m.header.materialized.is_published())
+                    })
+                    .collect(),
+                ..opts.clone()
+            };
+            return run_locked(
+                project,
+                &opts,
+                observers,
+                ds,
+                &run_id,
+                started,
+                lease.guard(),
+            )
+            .await;
         }
         run_locked(
             project,
@@ -245,6 +271,7 @@ async fn previous_day_run(
         } else {
             opts.command.clone()
         },
+        built_to_day_before: BTreeSet::new(),
     }))
 }
 

@@ -257,7 +257,7 @@ async fn execute_model(
         model,
         shared.project.config().run.late_days,
         shared.plan.ds,
-        shared.plan.full_refresh,
+        shared.plan.full_refresh && !shared.plan.nightly.contains(&model.name),
     );
     let mut df = df;
     let mut sort = Vec::new();

@@ -31,6 +31,10 @@ pub struct RunPlan {
     pub dag: Dag,
     /// The models asked for (`--select` / `--exclude`).
     pub selected: BTreeSet<String>,
+    /// Models of a full refresh that run as a nightly run would (rendered
+    /// and written for their late window only): their history up to
+    /// `ds − 1` was built by this invocation's previous-day run.
+    pub nightly: BTreeSet<String>,
     /// The models that run: the selected ones and the views and temp
     /// models they read (not published, so always rebuilt).
     pub run_set: BTreeSet<String>,
@@ -82,6 +86,21 @@ pub async fn plan_run(project: &Project, opts: &RunOptions, ds: NaiveDate) -> Re
                 full_refresh = true;
                 dag = project.dag(ds, full_refresh, first_partition)?;
                 break;
+            }
+        }
+    }
+    // A full refresh whose previous-day run has just built some models up
+    // to ds - 1: those run as that night's run would (the answer is the
+    // same, docs/models.md#materializations), so history is built once.
+    let mut nightly = BTreeSet::new();
+    if full_refresh && !opts.built_to_day_before.is_empty() {
+        let rendered = project.dag(ds, false, first_partition)?;
+        for m in dag.models.iter_mut() {
+            if opts.built_to_day_before.contains(&m.name)
+                && let Some(n) = rendered.get(&m.name)
+            {
+                *m = n.clone();
+                nightly.insert(m.name.clone());
             }
         }
     }
@@ -147,6 +166,7 @@ pub async fn plan_run(project: &Project, opts: &RunOptions, ds: NaiveDate) -> Re
         full_refresh,
         dag,
         selected,
+        nightly,
         run_set,
         first_partition,
         partitions: needed,

@@ -36,6 +36,7 @@ pub async fn run(g: &Global, p: Printer) -> Result<ExitStatus> {
         exclude: vec![],
         full_refresh: last.full_refresh,
         command: "retry".into(),
+        built_to_day_before: Default::default(),
     };
     let record = engine::run(&project, &opts, &super::observers(&project, p)).await?;
     Ok(p.summary(&record))

@@ -22,6 +22,7 @@ pub async fn run(
         exclude: selection.exclude,
         full_refresh,
         command: "run".into(),
+        built_to_day_before: Default::default(),
     };
     if dry_run {
         let plan = engine::dry_run(&project, &opts).await?;
