@@ -113,3 +113,82 @@ impl PhysicalOptimizerRule for SmallSideFirstCrossJoin {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::util::pretty::pretty_format_batches;
+    use datafusion::execution::runtime_env::RuntimeEnv;
+    use datafusion::physical_plan::displayable;
+    use datafusion::prelude::{CsvReadOptions, SessionConfig, SessionContext};
+
+    /// Users (a CSV file: no statistics, like a join or an aggregate above
+    /// a scan) once per segment of a three-row VALUES list.
+    const SQL: &str = "select u.user_id, s.segment \
+        from users u cross join (values ('a'), ('b'), ('c')) as s(segment) \
+        order by u.user_id, s.segment";
+
+    async fn with_users(ctx: &SessionContext, dir: &std::path::Path) {
+        let csv = dir.join("users.csv");
+        let rows: String = (1..=500).map(|i| format!("u{i:03}\n")).collect();
+        std::fs::write(&csv, format!("user_id\n{rows}")).expect("write the CSV");
+        ctx.register_csv(
+            "users",
+            csv.to_str().expect("utf-8 path"),
+            CsvReadOptions::new(),
+        )
+        .await
+        .expect("register the CSV");
+    }
+
+    /// The physical plan's text and the query's rows.
+    async fn plan_and_rows(ctx: &SessionContext) -> (String, String) {
+        let df = ctx.sql(SQL).await.expect("plan");
+        let plan = df
+            .clone()
+            .create_physical_plan()
+            .await
+            .expect("physical plan");
+        let text = displayable(plan.as_ref()).indent(true).to_string();
+        let rows = pretty_format_batches(&df.collect().await.expect("run"))
+            .expect("format")
+            .to_string();
+        (text, rows)
+    }
+
+    /// The line after `CrossJoinExec`: the first child, the collected side.
+    fn collected_side(plan: &str) -> String {
+        let lines: Vec<&str> = plan.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.trim_start().starts_with("CrossJoinExec"))
+            .unwrap_or_else(|| panic!("no CrossJoinExec in\n{plan}"));
+        lines[at + 1].trim().to_string()
+    }
+
+    #[tokio::test]
+    async fn the_values_list_is_collected_and_the_rows_are_the_same() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cfg = SessionConfig::new().with_target_partitions(2);
+        // DataFusion alone keeps the users on the collected side: their
+        // number is unknown, so its join selection cannot compare the sides.
+        let plain = SessionContext::new_with_config(cfg.clone());
+        with_users(&plain, dir.path()).await;
+        let (plain_plan, plain_rows) = plan_and_rows(&plain).await;
+        assert!(
+            !collected_side(&plain_plan).contains("ProjectionExec: expr=[column1@0 as segment]"),
+            "DataFusion already builds on the VALUES list; the rule is not needed:\n{plain_plan}"
+        );
+        let shoal = super::super::local_session(cfg, Arc::new(RuntimeEnv::default()));
+        with_users(&shoal, dir.path()).await;
+        let (plan, rows) = plan_and_rows(&shoal).await;
+        assert!(
+            collected_side(&plan).contains("column1@0 as segment"),
+            "the cross join should collect the three-row VALUES list:\n{plan}"
+        );
+        // 500 users x 3 segments, in the same order after the ORDER BY
+        assert_eq!(rows.lines().count(), 500 * 3 + 4, "{rows}");
+        assert_eq!(rows, plain_rows);
+    }
+}

@@ -44,6 +44,29 @@ fn tables(warehouse: &Path) -> BTreeMap<String, Vec<String>> {
         .collect()
 }
 
+/// Per run record of `warehouse` (by its ds): how many partitions
+/// user_daily wrote.
+fn user_daily_days_written(warehouse: &Path) -> BTreeMap<String, usize> {
+    let mut written = BTreeMap::new();
+    for entry in std::fs::read_dir(warehouse.join("_shoal/runs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let record: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let model = record["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == "user_daily")
+            .unwrap_or_else(|| panic!("no user_daily in {}", path.display()));
+        let ds = record["ds"].as_str().unwrap().to_string();
+        written.insert(ds, model["partitions_written"].as_array().unwrap().len());
+    }
+    written
+}
+
 #[test]
 fn thirty_nightly_runs_equal_one_full_refresh_of_the_last_night() {
     let source = TempProject::new();
@@ -108,6 +131,17 @@ fn thirty_nightly_runs_equal_one_full_refresh_of_the_last_night() {
     copy_dir(&source.path().join("data"), &full.path().join("data"));
     full.shoal(&["run", "--ds", &last, "--full-refresh"])
         .expect_code(0);
+    // It builds user_daily's history once: its previous-day run
+    // (segment_transitions reads user_segments of D - 1) writes every day up
+    // to D - 1, and the run of D then only the late window, as a nightly run
+    // would (docs/models.md#the-header, reads_previous_day).
+    let written = user_daily_days_written(&full.path().join("warehouse"));
+    let before = &days[days.len() - 2];
+    assert_eq!(
+        written,
+        BTreeMap::from([(before.clone(), 29), (last.clone(), 4)]),
+        "user_daily partitions written per run of the full refresh"
+    );
 
     let n = tables(&nightly.path().join("warehouse"));
     let f = tables(&full.path().join("warehouse"));
