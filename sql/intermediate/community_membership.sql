@@ -1,5 +1,5 @@
 /*---
-materialized: view
+materialized: temp
 description: >
   The latest join or quit of each user in each community, by event_time,
   over every committed day of community_user_daily up to ds: community_daily

@@ -57,19 +57,20 @@ membership_events as (
 ),
 
 -- membership on ds, ds - 7 and ds - 30: the latest join/quit up to that day
--- (the rule of community_membership, docs/metrics.md#community_membership)
-{%- for name, back in [('d0', 0), ('d7', 7), ('d30', 30)] %}
-status_{{ name }} as (
-    select distinct on (community_id, user_id)
+-- (the rule of community_membership, docs/metrics.md#community_membership),
+-- all three in one pass over the membership events; NULL without any
+status as (
+    select
         community_id,
         user_id,
-        last_membership_event = 'join' as is_member
+        {%- for name, back in [('d0', 0), ('d7', 7), ('d30', 30)] %}
+        first_value(last_membership_event = 'join' order by last_membership_time desc,
+                    case when last_membership_event = 'quit' then 0 else 1 end)
+            filter (where dt <= date '{{ days_before(ds, back) }}') as is_member_{{ name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
     from membership_events
-    where dt <= date '{{ days_before(ds, back) }}'
-    order by community_id, user_id, last_membership_time desc,
-             case when last_membership_event = 'quit' then 0 else 1 end
+    group by community_id, user_id
 ),
-{%- endfor %}
 
 per_user as (
     select
@@ -94,16 +95,12 @@ users as (
     -- a user without any join/quit in the community is not a member
     select
         u.*,
-        coalesce(s0.is_member, false) as member_d0,
-        coalesce(s7.is_member, false) as member_d7,
-        coalesce(s30.is_member, false) as member_d30
+        coalesce(s.is_member_d0, false) as member_d0,
+        coalesce(s.is_member_d7, false) as member_d7,
+        coalesce(s.is_member_d30, false) as member_d30
     from per_user u
-    left join status_d0 s0
-        on (s0.community_id is not distinct from u.community_id) and s0.user_id = u.user_id
-    left join status_d7 s7
-        on (s7.community_id is not distinct from u.community_id) and s7.user_id = u.user_id
-    left join status_d30 s30
-        on (s30.community_id is not distinct from u.community_id) and s30.user_id = u.user_id
+    left join status s
+        on (s.community_id is not distinct from u.community_id) and s.user_id = u.user_id
 ),
 
 groups as (

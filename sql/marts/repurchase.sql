@@ -57,41 +57,6 @@ buyer_orders as (
     group by community_id, window_days, user_id
 ),
 
-buyer_gaps as (
-    -- days between consecutive orders of a buyer (by order_time, then the
-    -- key), anywhere and within one community. The window functions run on
-    -- windowed itself, not after a union: on a Ballista cluster, windows over
-    -- the unions failed with "Expects PARTITION BY expression to be ordered"
-    -- (tests/it/ballista.rs), and the median below needs no window at all
-    select level, community_id, window_days, user_id, interval_days
-    from (
-        select
-            'all' as level,
-            cast(null as varchar) as community_id,
-            window_days,
-            user_id,
-            dt - lag(dt) over (
-                partition by window_days, user_id
-                order by order_time, order_key, order_id) as interval_days
-        from windowed
-    ) a
-    where interval_days is not null
-    union all
-    select level, community_id, window_days, user_id, interval_days
-    from (
-        select
-            'community' as level,
-            community_id,
-            window_days,
-            user_id,
-            dt - lag(dt) over (
-                partition by window_days, community_id, user_id
-                order by order_time, order_key, order_id) as interval_days
-        from windowed
-    ) c
-    where interval_days is not null
-),
-
 profile as (
     -- the buyer's tier, RFM segment and activity layer on ds; NULL when not scored
     select s.user_id, u.uvi_tier, s.rfm_segment, s.activity_layer
@@ -101,7 +66,7 @@ profile as (
 ),
 
 {%- set scopes = [('uvi_tier', 'p.uvi_tier'), ('rfm_segment', 'p.rfm_segment'), ('activity_layer', 'p.activity_layer')] %}
-{%- for src, measure in [('buyer_orders', 'orders'), ('buyer_gaps', 'interval_days')] %}
+{%- for src, measure in [('buyer_orders', 'orders'), ('order_intervals', 'interval_days')] %}
 
 scoped_{{ src }} as (
     select 'platform' as scope, cast(null as varchar) as value, b.window_days, b.user_id, b.{{ measure }}
@@ -136,7 +101,7 @@ counted as (
 interval_counts as (
     -- how many pairs of each interval length per group
     select window_days, scope, value, interval_days, count(*) as pairs
-    from scoped_buyer_gaps
+    from scoped_order_intervals
     group by window_days, scope, value, interval_days
 ),
 

@@ -16,8 +16,8 @@
 //! DataFusion's `JoinSelection` swaps the sides only when the statistics of
 //! both are known; a join or an aggregate above a scan usually has none. This
 //! rule swaps a cross join or inner nested loop join whose right side is known to hold at most
-//! [`SMALL_ROWS`] rows, in one partition, and whose left side is not known to
-//! hold fewer. The output is the same rows with the same columns (a
+//! [`SMALL_ROWS`] rows (coalesced into one partition first if it has more)
+//! and whose left side is not known to hold fewer. The output is the same rows with the same columns (a
 //! projection restores their order); only the row order within the join's
 //! output changes, and SQL promises none.
 
@@ -28,6 +28,8 @@ use datafusion::common::Result;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
+use datafusion::physical_plan::execution_plan::replace_children_if_necessary;
 use datafusion::physical_plan::joins::{CrossJoinExec, NestedLoopJoinExec};
 use datafusion::physical_plan::statistics::{StatisticsArgs, StatisticsContext};
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
@@ -47,8 +49,7 @@ impl SmallSideFirstCrossJoin {
 }
 
 /// The swapped join when `plan` is a cross join or an inner nested loop
-/// join with a big or unknown left side and a small right side in one
-/// partition.
+/// join with a big or unknown left side and a small right side.
 fn swapped(plan: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn ExecutionPlan>>> {
     let (left, right) = if let Some(join) = plan.downcast_ref::<CrossJoinExec>() {
         (join.left(), join.right())
@@ -60,11 +61,6 @@ fn swapped(plan: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn ExecutionPlan
     } else {
         return Ok(None);
     };
-    // The new left side is collected as it is: it must be one partition
-    // (the old left side, now streamed, may stay a coalesced single one).
-    if right.output_partitioning().partition_count() != 1 {
-        return Ok(None);
-    }
     let stats = |plan: &Arc<dyn ExecutionPlan>| {
         StatisticsContext::new().compute(plan.as_ref(), &StatisticsArgs::new())
     };
@@ -81,6 +77,15 @@ fn swapped(plan: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn ExecutionPlan
     {
         return Ok(None);
     }
+    // The new left side is collected from one partition (a small UNION ALL
+    // has one per branch); the old left side, now streamed, may stay the
+    // coalesced single partition it was.
+    let plan = if right.output_partitioning().partition_count() > 1 {
+        let one: Arc<dyn ExecutionPlan> = Arc::new(CoalescePartitionsExec::new(Arc::clone(right)));
+        replace_children_if_necessary(Arc::clone(plan), vec![Arc::clone(left), one])?
+    } else {
+        Arc::clone(plan)
+    };
     if let Some(join) = plan.downcast_ref::<CrossJoinExec>() {
         join.swap_inputs().map(Some)
     } else if let Some(join) = plan.downcast_ref::<NestedLoopJoinExec>() {
@@ -124,10 +129,16 @@ mod tests {
     use datafusion::prelude::{CsvReadOptions, SessionConfig, SessionContext};
 
     /// Users (a CSV file: no statistics, like a join or an aggregate above
-    /// a scan) once per segment of a three-row VALUES list.
-    const SQL: &str = "select u.user_id, s.segment \
-        from users u cross join (values ('a'), ('b'), ('c')) as s(segment) \
-        order by u.user_id, s.segment";
+    /// a scan) once per segment of a three-row list: a VALUES list (one
+    /// partition), and a UNION ALL (one partition per branch).
+    const SQL: [&str; 2] = [
+        "select u.user_id, s.segment \
+         from users u cross join (values ('a'), ('b'), ('c')) as s(segment) \
+         order by u.user_id, s.segment",
+        "select u.user_id, s.segment \
+         from users u cross join (select 'a' as segment union all select 'b' union all select 'c') s \
+         order by u.user_id, s.segment",
+    ];
 
     async fn with_users(ctx: &SessionContext, dir: &std::path::Path) {
         let csv = dir.join("users.csv");
@@ -143,8 +154,8 @@ mod tests {
     }
 
     /// The physical plan's text and the query's rows.
-    async fn plan_and_rows(ctx: &SessionContext) -> (String, String) {
-        let df = ctx.sql(SQL).await.expect("plan");
+    async fn plan_and_rows(ctx: &SessionContext, sql: &str) -> (String, String) {
+        let df = ctx.sql(sql).await.expect("plan");
         let plan = df
             .clone()
             .create_physical_plan()
@@ -157,38 +168,45 @@ mod tests {
         (text, rows)
     }
 
-    /// The line after `CrossJoinExec`: the first child, the collected side.
+    /// The first child of the `CrossJoinExec`, the collected side, with
+    /// everything below it.
     fn collected_side(plan: &str) -> String {
+        let indent = |l: &str| l.len() - l.trim_start().len();
         let lines: Vec<&str> = plan.lines().collect();
         let at = lines
             .iter()
             .position(|l| l.trim_start().starts_with("CrossJoinExec"))
             .unwrap_or_else(|| panic!("no CrossJoinExec in\n{plan}"));
-        lines[at + 1].trim().to_string()
+        let child = indent(lines[at + 1]);
+        let mut side = vec![lines[at + 1]];
+        side.extend(lines[at + 2..].iter().take_while(|l| indent(l) > child));
+        side.join("\n")
     }
 
     #[tokio::test]
-    async fn the_values_list_is_collected_and_the_rows_are_the_same() {
+    async fn the_small_list_is_collected_and_the_rows_are_the_same() {
         let dir = tempfile::tempdir().expect("temp dir");
         let cfg = SessionConfig::new().with_target_partitions(2);
-        // DataFusion alone keeps the users on the collected side: their
-        // number is unknown, so its join selection cannot compare the sides.
         let plain = SessionContext::new_with_config(cfg.clone());
         with_users(&plain, dir.path()).await;
-        let (plain_plan, plain_rows) = plan_and_rows(&plain).await;
-        assert!(
-            !collected_side(&plain_plan).contains("ProjectionExec: expr=[column1@0 as segment]"),
-            "DataFusion already builds on the VALUES list; the rule is not needed:\n{plain_plan}"
-        );
         let shoal = super::super::local_session(cfg, Arc::new(RuntimeEnv::default()));
         with_users(&shoal, dir.path()).await;
-        let (plan, rows) = plan_and_rows(&shoal).await;
-        assert!(
-            collected_side(&plan).contains("column1@0 as segment"),
-            "the cross join should collect the three-row VALUES list:\n{plan}"
-        );
-        // 500 users x 3 segments, in the same order after the ORDER BY
-        assert_eq!(rows.lines().count(), 500 * 3 + 4, "{rows}");
-        assert_eq!(rows, plain_rows);
+        for sql in SQL {
+            // DataFusion alone collects the users: their number is unknown,
+            // so its join selection cannot compare the sides.
+            let (plain_plan, plain_rows) = plan_and_rows(&plain, sql).await;
+            assert!(
+                collected_side(&plain_plan).contains("users.csv"),
+                "DataFusion already collects the small list; the rule is not needed:\n{plain_plan}"
+            );
+            let (plan, rows) = plan_and_rows(&shoal, sql).await;
+            assert!(
+                !collected_side(&plan).contains("users.csv"),
+                "the cross join should collect the three-row list, not the users:\n{plan}"
+            );
+            // 500 users x 3 segments, in the same order after the ORDER BY
+            assert_eq!(rows.lines().count(), 500 * 3 + 4, "{rows}");
+            assert_eq!(rows, plain_rows);
+        }
     }
 }
