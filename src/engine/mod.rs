@@ -164,6 +164,7 @@ pub async fn run(
     )
     .await?;
     let result = async {
+        let mut run_opts = opts.clone();
         if let Some(previous) = previous_day_run(project, opts, ds, &dag, &selected).await? {
             // The run of ds must be able to start before the day before is
             // built: its inputs' schemas are checked first (exit 3 writes
@@ -193,31 +194,20 @@ pub async fn run(
             if record.exit_code != Some(crate::ExitStatus::Success) {
                 return Ok(record);
             }
-            let built = dag.select(&previous.select, &[])?;
-            let opts = RunOptions {
-                built_to_day_before: built
-                    .into_iter()
-                    .filter(|name| {
-                        dag.get(name)
-                            .is_some_and(|m| m.header.materialized.is_published())
-                    })
-                    .collect(),
-                ..opts.clone()
-            };
-            return run_locked(
-                project,
-                &opts,
-                observers,
-                ds,
-                &run_id,
-                started,
-                lease.guard(),
-            )
-            .await;
+            // The published models it built run for ds as that night's
+            // run would (their late window only).
+            run_opts.built_to_day_before = dag
+                .select(&previous.select, &[])?
+                .into_iter()
+                .filter(|name| {
+                    dag.get(name)
+                        .is_some_and(|m| m.header.materialized.is_published())
+                })
+                .collect();
         }
         run_locked(
             project,
-            opts,
+            &run_opts,
             observers,
             ds,
             &run_id,
