@@ -1,17 +1,18 @@
 /*---
 materialized: temp
 description: >
-  The days between consecutive orders of each buyer in each window of
-  vars.repurchase_windows days ending ds (by order_time, then the order key),
-  anywhere (level all) and within one community (level community): one row
-  per pair. Computed once per run for repurchase, which reads it once per
-  scope (docs/metrics.md#repurchase).
+  Every order of each buyer in each window of vars.repurchase_windows days
+  ending ds, anywhere (level all) and within one community (level
+  community), with the days since the buyer's previous order in the window
+  (by order_time, then the order key; NULL for the first). Computed once per
+  run for repurchase, which reads it once per scope
+  (docs/metrics.md#repurchase).
 columns:
   level: all (the buyer's orders anywhere) or community (within one community)
   community_id: the community, for level community; NULL for level all
   window_days: the window, the days ds - window_days + 1 .. ds
   user_id: the buyer
-  interval_days: days between the order and the buyer's previous one in the window (and scope)
+  interval_days: days between the order and the buyer's previous one in the window (and level); NULL for the first
 ---*/
 {%- set repurchase_windows = var.repurchase_windows | default([30, 90]) %}
 with windows as (
@@ -32,7 +33,7 @@ windowed as (
     where o.dt <= date '{{ ds }}' and o.amount >= 0
 ),
 
-buyer_gaps as (
+orders_with_gaps as (
     -- days between consecutive orders of a buyer (by order_time, then the
     -- key), anywhere and within one community. The window functions run on
     -- windowed itself, not after a union: on a Ballista cluster, windows over
@@ -50,7 +51,6 @@ buyer_gaps as (
                 order by order_time, order_key, order_id) as interval_days
         from windowed
     ) a
-    where interval_days is not null
     union all
     select level, community_id, window_days, user_id, interval_days
     from (
@@ -64,11 +64,10 @@ buyer_gaps as (
                 order by order_time, order_key, order_id) as interval_days
         from windowed
     ) c
-    where interval_days is not null
 ),
 
 final as (
-    select * from buyer_gaps
+    select * from orders_with_gaps
 )
 
 select * from final

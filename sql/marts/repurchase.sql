@@ -27,34 +27,12 @@ tests:
   - { expression: "repurchase_rate between 0 and 1 and repeat_buyers <= buyers and buyers <= orders" }
   - { expression: "intervals = orders - buyers and (median_interval_days >= 0 or intervals = 0)" }
 ---*/
-{%- set repurchase_windows = var.repurchase_windows | default([30, 90]) %}
-with windows as (
-    {%- for w in repurchase_windows %}
-    select {{ w }} as window_days, date '{{ days_before(ds, w - 1) }}' as window_start
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
-),
-
-windowed as (
-    -- every order once per window it falls in
-    select w.window_days, o.user_id, o.order_key, o.order_id, o.dt, o.order_time, o.community_id
-    from orders o
-    join windows w on o.dt >= w.window_start
-    -- a refund (negative amount) is no order (docs/metrics.md#orders)
-    where o.dt <= date '{{ ds }}' and o.amount >= 0
-),
-
-buyer_orders as (
-    -- 'all': a buyer's orders anywhere; 'community': their orders in one community
-    select 'all' as level, cast(null as varchar) as community_id, window_days, user_id, count(*) as orders
-    from windowed
-    group by window_days, user_id
-    union all
-    select 'community', community_id, window_days, user_id, count(*)
-    from windowed
-    group by community_id, window_days, user_id
+with buyer_orders as (
+    -- per level (all: a buyer's orders anywhere; community: their orders in
+    -- one community), window and buyer: one row of order_intervals per order
+    select level, community_id, window_days, user_id, count(*) as orders
+    from order_intervals
+    group by level, community_id, window_days, user_id
 ),
 
 profile as (
@@ -102,6 +80,8 @@ interval_counts as (
     -- how many pairs of each interval length per group
     select window_days, scope, value, interval_days, count(*) as pairs
     from scoped_order_intervals
+    -- a buyer's first order in the window has no interval
+    where interval_days is not null
     group by window_days, scope, value, interval_days
 ),
 
