@@ -161,6 +161,10 @@ pub enum Command {
     },
     /// Parse, resolve and plan every model against the source schemas (reads no event data).
     Validate,
+    /// Turn a plain-Parquet output of an earlier shoal into Delta tables now
+    /// (each table's current files become its first version); a run does
+    /// the same on its own the first time it meets such an output.
+    Migrate,
     /// Run the data tests of the models on their committed outputs.
     Test {
         #[command(flatten)]

@@ -83,6 +83,7 @@ async fn dispatch(cli: Cli, p: Printer) -> Result<ExitStatus> {
         Command::List { output } => commands::list::run(g, p, output),
         Command::Compile { model, ds } => commands::compile::run(g, p, &model, ds).await,
         Command::Validate => commands::validate::run(g, p).await,
+        Command::Migrate => commands::migrate::run(g, p).await,
         Command::Test { selection } => commands::test::run(g, p, selection).await,
         Command::Catalog { emit, schema } => commands::catalog::run(g, p, emit, schema).await,
         Command::Init { dir, users, days } => commands::init::run(p, &dir, users, days).await,

@@ -431,6 +431,34 @@ async fn run_locked(
     Ok(record)
 }
 
+/// `shoal migrate`: under the output lease, recovers what a killed run of
+/// an older shoal left and turns every plain-Parquet model output into a
+/// Delta table now, instead of at the next run. Returns a note per table
+/// (none when the output was migrated before or holds no plain output).
+pub async fn migrate(project: &Project) -> Result<Vec<String>> {
+    if !project.output.is_delta_format() {
+        return Err(Error::Usage(
+            "output.format is parquet: there is nothing to migrate to; set output.format: delta (the default, docs/outputs.md) first".into(),
+        ));
+    }
+    let run_id = crate::runlog::new_run_id();
+    let ttl = config::parse_duration_secs(&project.config().output.lease).unwrap_or(60);
+    let mut lease = lock::acquire(
+        &project.output,
+        &run_id,
+        std::time::Duration::from_secs(ttl),
+    )
+    .await?;
+    let result = async {
+        let mut notes = project.output.recover().await?;
+        notes.extend(migrate_to_delta(project).await?);
+        Ok(notes)
+    }
+    .await;
+    lock::release(&project.output, &mut lease).await;
+    result
+}
+
 /// Turns each plain-Parquet model output (from a shoal before Delta
 /// outputs, or `output.format: parquet`) into a Delta table whose first
 /// version is its files as they are, once per output (`_shoal/format.json`

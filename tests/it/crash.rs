@@ -2,7 +2,8 @@
 //! again, ends with the same tables as a run that was never interrupted.
 //! Right after each kill every table reads whole at its newest Delta
 //! version; a kill during a rerun (same input) leaves every table equal to
-//! the clean run's, whichever of its commits had happened.
+//! the clean run's, whichever of its commits had happened. The same kills
+//! are dealt on local disk and on the S3 test server.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -10,7 +11,10 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::TempProject;
-use crate::s3_support::{assert_same_tables, files_under, warehouse_tables};
+use crate::s3_support::{
+    KEY_ID, Moto, SECRET, assert_same_tables, files_under, mirror, s3_output, shoal_s3,
+    warehouse_tables,
+};
 
 /// Kills per test; together with the reruns they take about a minute here.
 const KILLS: u32 = 30;
@@ -61,12 +65,109 @@ fn inspect(warehouse: &Path) -> Seen {
     seen
 }
 
-fn spawn_run(p: &TempProject, watch: bool) -> std::process::Child {
+/// Where the killed runs write: the project's `warehouse/` on local disk,
+/// or `s3://shoal/warehouse` on a moto server (its `config/s3.yaml`).
+enum Target {
+    Local,
+    S3(Moto),
+}
+
+impl Target {
+    fn config(&self) -> Option<&'static str> {
+        match self {
+            Target::Local => None,
+            Target::S3(_) => Some("config/s3.yaml"),
+        }
+    }
+
+    /// The models the runs build: the whole pack on local disk; on S3,
+    /// where every request goes through a server in Python, the staging
+    /// chain and ten published models down to user_segments and
+    /// community_daily, so that 30 kills and reruns take minutes.
+    fn select(&self) -> &'static [&'static str] {
+        match self {
+            Target::Local => &[],
+            Target::S3(_) => &["--select", "+user_segments,+community_daily"],
+        }
+    }
+
+    /// How many models of the selection write files (the "executed and staged" log lines a run prints).
+    fn writing_models(&self) -> usize {
+        match self {
+            Target::Local => 20,
+            Target::S3(_) => 10,
+        }
+    }
+
+    fn shoal(&self, p: &TempProject, args: &[&str]) -> crate::common::Run {
+        let args: Vec<&str> = args.iter().chain(self.select()).copied().collect();
+        let args = &args[..];
+        match self.config() {
+            None => p.shoal(args),
+            Some(config) => shoal_s3(p, config, args, &[]),
+        }
+    }
+
+    /// The output as a local directory: itself, or a fresh copy of the
+    /// bucket's objects.
+    fn warehouse(&self, p: &TempProject) -> std::path::PathBuf {
+        match self {
+            Target::Local => p.path().join("warehouse"),
+            Target::S3(moto) => {
+                let dir = p.path().join("s3-mirror");
+                mirror(moto.port, "shoal", "warehouse", &dir);
+                dir
+            }
+        }
+    }
+
+    /// Empties the output, for a first build.
+    fn clear(&self, p: &TempProject) {
+        match self {
+            Target::Local => {
+                let _ = std::fs::remove_dir_all(p.path().join("warehouse"));
+            }
+            Target::S3(moto) => {
+                use futures::TryStreamExt;
+                use object_store::{ObjectStore, ObjectStoreExt};
+                let store = object_store::aws::AmazonS3Builder::new()
+                    .with_endpoint(moto.endpoint())
+                    .with_allow_http(true)
+                    .with_bucket_name("shoal")
+                    .with_region("us-east-1")
+                    .with_access_key_id(KEY_ID)
+                    .with_secret_access_key(SECRET)
+                    .build()
+                    .unwrap();
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(async {
+                        let prefix = object_store::path::Path::from("warehouse");
+                        let all: Vec<_> = store.list(Some(&prefix)).try_collect().await.unwrap();
+                        for o in all {
+                            store.delete(&o.location).await.unwrap();
+                        }
+                    });
+            }
+        }
+    }
+}
+
+fn spawn_run(p: &TempProject, target: &Target, watch: bool) -> std::process::Child {
     let mut cmd = crate::common::shoal_command();
     cmd.args(["run", "--log-format", "json", "--project-dir"])
         .arg(p.path())
         .env_remove("RUST_LOG")
         .stdout(Stdio::null());
+    cmd.args(target.select());
+    if let Some(config) = target.config() {
+        cmd.args(["--config", config])
+            .env("AWS_ACCESS_KEY_ID", KEY_ID)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET)
+            .current_dir(p.path());
+    }
     if watch {
         cmd.arg("-v").stderr(Stdio::piped());
     } else {
@@ -98,20 +199,53 @@ fn wait_for_staged(child: &mut std::process::Child, n: usize) -> bool {
 
 #[test]
 fn sigkill_at_any_moment_then_rerun_gives_the_clean_tables() {
+    kill_and_rerun(Target::Local);
+}
+
+#[test]
+fn on_s3_sigkill_at_any_moment_then_rerun_gives_the_clean_tables() {
+    let moto = Moto::start();
+    moto.create_bucket("shoal");
+    kill_and_rerun(Target::S3(moto));
+}
+
+fn kill_and_rerun(target: Target) {
     let p = TempProject::with_repo_models();
     p.generate(&["--users", "150", "--days", "8", "--seed", "3"]);
-    // The reference: a run that is never interrupted, into its own output;
-    // timed as a first build and as a rerun over committed output.
+    if let Target::S3(moto) = &target {
+        // The events stay on local disk; the output is the bucket.
+        let config = std::fs::read_to_string(p.path().join("config/shoal.yaml")).unwrap();
+        let output = config
+            .lines()
+            .find(|l| l.starts_with("output:"))
+            .expect("an output line in the test config");
+        p.write(
+            "config/s3.yaml",
+            &config.replace(
+                &format!("{output}\n"),
+                &s3_output(&moto.endpoint(), "shoal", ""),
+            ),
+        );
+    }
+    // The reference: a run that is never interrupted, into its own local
+    // output; then the target timed as a first build and as a rerun over
+    // committed output.
+    let mut clean = vec!["run", "--set", "output.location=clean"];
+    clean.extend(target.select());
+    p.shoal(&clean).expect_code(0);
+    let expected = warehouse_tables(&p.path().join("clean"));
     let timed = || {
         let t = Instant::now();
-        p.shoal(&["run", "--set", "output.location=clean"])
-            .expect_code(0);
+        target.shoal(&p, &["run"]).expect_code(0);
         t.elapsed().as_secs_f64()
     };
     let first_secs = timed();
     let rerun_secs = timed();
-    let expected = warehouse_tables(&p.path().join("clean"));
-    let warehouse = p.path().join("warehouse");
+    assert_same_tables(
+        "an uninterrupted run",
+        &expected,
+        &warehouse_tables(&target.warehouse(&p)),
+    );
 
     let mut finished_before_kill = 0;
     let mut uncommitted_after_kill = 0;
@@ -120,7 +254,7 @@ fn sigkill_at_any_moment_then_rerun_gives_the_clean_tables() {
         // rerun that replaces committed partitions.
         let first_build = i % 3 == 0;
         if first_build {
-            let _ = std::fs::remove_dir_all(&warehouse);
+            target.clear(&p);
         }
         let secs = if first_build { first_secs } else { rerun_secs };
         // Even kills come at an instant spread over the run, up to the end
@@ -129,9 +263,9 @@ fn sigkill_at_any_moment_then_rerun_gives_the_clean_tables() {
         // load on the machine.
         let delay = Duration::from_secs_f64(secs * 0.95 * (f64::from(i) + 0.5) / f64::from(KILLS));
         let watch = i % 2 == 1;
-        let mut child = spawn_run(&p, watch);
+        let mut child = spawn_run(&p, &target, watch);
         let when = if watch {
-            let n = (i as usize / 2) % 20 + 1;
+            let n = (i as usize / 2) % target.writing_models() + 1;
             let _ = wait_for_staged(&mut child, n);
             format!("after model {n} wrote its files")
         } else {
@@ -145,6 +279,7 @@ fn sigkill_at_any_moment_then_rerun_gives_the_clean_tables() {
                 child.wait().unwrap();
             }
         }
+        let warehouse = target.warehouse(&p);
         let seen = inspect(&warehouse);
         if !seen.uncommitted.is_empty() {
             uncommitted_after_kill += 1;
@@ -161,8 +296,9 @@ fn sigkill_at_any_moment_then_rerun_gives_the_clean_tables() {
                 &warehouse_tables(&warehouse),
             );
         }
-        let rerun = p.shoal(&["run"]);
+        let rerun = target.shoal(&p, &["run"]);
         rerun.expect_code(0);
+        let warehouse = target.warehouse(&p);
         assert!(
             !warehouse.join("_shoal/lock").exists(),
             "kill {i}: lease left behind"
@@ -174,8 +310,13 @@ fn sigkill_at_any_moment_then_rerun_gives_the_clean_tables() {
         );
     }
     eprintln!(
-        "{KILLS} kills over a {first_secs:.1}s first build / {rerun_secs:.1}s rerun: {} killed mid-run, \
+        "{}: {KILLS} kills over a {first_secs:.1}s first build / {rerun_secs:.1}s rerun: {} killed mid-run, \
          {finished_before_kill} finished first; {uncommitted_after_kill} left data files written but not committed",
+        if target.config().is_some() {
+            "s3"
+        } else {
+            "local disk"
+        },
         KILLS - finished_before_kill
     );
     // The kills must have hit the window the commit protects: files

@@ -197,6 +197,57 @@ fn a_plain_parquet_output_becomes_a_delta_table_with_the_same_rows() {
 }
 
 #[test]
+fn shoal_migrate_turns_a_plain_parquet_output_into_delta_before_any_run() {
+    let p = counting_project();
+    p.shoal(&["run", "--set", "output.format=parquet"])
+        .expect_code(0);
+    let table = p.path().join("warehouse/t");
+    let plain = p.table("t", "id");
+    // With plain outputs configured there is nothing to migrate to.
+    let run = p.shoal(&["migrate", "--set", "output.format=parquet"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr().contains("output.format is parquet"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!table.join("_delta_log").exists());
+    // The command adopts the files as version 0, under the lease, and runs
+    // no model: no run record appears.
+    let run = p.shoal(&["migrate"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr()
+            .contains("t: the plain Parquet output became Delta table version 0"),
+        "{}",
+        run.stderr()
+    );
+    assert!(table.join("_delta_log/00000000000000000000.json").is_file());
+    assert!(!table.join("_delta_log/00000000000000000001.json").exists());
+    assert!(
+        !p.path().join("warehouse/_shoal/lock").exists(),
+        "the lease is let go"
+    );
+    assert_eq!(p.table("t", "id"), plain);
+    // Once is enough: a second migrate and the next run adopt nothing.
+    let run = p.shoal(&["migrate"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr().contains("nothing to migrate"),
+        "{}",
+        run.stderr()
+    );
+    p.shoal(&["run", "--set", "vars.n=1000"]).expect_code(0);
+    assert!(
+        !p.latest()["warnings"]
+            .to_string()
+            .contains("became Delta table"),
+        "{}",
+        p.latest()
+    );
+}
+
+#[test]
 fn on_s3_a_reader_sees_the_old_or_the_new_partition_never_a_mix() {
     let moto = Moto::start();
     moto.create_bucket("shoal");

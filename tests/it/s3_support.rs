@@ -112,10 +112,11 @@ impl Moto {
         panic!("moto_server did not start on 127.0.0.1 (3 attempts, 30 s each); log:\n{last_log}");
     }
 
-    /// An S3 server that admits only given access key ids
-    /// (`tests/py/s3_auth_server.py`): moto behind a filter, `keys` and the
-    /// tests' own `KEY_ID` the only ones it accepts (403 otherwise),
-    /// `buckets` created before. Every request's access key id is recorded
+    /// An S3 server that admits only given credentials
+    /// (`tests/py/s3_auth_server.py`): moto behind a filter that checks each
+    /// request's SigV4 signature, `keys` (id, secret) and the tests' own
+    /// `KEY_ID` the only ones it accepts (403 otherwise), `buckets` created
+    /// before. Every request's access key id is recorded
     /// ([`Moto::key_ids_seen`]).
     pub fn start_with_auth(buckets: &[&str], keys: &[(&str, &str)]) -> Self {
         let py = python();

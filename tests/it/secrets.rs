@@ -3,7 +3,9 @@
 //! (`tests/py/s3_auth_server.py`), so each way of giving credentials — the
 //! AWS variables, a `${env:…}` reference in config, a `SHOAL__…` override —
 //! is shown to be the one that signed its run's requests, and an unknown
-//! key is refused. (The server does not verify the secrets themselves.) No output stream of any
+//! key, or a known key id with the wrong secret, is refused: the server
+//! checks each request's SigV4 signature against the key's secret. No
+//! output stream of any
 //! command and no file shoal writes (outputs, run records, the lease, the
 //! temp dir, OpenLineage events) contains a secret — successful and
 //! failing runs, verbose and JSON logs, help.
@@ -115,6 +117,13 @@ fn secrets_are_used_and_never_reach_logs_records_errors_or_help() {
         e.push(("SHOAL__STORAGE__S3__SECRET_ACCESS_KEY", WRONG_SECRET));
         e
     };
+    // A key id the server knows, signed with a secret that is not its own.
+    let wrong_secret = {
+        let mut e = env.clone();
+        e.push(("SHOAL__STORAGE__S3__ACCESS_KEY_ID", OVERRIDE_KEY));
+        e.push(("SHOAL__STORAGE__S3__SECRET_ACCESS_KEY", WRONG_SECRET));
+        e
+    };
     let mut runs: Vec<(Run, i32, KeysSeen)> = vec![];
     let mut go = |config: &str, args: &[&str], env: &[(&str, &str)], code: i32| {
         let seen = moto.key_ids_seen().len();
@@ -170,6 +179,13 @@ fn secrets_are_used_and_never_reach_logs_records_errors_or_help() {
         "config/ref.yaml",
         &["run", "-vv", "--log-format", "json"],
         &wrong,
+        3,
+    );
+    // The right key id with a wrong secret: refused as well (exit 3).
+    go(
+        "config/ref.yaml",
+        &["run", "-vv", "--log-format", "json"],
+        &wrong_secret,
         3,
     );
     for help in [
@@ -259,6 +275,16 @@ fn secrets_are_used_and_never_reach_logs_records_errors_or_help() {
     assert!(
         !statuses.is_empty() && statuses.iter().all(|s| *s == 403),
         "an unknown key must be refused: {statuses:?}"
+    );
+    let (ids, statuses) = keys(6);
+    assert_eq!(
+        ids,
+        [OVERRIDE_KEY],
+        "the wrong-secret run was signed with {ids:?}"
+    );
+    assert!(
+        !statuses.is_empty() && statuses.iter().all(|s| *s == 403),
+        "a known key id with the wrong secret must be refused: {statuses:?}"
     );
     // Every file shoal wrote or read: run records, the lease, tables, the
     // project (its temp dir and OpenLineage file included).

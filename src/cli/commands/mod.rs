@@ -12,6 +12,7 @@ pub mod generate;
 pub mod init;
 pub mod lineage;
 pub mod list;
+pub mod migrate;
 pub mod query;
 pub mod report;
 pub mod retry;
