@@ -158,7 +158,7 @@ pub(super) async fn run_model(shared: &RunShared, model: &Model) -> (ModelRun, O
     let mut mr = fresh();
     let result = {
         let _turn = shared.turns.read().await;
-        execute_model(shared, model, &mut mr).await
+        execute_model(shared, model, &mut mr, 1).await
     };
     let result = match result {
         Err((FailKind::Memory, _))
@@ -177,7 +177,7 @@ pub(super) async fn run_model(shared: &RunShared, model: &Model) -> (ModelRun, O
                 .await;
             let _alone = shared.turns.write().await;
             mr = fresh();
-            execute_model(shared, model, &mut mr).await
+            execute_model(shared, model, &mut mr, 2).await
         }
         other => other,
     };
@@ -221,10 +221,13 @@ pub(super) async fn run_model(shared: &RunShared, model: &Model) -> (ModelRun, O
     }
 }
 
+/// Runs one attempt of a model (1, or 2 for the memory retry) and stages
+/// its files.
 async fn execute_model(
     shared: &RunShared,
     model: &Model,
     mr: &mut ModelRun,
+    attempt: u32,
 ) -> Result<(), (FailKind, String)> {
     let ctx = &shared.ctx;
     let plan_err = |e: DataFusionError| (FailKind::Model, locate_error(&model.file, &e));
@@ -305,7 +308,13 @@ async fn execute_model(
         })
         .await?;
     let output = &shared.project.output;
-    let (staging, stem) = output.staging(&shared.run_id, &model.name);
+    let (staging, mut stem) = output.staging(&shared.run_id, &model.name);
+    if attempt > 1 {
+        // The retry never writes a name the first attempt used: nothing
+        // the abandoned attempt's store requests may still finish can land
+        // on, or be taken for, the retry's files.
+        stem = format!("{stem}-r{attempt}");
+    }
     let props = sink::writer_properties(&shared.project.config().output.compression);
     let stream = execute_stream(Arc::clone(&plan), ctx.task_ctx()).map_err(exec_err)?;
     // The writer stops at the deadline itself: it returns only once

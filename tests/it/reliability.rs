@@ -1216,4 +1216,19 @@ fn a_model_out_of_memory_next_to_another_runs_again_alone_and_succeeds() {
     for m in ["join_a", "join_b"] {
         assert_eq!(p.table(m, "n"), ["n=3000000"], "{m}");
     }
+    // The retry wrote files of its own name (`part-<run>-r2-<n>`), never
+    // one the abandoned first attempt used, and its table holds only those.
+    let run_id = p.latest()["run_id"].as_str().unwrap().to_string();
+    let second = format!("part-{run_id}-r2-");
+    let from_retry = ["join_a", "join_b"]
+        .iter()
+        .filter(|m| {
+            let files = p.files(m);
+            assert!(!files.is_empty(), "{m}: {files:?}");
+            let retried = files.iter().filter(|f| f.contains(&second)).count();
+            assert!(retried == 0 || retried == files.len(), "{m}: {files:?}");
+            retried > 0
+        })
+        .count();
+    assert_eq!(from_retry, retried, "tables written by a retry");
 }
