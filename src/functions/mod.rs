@@ -14,6 +14,7 @@
 //! answers).
 
 mod args;
+mod compact;
 mod cross_join;
 mod events;
 mod hash64;
@@ -35,6 +36,7 @@ use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+pub use compact::{CompactBeforeSort, CompactExec, compact_batch};
 pub use cross_join::SmallSideFirstCrossJoin;
 pub use hash64::Hash64;
 pub use json::{JsonGet, JsonGetKind};
@@ -72,7 +74,8 @@ pub fn all_udfs() -> Vec<ScalarUDF> {
 /// A local session with `config` and `runtime`, shoal's functions and its
 /// physical optimizer rules: the events aggregates run in one phase (see
 /// [`SinglePhaseEventsAggregate`]) and a cross join is built on its small
-/// side ([`SmallSideFirstCrossJoin`]).
+/// side ([`SmallSideFirstCrossJoin`]); a sort keeps compacted batches
+/// ([`CompactBeforeSort`]).
 pub fn local_session(config: SessionConfig, runtime: Arc<RuntimeEnv>) -> SessionContext {
     let state = SessionStateBuilder::new()
         .with_config(config)
@@ -80,6 +83,7 @@ pub fn local_session(config: SessionConfig, runtime: Arc<RuntimeEnv>) -> Session
         .with_default_features()
         .with_physical_optimizer_rule(Arc::new(SinglePhaseEventsAggregate::new()))
         .with_physical_optimizer_rule(Arc::new(SmallSideFirstCrossJoin::new()))
+        .with_physical_optimizer_rule(Arc::new(CompactBeforeSort::new()))
         .build();
     let ctx = SessionContext::new_with_state(state);
     register_all(&ctx);
