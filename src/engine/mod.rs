@@ -156,13 +156,7 @@ pub async fn run(
     let dag = project.dag(ds, opts.full_refresh, None)?;
     let selected = dag.select(&opts.select, &opts.exclude)?;
     let run_id = crate::runlog::new_run_id();
-    let ttl = config::parse_duration_secs(&project.config().output.lease).unwrap_or(60);
-    let mut lease = lock::acquire(
-        &project.output,
-        &run_id,
-        std::time::Duration::from_secs(ttl),
-    )
-    .await?;
+    let mut lease = take_lease(project, &run_id).await?;
     let result = async {
         let mut run_opts = opts.clone();
         if let Some(previous) = previous_day_run(project, opts, ds, &dag, &selected).await? {
@@ -431,6 +425,12 @@ async fn run_locked(
     Ok(record)
 }
 
+/// Takes the output lease for `run_id` for `output.lease`.
+async fn take_lease(project: &Project, run_id: &str) -> Result<lock::Lease> {
+    let ttl = config::parse_duration_secs(&project.config().output.lease).unwrap_or(60);
+    Ok(lock::acquire(&project.output, run_id, std::time::Duration::from_secs(ttl)).await?)
+}
+
 /// `shoal migrate`: under the output lease, recovers what a killed run of
 /// an older shoal left and turns every plain-Parquet model output into a
 /// Delta table now, instead of at the next run. Returns a note per table
@@ -441,14 +441,7 @@ pub async fn migrate(project: &Project) -> Result<Vec<String>> {
             "output.format is parquet: there is nothing to migrate to; set output.format: delta (the default, docs/outputs.md) first".into(),
         ));
     }
-    let run_id = crate::runlog::new_run_id();
-    let ttl = config::parse_duration_secs(&project.config().output.lease).unwrap_or(60);
-    let mut lease = lock::acquire(
-        &project.output,
-        &run_id,
-        std::time::Duration::from_secs(ttl),
-    )
-    .await?;
+    let mut lease = take_lease(project, &crate::runlog::new_run_id()).await?;
     let result = async {
         let mut notes = project.output.recover().await?;
         notes.extend(migrate_to_delta(project).await?);

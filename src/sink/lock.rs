@@ -27,7 +27,7 @@
 //!
 //! On a store without conditional writes shoal runs unlocked and says so.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -61,8 +61,7 @@ pub struct LeaseBody {
 #[derive(Debug)]
 struct Held {
     lost: AtomicBool,
-    /// Expiry of the newest body the store accepted, in microseconds.
-    expires_micros: AtomicI64,
+    /// The newest body the store accepted (none: no lease is held).
     body: Mutex<Option<LeaseBody>>,
 }
 
@@ -70,10 +69,6 @@ impl Held {
     fn new(body: Option<LeaseBody>) -> Arc<Self> {
         Arc::new(Self {
             lost: AtomicBool::new(false),
-            expires_micros: AtomicI64::new(
-                body.as_ref()
-                    .map_or(i64::MAX, |b| b.expires_at.timestamp_micros()),
-            ),
             body: Mutex::new(body),
         })
     }
@@ -84,7 +79,12 @@ impl Held {
 
     fn holds(&self, now: DateTime<Utc>) -> bool {
         !self.lost.load(Ordering::SeqCst)
-            && now.timestamp_micros() <= self.expires_micros.load(Ordering::SeqCst)
+            && self
+                .body
+                .lock()
+                .expect("lease state")
+                .as_ref()
+                .is_none_or(|b| now <= b.expires_at)
     }
 }
 
@@ -216,24 +216,34 @@ fn claim_path(meta: &Path, lease: &LeaseBody) -> Path {
     )
 }
 
-/// Claims `lease`'s current generation for the run `by`: `Ok(true)` when
-/// this run holds the claim (also when an earlier attempt of it, whose
-/// answer was lost, already made it), `Ok(false)` when another run does.
+/// Claims `lease`'s current generation for the run `by` and returns who
+/// holds the claim: `by` when this run made it (also when an earlier
+/// attempt of it, whose answer was lost, did), else the run that did.
+async fn claimant(
+    store: &dyn ObjectStore,
+    meta: &Path,
+    lease: &LeaseBody,
+    by: &str,
+) -> object_store::Result<String> {
+    let path = claim_path(meta, lease);
+    match create(store, &path, by.as_bytes().to_vec()).await {
+        Ok(()) => Ok(by.to_string()),
+        Err(object_store::Error::AlreadyExists { .. }) => {
+            let got = store.get(&path).await?.bytes().await?;
+            Ok(String::from_utf8_lossy(&got).into_owned())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether the run `by` holds the claim of `lease`'s current generation.
 async fn claim(
     store: &dyn ObjectStore,
     meta: &Path,
     lease: &LeaseBody,
     by: &str,
 ) -> object_store::Result<bool> {
-    let path = claim_path(meta, lease);
-    match create(store, &path, by.as_bytes().to_vec()).await {
-        Ok(()) => Ok(true),
-        Err(object_store::Error::AlreadyExists { .. }) => {
-            let got = store.get(&path).await?.bytes().await?;
-            Ok(got.as_ref() == by.as_bytes())
-        }
-        Err(e) => Err(e),
-    }
+    Ok(claimant(store, meta, lease, by).await? == by)
 }
 
 /// Claims a dead lease for the taker `by`. When its holder had claimed the
@@ -247,12 +257,9 @@ async fn claim_dead(
     holder: &LeaseBody,
     by: &str,
 ) -> object_store::Result<bool> {
-    if claim(store, meta, holder, by).await? {
-        return Ok(true);
-    }
-    let owner = store.get(&claim_path(meta, holder)).await?.bytes().await?;
-    if owner.as_ref() != holder.run_id.as_bytes() {
-        return Ok(false);
+    let owner = claimant(store, meta, holder, by).await?;
+    if owner != holder.run_id {
+        return Ok(owner == by);
     }
     let mut next = holder.clone();
     next.generation += 1;
@@ -459,8 +466,6 @@ async fn renew_once(
         .await
     {
         Ok(_) => {
-            held.expires_micros
-                .store(next.expires_at.timestamp_micros(), Ordering::SeqCst);
             *held.body.lock().expect("lease state") = Some(next);
             Renewal::Renewed
         }

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 use crate::common::TempProject;
 use crate::s3_support::{
     KEY_ID, Moto, SECRET, assert_same_tables, files_under, mirror, s3_output, shoal_s3,
-    warehouse_tables,
+    test_client, warehouse_tables,
 };
 
-/// Kills per test; together with the reruns they take about a minute here.
+/// Kills per test; with the reruns about a minute on local disk, four on S3.
 const KILLS: u32 = 30;
 
 /// What the output holds right after a kill.
@@ -130,26 +130,14 @@ impl Target {
             Target::S3(moto) => {
                 use futures::TryStreamExt;
                 use object_store::{ObjectStore, ObjectStoreExt};
-                let store = object_store::aws::AmazonS3Builder::new()
-                    .with_endpoint(moto.endpoint())
-                    .with_allow_http(true)
-                    .with_bucket_name("shoal")
-                    .with_region("us-east-1")
-                    .with_access_key_id(KEY_ID)
-                    .with_secret_access_key(SECRET)
-                    .build()
-                    .unwrap();
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap()
-                    .block_on(async {
-                        let prefix = object_store::path::Path::from("warehouse");
-                        let all: Vec<_> = store.list(Some(&prefix)).try_collect().await.unwrap();
-                        for o in all {
-                            store.delete(&o.location).await.unwrap();
-                        }
-                    });
+                let (store, rt) = test_client(moto.port, "shoal");
+                rt.block_on(async {
+                    let prefix = object_store::path::Path::from("warehouse");
+                    let all: Vec<_> = store.list(Some(&prefix)).try_collect().await.unwrap();
+                    for o in all {
+                        store.delete(&o.location).await.unwrap();
+                    }
+                });
             }
         }
     }

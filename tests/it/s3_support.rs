@@ -546,7 +546,10 @@ pub fn shoal_s3(
 
 /// An S3 client of `bucket` on the server with the test credentials, and
 /// a runtime to drive it.
-fn test_client(port: u16, bucket: &str) -> (object_store::aws::AmazonS3, tokio::runtime::Runtime) {
+pub fn test_client(
+    port: u16,
+    bucket: &str,
+) -> (object_store::aws::AmazonS3, tokio::runtime::Runtime) {
     let store = object_store::aws::AmazonS3Builder::new()
         .with_endpoint(format!("http://127.0.0.1:{port}"))
         .with_allow_http(true)
