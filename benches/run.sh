@@ -254,6 +254,23 @@ limit_gib="$(awk -v m="$memory_limit" 'BEGIN { v = m + 0; if (m ~ /[Mm]/) v /= 1
 gib() { awk -v k="$(rss "$1")" 'BEGIN { printf "%.2f", k / 1048576 }'; }
 echo "| shoal full refresh peak RSS, GiB | $(gib 1) | <= $(awk -v l="$limit_gib" 'BEGIN { printf "%.2f", l * 1.1 }') (memory limit $memory_limit + 10 %) |"
 echo "| DuckDB full refresh peak RSS, GiB | $(gib 3) | (same memory_limit) |"
+# Where the full refresh spends its time and memory: the run records of the
+# warm-up (or only) full refresh, the day before's run first when it had one.
+echo
+echo "where the full refresh goes (run records of $work/1.warmup: wall s, and the process's largest RSS while the model ran, GiB):"
+python3 - "$work/1.warmup/_shoal/runs" <<'PY'
+import glob, json, sys
+for path in sorted(glob.glob(sys.argv[1] + "/*.json")):
+    r = json.load(open(path))
+    ms = [m for m in r["models"] if m.get("duration_ms")]
+    peak = r.get("peak_rss_bytes")
+    print(f"  run of {r['ds']} ({len(ms)} models, process peak {peak / 2**30:.2f} GiB)" if peak else f"  run of {r['ds']} ({len(ms)} models)")
+    slow = sorted(ms, key=lambda m: -m["duration_ms"])[:6]
+    print("    longest: " + ", ".join(f"{m['name']} {m['duration_ms'] / 1000:.1f}" for m in slow))
+    big = sorted((m for m in ms if m.get("rss_bytes")), key=lambda m: -m["rss_bytes"])[:6]
+    if big:
+        print("    largest RSS: " + ", ".join(f"{m['name']} {m['rss_bytes'] / 2**30:.2f}" for m in big))
+PY
 [ -z "$check_note" ] || { echo; echo "$check_note"; }
 [ "$crashes" = 0 ] || { echo; echo "note: $crashes run(s) crashed and were retried once (see the log above)"; }
 if [ "$check_failed" = 1 ]; then

@@ -72,6 +72,11 @@ pub struct ModelRun {
     pub started_at: Option<DateTime<Utc>>,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
+    /// The largest resident set size of the shoal process while the model
+    /// ran, in bytes (sampled every 100 ms; models running at the same
+    /// time share the figure). None where it cannot be read (not Linux).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_bytes: Option<u64>,
     /// The error, for failed and skipped models.
     pub error: Option<String>,
 }
@@ -98,6 +103,7 @@ impl ModelRun {
             tests: vec![],
             started_at: None,
             duration_ms: 0,
+            rss_bytes: None,
             error: Some(reason),
         }
     }
@@ -134,6 +140,10 @@ pub struct RunRecord {
     pub exit_code: Option<ExitStatus>,
     /// Events partitions the run needed.
     pub input_partitions: Vec<String>,
+    /// The process's peak resident set size when the run ended, in bytes
+    /// (the kernel's high-water mark, VmHWM). None where it cannot be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
     /// Warnings (missing partitions under `missing_partition: warn`, repaired commits).
     pub warnings: Vec<String>,
     /// One entry per model, in completion order.

@@ -25,6 +25,7 @@ pub mod failure;
 pub mod model;
 pub mod observer;
 pub mod plan;
+mod rss;
 pub mod scan;
 pub mod schedule;
 pub mod session;
@@ -338,6 +339,7 @@ async fn run_locked(
         shoal_version: env!("CARGO_PKG_VERSION").to_string(),
         started_at: started,
         finished_at: None,
+        peak_rss_bytes: None,
         status: RunStatus::Running,
         exit_code: None,
         input_partitions: plan
@@ -401,6 +403,7 @@ async fn run_locked(
     }
     let status = failure::exit_status(&fail_kinds);
     record.finished_at = Some(Utc::now());
+    record.peak_rss_bytes = rss::process_peak();
     record.status = if status == crate::ExitStatus::Success {
         RunStatus::Success
     } else {
@@ -421,7 +424,7 @@ async fn run_locked(
         o.run_finished(&record).await;
     }
     let (ok, failed, skipped) = record.counts();
-    tracing::info!(run_id, %ds, ok, failed, skipped, exit_code = status as u8, "run finished");
+    tracing::info!(run_id, %ds, ok, failed, skipped, exit_code = status as u8, peak_rss_mib = record.peak_rss_bytes.map(|b| b >> 20), "run finished");
     Ok(record)
 }
 
@@ -636,12 +639,14 @@ fn log_model_run(mr: &ModelRun) {
             model = %mr.name,
             rows = mr.rows.unwrap_or(0),
             ms = mr.duration_ms,
+            rss_mib = mr.rss_bytes.map(|b| b >> 20),
             "ok (temp, this run only)"
         ),
         Status::Success => tracing::info!(
             model = %mr.name,
             rows = mr.rows.unwrap_or(0),
             ms = mr.duration_ms,
+            rss_mib = mr.rss_bytes.map(|b| b >> 20),
             partitions = %summarize_partitions(&mr.partitions_written),
             "ok"
         ),

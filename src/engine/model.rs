@@ -156,31 +156,36 @@ pub(super) async fn run_model(shared: &RunShared, model: &Model) -> (ModelRun, O
         mr
     };
     let mut mr = fresh();
-    let result = {
-        let _turn = shared.turns.read().await;
-        execute_model(shared, model, &mut mr, 1).await
-    };
-    let result = match result {
-        Err((FailKind::Memory, _))
-            if shared.project.config().run.concurrency > 1 && !shared.project.is_distributed() =>
-        {
-            // The memory pool is shared by the models running at once, and
-            // an operator that cannot spill (a hash join's build side, an
-            // aggregate's next batch of groups) can find it taken by the
-            // other model. Nothing was committed: run it again with the
-            // pool to itself, once the others have finished.
-            tracing::warn!(model = %model.name, "ran out of the memory pool next to other models; running it again alone");
-            let _ = shared
-                .project
-                .output
-                .discard(&shared.run_id, &model.name)
-                .await;
-            let _alone = shared.turns.write().await;
-            mr = fresh();
-            execute_model(shared, model, &mut mr, 2).await
+    let attempts = async {
+        let result = {
+            let _turn = shared.turns.read().await;
+            execute_model(shared, model, &mut mr, 1).await
+        };
+        match result {
+            Err((FailKind::Memory, _))
+                if shared.project.config().run.concurrency > 1
+                    && !shared.project.is_distributed() =>
+            {
+                // The memory pool is shared by the models running at once, and
+                // an operator that cannot spill (a hash join's build side, an
+                // aggregate's next batch of groups) can find it taken by the
+                // other model. Nothing was committed: run it again with the
+                // pool to itself, once the others have finished.
+                tracing::warn!(model = %model.name, "ran out of the memory pool next to other models; running it again alone");
+                let _ = shared
+                    .project
+                    .output
+                    .discard(&shared.run_id, &model.name)
+                    .await;
+                let _alone = shared.turns.write().await;
+                mr = fresh();
+                execute_model(shared, model, &mut mr, 2).await
+            }
+            other => other,
         }
-        other => other,
     };
+    let (result, largest_rss) = super::rss::largest_while(attempts).await;
+    mr.rss_bytes = largest_rss;
     mr.duration_ms = start.elapsed().as_millis() as u64;
     match result {
         Ok(()) => (mr, None),

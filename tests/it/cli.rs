@@ -297,6 +297,36 @@ fn missing_run_day_partition_exits_3() {
 }
 
 #[test]
+fn the_run_record_holds_the_memory_the_process_used() {
+    let p = TempProject::with_repo_models();
+    three_days(&p);
+    p.shoal(&["run", "--ds", "2026-11-21"]).expect_code(0);
+    let latest = p.latest();
+    let peak = latest["peak_rss_bytes"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no peak_rss_bytes in {latest}"));
+    // the binary alone maps more than 20 MiB once DataFusion has planned a model
+    assert!(peak > 20 << 20, "peak {peak}");
+    let mut sampled = 0;
+    for m in latest["models"].as_array().unwrap() {
+        if m["materialized"] == "view" {
+            continue;
+        }
+        let rss = m["rss_bytes"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no rss_bytes in {m}"));
+        // a sample taken while the model ran can't exceed the process's high-water mark
+        assert!(
+            rss > 0 && rss <= peak,
+            "{}: {rss} against peak {peak}",
+            m["name"]
+        );
+        sampled += 1;
+    }
+    assert!(sampled > 40, "{sampled} models sampled");
+}
+
+#[test]
 fn a_run_reads_only_the_partitions_it_needs() {
     let p = TempProject::with_repo_models();
     for d in 10..=21 {
