@@ -13,11 +13,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// mimalloc 3 keeps freed pages for a second (`purge_delay`) and commits
 /// its arenas eagerly on Linux. A query engine frees hundreds of MiB a
-/// second, so the retained pages pushed the process's RSS far past
-/// `run.memory_limit`: 11.5 M events under a 768 MiB limit peaked at
-/// 1.01 GiB with the defaults and at 0.58 GiB with freed pages returned at
-/// once (BENCHMARKS.md#memory). shoal returns them at once; the price is
-/// system time (page faults on reuse). An operator who sets
+/// second, and the retained pages pushed the process's RSS past
+/// `run.memory_limit` (BENCHMARKS.md#memory). shoal returns them at once;
+/// the price is system time (page faults on reuse). An operator who sets
 /// `MIMALLOC_PURGE_DELAY` or `MIMALLOC_ARENA_EAGER_COMMIT` keeps their
 /// value (docs/operations.md#memory-limit-and-spilling).
 mod allocator {

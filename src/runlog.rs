@@ -141,7 +141,9 @@ pub struct RunRecord {
     /// Events partitions the run needed.
     pub input_partitions: Vec<String>,
     /// The process's peak resident set size when the run ended, in bytes
-    /// (the kernel's high-water mark, VmHWM). None where it cannot be read.
+    /// (the kernel's high-water mark, VmHWM, since the process started: it
+    /// includes a run of the day before made by the same command). None
+    /// where it cannot be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_rss_bytes: Option<u64>,
     /// Warnings (missing partitions under `missing_partition: warn`, repaired commits).

@@ -8,7 +8,6 @@
 //! exist.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// How often a running model's RSS is sampled.
@@ -44,12 +43,9 @@ pub(crate) fn process_peak() -> Option<u64> {
 /// models running side by side, the figure is the whole process's, so it
 /// includes what the other models held at that moment.
 pub(crate) async fn largest_while<F: Future>(work: F) -> (F::Output, Option<u64>) {
-    let largest = AtomicU64::new(0);
-    let sample = || {
-        if let Some(b) = current() {
-            largest.fetch_max(b, Ordering::Relaxed);
-        }
-    };
+    // None < Some: stays None only when RSS cannot be read
+    let mut largest = None;
+    let mut sample = || largest = largest.max(current());
     let mut tick = tokio::time::interval(EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut work = std::pin::pin!(work);
@@ -60,8 +56,7 @@ pub(crate) async fn largest_while<F: Future>(work: F) -> (F::Output, Option<u64>
         }
     };
     sample();
-    let b = largest.load(Ordering::Relaxed);
-    (out, (b > 0).then_some(b))
+    (out, largest)
 }
 
 #[cfg(test)]
